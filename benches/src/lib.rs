@@ -1,0 +1,2 @@
+//! Benchmarks for octosync: criterion benches of the engine and the request-economy
+//! harness. None are written yet.
