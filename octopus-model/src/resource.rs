@@ -1,0 +1,200 @@
+//! What every top-level resource has in common: its kind, where it lives and how it is
+//! named.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Whether a resource lives inside a space (`/api/{spaceId}/projects`) or in the whole
+/// instance (`/api/users`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResourceScope {
+    /// Addressed through `/api/{spaceId}/…`.
+    Space,
+    /// Addressed through `/api/…`.
+    System,
+}
+
+macro_rules! kinds {
+    ($( $(#[$m:meta])* $variant:ident => $collection:literal, $scope:ident, $label:literal; )*) => {
+        /// Every kind of resource a sync reads or writes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum ResourceKind {
+            $( $(#[$m])* $variant, )*
+        }
+
+        impl ResourceKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ResourceKind] = &[$(ResourceKind::$variant),*];
+
+            /// The collection path segment (`projects` in `/api/Spaces-1/projects`).
+            pub const fn collection(self) -> &'static str {
+                match self { $( ResourceKind::$variant => $collection, )* }
+            }
+
+            /// Whether the kind lives in a space or in the instance.
+            pub const fn scope(self) -> ResourceScope {
+                match self { $( ResourceKind::$variant => ResourceScope::$scope, )* }
+            }
+
+            /// The name people use for the kind ("library variable set").
+            pub const fn label(self) -> &'static str {
+                match self { $( ResourceKind::$variant => $label, )* }
+            }
+
+            /// The kind whose collection segment is `collection`, compared case-insensitively.
+            pub fn from_collection(collection: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|k| k.collection().eq_ignore_ascii_case(collection))
+            }
+        }
+    };
+}
+
+kinds! {
+    /// A space.
+    Space => "spaces", System, "space";
+    /// An environment.
+    Environment => "environments", Space, "environment";
+    /// A project group.
+    ProjectGroup => "projectgroups", Space, "project group";
+    /// A project.
+    Project => "projects", Space, "project";
+    /// A lifecycle.
+    Lifecycle => "lifecycles", Space, "lifecycle";
+    /// A channel of a project.
+    Channel => "channels", Space, "channel";
+    /// A project's deployment process.
+    DeploymentProcess => "deploymentprocesses", Space, "deployment process";
+    /// A runbook of a project.
+    Runbook => "runbooks", Space, "runbook";
+    /// A runbook's process.
+    RunbookProcess => "runbookProcesses", Space, "runbook process";
+    /// A variable set (of a project or a library variable set).
+    VariableSet => "variables", Space, "variable set";
+    /// A library variable set or script module.
+    LibraryVariableSet => "libraryvariablesets", Space, "library variable set";
+    /// A tag set and its tags.
+    TagSet => "tagsets", Space, "tag set";
+    /// A tenant.
+    Tenant => "tenants", Space, "tenant";
+    /// A tenant's variable values.
+    TenantVariables => "tenantvariables", Space, "tenant variables";
+    /// A package feed.
+    Feed => "feeds", Space, "feed";
+    /// An account.
+    Account => "accounts", Space, "account";
+    /// A certificate.
+    Certificate => "certificates", Space, "certificate";
+    /// A worker pool.
+    WorkerPool => "workerpools", Space, "worker pool";
+    /// A machine policy.
+    MachinePolicy => "machinepolicies", Space, "machine policy";
+    /// A deployment target (read only, for variable scopes).
+    Machine => "machines", Space, "machine";
+    /// A step template.
+    ActionTemplate => "actiontemplates", Space, "step template";
+    /// A step template in the community library.
+    CommunityActionTemplate => "communityactiontemplates", System, "community step template";
+    /// A team.
+    Team => "teams", Space, "team";
+    /// A user role granted to a team, with its scope.
+    ScopedUserRole => "scopeduserroles", Space, "scoped user role";
+    /// A user role.
+    UserRole => "userroles", System, "user role";
+    /// A user.
+    User => "users", System, "user";
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A top-level resource of the Octopus REST API.
+///
+/// ```
+/// use octopus_model::{Environment, Resource, ResourceKind};
+///
+/// let env: Environment = serde_json::from_str(r#"{"Id": "Environments-1", "Name": "Test"}"#)?;
+/// assert_eq!(Environment::KIND, ResourceKind::Environment);
+/// assert_eq!(Environment::KIND.collection(), "environments");
+/// assert_eq!(env.name(), "Test");
+/// assert_eq!(env.id().map(|id| id.as_str()), Some("Environments-1"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub trait Resource:
+    Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The id type.
+    type Id: Clone
+        + fmt::Debug
+        + fmt::Display
+        + Eq
+        + std::hash::Hash
+        + Ord
+        + AsRef<str>
+        + From<String>
+        + Send
+        + Sync
+        + 'static;
+
+    /// The kind, which gives the collection path and scope.
+    const KIND: ResourceKind;
+
+    /// The server-assigned id; `None` for a body not created yet.
+    fn id(&self) -> Option<&Self::Id>;
+
+    /// Sets the id (used when a create answers with it).
+    fn set_id(&mut self, id: Self::Id);
+
+    /// The name a sync matches on. Documents without a name of their own (processes,
+    /// variable sets) return their owner's id.
+    fn name(&self) -> &str;
+}
+
+/// Implements [`Resource`] for a model whose id field is `id: Field<Id>` and whose name
+/// field is `name: String`.
+macro_rules! named_resource {
+    ($($ty:ty => $id:ty, $kind:ident;)*) => {$(
+        impl $crate::resource::Resource for $ty {
+            type Id = $id;
+            const KIND: $crate::resource::ResourceKind = $crate::resource::ResourceKind::$kind;
+            fn id(&self) -> Option<&Self::Id> {
+                self.id.get()
+            }
+            fn set_id(&mut self, id: Self::Id) {
+                self.id.set(id);
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    )*};
+}
+pub(crate) use named_resource;
+
+/// The name key a sync uses: trimmed and case-folded, so `" Test"` and `"test"` match.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_know_their_collections() {
+        assert_eq!(
+            ResourceKind::from_collection("runbookprocesses"),
+            Some(ResourceKind::RunbookProcess)
+        );
+        assert_eq!(ResourceKind::UserRole.scope(), ResourceScope::System);
+        assert_eq!(
+            ResourceKind::LibraryVariableSet.to_string(),
+            "library variable set"
+        );
+        assert_eq!(name_key("  Dev Team A "), "dev team a");
+    }
+}
