@@ -4,3 +4,4 @@
 //! command line. Today it holds the `sync.toml` reader.
 
 pub mod config;
+pub mod report;
