@@ -555,25 +555,34 @@ fn translate_phases(
             })
             .map(|x| x.id.clone())
             .unwrap_or_default();
-        let what = format!("phase {:?}", phase.name);
-        let auto = translate_list(
-            ctx,
-            item,
-            ResourceKind::Environment,
-            ScopeMode::IgnoreMismatch,
-            &what,
-            phase.automatic_deployment_targets.iter(),
-        )
-        .unwrap_or_default();
-        let optional = translate_list(
-            ctx,
-            item,
-            ResourceKind::Environment,
-            ScopeMode::IgnoreMismatch,
-            &what,
-            phase.optional_deployment_targets.iter(),
-        )
-        .unwrap_or_default();
+        let mut dropped = Vec::new();
+        let mut translate =
+            |ctx: &mut Ctx<'_>, ids: &[octopus_model::EnvironmentId]| -> Vec<String> {
+                let mut out = Vec::new();
+                for id in ids {
+                    for (name, r) in ctx.resolve_many(ResourceKind::Environment, id.as_str()) {
+                        match r.text() {
+                            Some(v) if !out.contains(&v) => out.push(v),
+                            Some(_) => {}
+                            None => dropped.push(name),
+                        }
+                    }
+                }
+                out
+            };
+        let auto = translate(ctx, &phase.automatic_deployment_targets);
+        let optional = translate(ctx, &phase.optional_deployment_targets);
+        if !dropped.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                item,
+                format!(
+                    "phase {:?}: environments {} are not on the destination",
+                    phase.name,
+                    super::common::quote_list(&dropped)
+                ),
+            );
+        }
         let had = !phase.automatic_deployment_targets.is_empty()
             || !phase.optional_deployment_targets.is_empty();
         if had && auto.is_empty() && optional.is_empty() {
