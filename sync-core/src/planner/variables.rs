@@ -21,8 +21,7 @@
 //!      that name and `add_additional_variable_values_on_existing_variable_sets` is off.
 //!      New sensitive values get a dummy secret and a clean-up entry; under
 //!      `add-new-with-placeholder` new text values get `placeholder_value`. A new value
-//!      identical to one already added is collapsed; one that lands on the same scope as
-//!      another new value of the same name is reported rather than added twice.
+//!      identical to one already added (same name, value, type and scope) is collapsed.
 //!
 //! Destination-only values are never removed.
 
@@ -365,14 +364,15 @@ pub fn merge(
         let same_name_scope = |a: &Variable| {
             name_key(&a.name) == name_key(&new.name) && scopes_equal(&scope_of(a), &scope, &none)
         };
-        if let Some(prev) = added.iter().find(|a| same_name_scope(a)) {
+        let identical = desired.iter().chain(added.iter()).any(|a| {
+            same_name_scope(a)
+                && a.value == new.value
+                && a.r#type == new.r#type
+                && a.is_secret() == secret
+        });
+        if identical {
             // Collapsed into the earlier value: its notes stand for both.
             ctx.cleanup.truncate(notes);
-            if !(prev.value == new.value && prev.r#type == new.r#type && prev.is_secret() == secret)
-            {
-                ctx.clean(CleanupCategory::Skipped, item, format!(
-                    "a value of {:?} was not added: another source value already lands on the same scope on the destination", src.name));
-            }
             continue;
         }
         added.push(new);

@@ -82,10 +82,11 @@ pub fn generate_space(params: &SpaceParams) -> (Snapshot, Snapshot) {
     (source, destination)
 }
 
+/// `(collection, JSON array)` pairs, as [`Snapshot::from_collections`] takes them.
+pub type Collections = Vec<(&'static str, Value)>;
+
 /// The pair as `(collection, JSON array)` lists, as a snapshot directory holds them.
-pub fn generate_collections(
-    params: &SpaceParams,
-) -> (Vec<(&'static str, Value)>, Vec<(&'static str, Value)>) {
+pub fn generate_collections(params: &SpaceParams) -> (Collections, Collections) {
     let mut rng = Rng(params.seed);
     let mut n = 0u64;
     let mut next = |base: u64| {

@@ -6,4 +6,4 @@ mod applier;
 mod generate;
 
 pub use applier::{ApplyError, InMemoryApplier};
-pub use generate::{generate_collections, generate_space, SpaceParams};
+pub use generate::{generate_collections, generate_space, Collections, SpaceParams};
