@@ -60,6 +60,7 @@ fn qa_step_answer_1_qa_tests_in_staging_so_the_step_runs_in_staging() {
         qa_action(process)["Environments"],
         json!(["Environments-71"])
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -75,6 +76,7 @@ fn qa_step_answer_2_qa_only_tests_in_test_so_the_step_is_not_synced() {
                 && c.message.contains("\"Test\"")),
         "{plan}"
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -108,6 +110,7 @@ fn qa_step_answer_3_sign_off_before_production_runs_only_in_staging() {
         paths,
         vec!["Steps[1].Actions[0].Properties[\"Octopus.Action.Manual.Instructions\"]"]
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -122,6 +125,7 @@ fn qa_step_answer_4_sign_off_in_every_environment_runs_everywhere_and_is_logged(
         .cleanup
         .iter()
         .any(|c| c.category == CleanupCategory::WidenedScope && c.message.contains("QA sign-off")));
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -250,6 +254,7 @@ fn qa_lifecycle_and_channel_cascade() {
         op(&plan, ResourceKind::Lifecycle, "Default Lifecycle").action,
         OpAction::Unchanged
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -340,6 +345,7 @@ fn tenant_internal_is_tied_to_staging_and_production() {
             .len(),
         2
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -357,6 +363,7 @@ fn tenant_development_team_a_is_not_synced() {
     let rules = rules_only_internal();
     let plan = plan_only(&rules);
     assert!(plan.ops().all(|o| o.item.name != "Development Team A"));
+    insta::assert_json_snapshot!(plan);
 }
 
 fn rules_only_internal() -> sync_core::SyncRules {
@@ -440,6 +447,7 @@ fn missing_account_is_created_with_a_dummy_secret_and_the_variable_follows() {
         "the project and the account are both new: {:?}",
         variable_set.pending
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]

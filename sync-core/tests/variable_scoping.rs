@@ -97,6 +97,7 @@ fn initial_sync_clones_values_as_is_without_environment_scoping() {
     assert_eq!(widened.len(), 2, "{plan}");
     assert!(widened[0].message.contains("Development"));
     assert!(widened[1].message.contains("Test"));
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -130,6 +131,7 @@ fn initial_sync_with_replace_me_placeholders() {
         .filter(|c| c.category == CleanupCategory::Placeholder)
         .count();
     assert_eq!(placeholders, 1, "{plan}");
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -196,6 +198,8 @@ fn recurring_sync_gives_the_desired_result() {
         .find(|s| s.owner_id.as_str() == "Projects-71")
         .unwrap();
     assert_eq!(set.variables.len(), 3);
+    insta::assert_json_snapshot!(plan);
+    insta::assert_snapshot!("recurring_sync_text", plan.to_string());
 }
 
 #[test]
@@ -328,6 +332,7 @@ fn machine_scoped_value_is_kept_on_a_partial_match_and_skipped_otherwise() {
         .cleanup
         .iter()
         .any(|c| c.category == CleanupCategory::Skipped && c.message.contains("Machine1")));
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
@@ -357,6 +362,7 @@ fn new_sensitive_value_gets_a_dummy_secret_and_a_cleanup_entry_but_no_secret_in_
         common::op(&again, ResourceKind::VariableSet, "OctoFX").action,
         OpAction::Unchanged
     );
+    insta::assert_json_snapshot!(plan);
 }
 
 #[test]
