@@ -174,13 +174,14 @@ pub fn update_op(
     changed: impl Into<String>,
     same: impl Into<String>,
 ) -> Op {
+    // Shims first, so a field the destination's version adds is not a change each run.
+    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
     let changes = diff(before, &desired);
     if changes.is_empty() {
         let mut op = Op::bare(item, OpAction::Unchanged, same);
         op.target = Some(target);
         return op;
     }
-    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
     for shim in applied {
         ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
     }
