@@ -95,6 +95,8 @@ pub struct Ctx<'a> {
     pub warnings: Vec<String>,
     /// The first error raised under an `error-*` mode.
     pub error: Option<ScopeError>,
+    /// How many scopes were widened so far (a planner compares before and after).
+    pub widened: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -120,6 +122,7 @@ impl<'a> Ctx<'a> {
             cleanup: Vec::new(),
             warnings: Vec::new(),
             error: None,
+            widened: 0,
         }
     }
 

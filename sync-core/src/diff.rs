@@ -67,9 +67,20 @@ fn walk(path: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Vec<FieldCha
                 walk(&push_key(path, k), None, Some(av), out, false);
             }
         }
-        (Some(Value::Array(ba)), Some(Value::Array(aa))) if ba.len() == aa.len() => {
-            for (i, (bv, av)) in ba.iter().zip(aa).enumerate() {
-                walk(&format!("{path}[{i}]"), Some(bv), Some(av), out, false);
+        (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
+            for i in 0..ba.len().max(aa.len()) {
+                let (bv, av) = (ba.get(i), aa.get(i));
+                let p = format!("{path}[{i}]");
+                if bv.is_some() && av.is_some() {
+                    walk(&p, bv, av, out, false);
+                } else {
+                    // An element added or removed is one change, not one per field.
+                    out.push(FieldChange {
+                        path: p,
+                        before: bv.cloned().unwrap_or(Value::Null),
+                        after: av.cloned().unwrap_or(Value::Null),
+                    });
+                }
             }
         }
         _ if b == a => {}
@@ -163,13 +174,14 @@ pub fn update_op(
     changed: impl Into<String>,
     same: impl Into<String>,
 ) -> Op {
+    // Shims first, so a field the destination's version adds is not a change each run.
+    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
     let changes = diff(before, &desired);
     if changes.is_empty() {
         let mut op = Op::bare(item, OpAction::Unchanged, same);
         op.target = Some(target);
         return op;
     }
-    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
     for shim in applied {
         ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
     }

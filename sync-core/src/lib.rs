@@ -132,6 +132,19 @@ pub fn plan(
             ));
         }
     }
+    let select = &rules.select;
+    if !select.projects.is_empty() {
+        for (kind, filter) in [
+            ("channels", &select.channels),
+            ("runbooks", &select.runbooks),
+        ] {
+            if filter.is_empty() {
+                warnings.push(format!(
+                    "[select] {kind} is empty, so no {kind} of the selected projects are synced; steps and values scoped to them are skipped"
+                ));
+            }
+        }
+    }
     let mut ctx = Ctx::new(source, destination, rules);
     ctx.warnings.extend(warnings);
     for (side, ix) in [("source", &ctx.si), ("destination", &ctx.di)] {

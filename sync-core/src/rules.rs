@@ -267,6 +267,18 @@ pub enum ProcessCloning {
     SourceOnly,
 }
 
+/// `placeholder_values`: which new values `add-new-with-placeholder` replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlaceholderValues {
+    /// Every new non-sensitive value (SpaceCloner's `AddNewWithDefaultValue`). (Default.)
+    #[default]
+    AllNew,
+    /// Only new values whose scope was widened because the destination lacks what they
+    /// were scoped to; others are copied (the "Replace Me" table of the sync guide).
+    Widened,
+}
+
 /// `[policy]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -289,6 +301,9 @@ pub struct Policy {
     pub sync_team_role_scoping: bool,
     /// The text of placeholder values. Default `"REPLACE ME"`.
     pub placeholder_value: String,
+    /// Which new values get the placeholder under `add-new-with-placeholder`. Default
+    /// `all-new`.
+    pub placeholder_values: PlaceholderValues,
     /// Whether source and destination may be more than one minor version apart.
     /// Default `false`.
     pub allow_version_mismatch: bool,
@@ -308,6 +323,7 @@ impl Default for Policy {
             sync_tenant_variables: false,
             sync_team_role_scoping: false,
             placeholder_value: "REPLACE ME".to_owned(),
+            placeholder_values: PlaceholderValues::AllNew,
             allow_version_mismatch: false,
             prune: Vec::new(),
         }

@@ -150,6 +150,7 @@ pub fn apply_decision(
             widened,
         } => {
             if widened {
+                ctx.widened += 1;
                 ctx.clean(
                     CleanupCategory::WidenedScope,
                     item,

@@ -35,9 +35,9 @@ pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
         &dst.environments,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::Environment,
-                &dest.name,
+                &source.name,
                 &id,
                 DIFFERENT_DETAILS,
             ),
@@ -63,9 +63,9 @@ pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
         &dst.project_groups,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::ProjectGroup,
-                &dest.name,
+                &source.name,
                 &id,
                 DIFFERENT_DETAILS,
             ),
@@ -145,7 +145,7 @@ pub fn tag_sets(ctx: &mut Ctx<'_>) {
         let (source, op) = match m {
             Match::Existing { source, dest, id } => {
                 let desired = tag_set_body(source, Some(&dest));
-                let item = ItemRef::new(ResourceKind::TagSet, &dest.name);
+                let item = ItemRef::new(ResourceKind::TagSet, &source.name);
                 let op = update_op(
                     ctx,
                     item,
@@ -182,9 +182,9 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
     let filter = ctx.rules.select.feeds.clone();
     for m in matches(ctx, LayerName::Feeds, &filter, &src.feeds, &dst.feeds) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::Feed,
-                &dest.name,
+                &source.name,
                 &id,
                 "exists; same feed type, its URL and credentials are left alone",
             ),
@@ -235,9 +235,9 @@ pub fn teams(ctx: &mut Ctx<'_>) {
         .collect();
     for m in matches(ctx, LayerName::Teams, &filter, &source, &dst.teams) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::Team,
-                &dest.name,
+                &source.name,
                 &id,
                 "exists; its members are left alone",
             ),
@@ -302,11 +302,11 @@ pub fn user_roles(ctx: &mut Ctx<'_>) {
     ) {
         let op = match m {
             Match::Existing { source, dest, id } => {
-                let item = ItemRef::new(ResourceKind::UserRole, &dest.name);
+                let item = ItemRef::new(ResourceKind::UserRole, &source.name);
                 if dest.is_built_in() || source.is_built_in() {
                     left_alone(
                         ResourceKind::UserRole,
-                        &dest.name,
+                        &source.name,
                         &id,
                         "built-in user role; matched, never changed",
                     )
@@ -351,9 +351,9 @@ pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
         &dst.machine_policies,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::MachinePolicy,
-                &dest.name,
+                &source.name,
                 &id,
                 DIFFERENT_DETAILS,
             ),
@@ -395,9 +395,9 @@ pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
         &dst.worker_pools,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::WorkerPool,
-                &dest.name,
+                &source.name,
                 &id,
                 "exists; its workers are the destination's own",
             ),
@@ -471,9 +471,9 @@ pub fn accounts(ctx: &mut Ctx<'_>) {
         &dst.accounts,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(
+            Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::Account,
-                &dest.name,
+                &source.name,
                 &id,
                 "exists; same name, its credentials and details are left alone",
             ),
@@ -525,7 +525,7 @@ pub fn certificates(ctx: &mut Ctx<'_>) {
         &dst.certificates,
     ) {
         let op = match m {
-            Match::Existing { dest, id, .. } => left_alone(ResourceKind::Certificate, &dest.name, &id, "exists; same name, the destination keeps its own certificate"),
+            Match::Existing { source, id, .. } => left_alone(ResourceKind::Certificate, &source.name, &id, "exists; same name, the destination keeps its own certificate"),
             Match::New { source } => Op::bare(
                 ItemRef::new(ResourceKind::Certificate, &source.name),
                 OpAction::Skip,
@@ -555,25 +555,34 @@ fn translate_phases(
             })
             .map(|x| x.id.clone())
             .unwrap_or_default();
-        let what = format!("phase {:?}", phase.name);
-        let auto = translate_list(
-            ctx,
-            item,
-            ResourceKind::Environment,
-            ScopeMode::IgnoreMismatch,
-            &what,
-            phase.automatic_deployment_targets.iter(),
-        )
-        .unwrap_or_default();
-        let optional = translate_list(
-            ctx,
-            item,
-            ResourceKind::Environment,
-            ScopeMode::IgnoreMismatch,
-            &what,
-            phase.optional_deployment_targets.iter(),
-        )
-        .unwrap_or_default();
+        let mut dropped = Vec::new();
+        let mut translate =
+            |ctx: &mut Ctx<'_>, ids: &[octopus_model::EnvironmentId]| -> Vec<String> {
+                let mut out = Vec::new();
+                for id in ids {
+                    for (name, r) in ctx.resolve_many(ResourceKind::Environment, id.as_str()) {
+                        match r.text() {
+                            Some(v) if !out.contains(&v) => out.push(v),
+                            Some(_) => {}
+                            None => dropped.push(name),
+                        }
+                    }
+                }
+                out
+            };
+        let auto = translate(ctx, &phase.automatic_deployment_targets);
+        let optional = translate(ctx, &phase.optional_deployment_targets);
+        if !dropped.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                item,
+                format!(
+                    "phase {:?}: environments {} are not on the destination",
+                    phase.name,
+                    super::common::quote_list(&dropped)
+                ),
+            );
+        }
         let had = !phase.automatic_deployment_targets.is_empty()
             || !phase.optional_deployment_targets.is_empty();
         if had && auto.is_empty() && optional.is_empty() {
@@ -604,9 +613,9 @@ pub fn lifecycles(ctx: &mut Ctx<'_>) {
     ) {
         let op = match m {
             Match::Existing { source, dest, id } => {
-                let item = ItemRef::new(ResourceKind::Lifecycle, &dest.name);
+                let item = ItemRef::new(ResourceKind::Lifecycle, &source.name);
                 if mode != OverwriteLifecyclePhases::Always {
-                    left_alone(ResourceKind::Lifecycle, &dest.name, &id, "exists; its phases and retention are left alone (overwrite_existing_lifecycle_phases)")
+                    left_alone(ResourceKind::Lifecycle, &source.name, &id, "exists; its phases and retention are left alone (overwrite_existing_lifecycle_phases)")
                 } else {
                     match translate_phases(ctx, &item, source, Some(&dest)) {
                         None => Op::bare(

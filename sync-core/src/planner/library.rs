@@ -77,18 +77,18 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
     ) {
         let op = match m {
             Match::Existing { source, dest, id } => {
-                let item = ItemRef::new(ResourceKind::ActionTemplate, &dest.name);
+                let item = ItemRef::new(ResourceKind::ActionTemplate, &source.name);
                 if source.community_action_template_id.is_set() {
                     left_alone(
                         ResourceKind::ActionTemplate,
-                        &dest.name,
+                        &source.name,
                         &id,
                         "community step template; installed from the library, never updated",
                     )
                 } else if !overwrite {
                     left_alone(
                         ResourceKind::ActionTemplate,
-                        &dest.name,
+                        &source.name,
                         &id,
                         "exists; left alone (overwrite_existing_step_templates is off)",
                     )

@@ -120,7 +120,7 @@ fn translate_library_sets(ctx: &mut Ctx<'_>, item: &ItemRef, source: &Project) -
 fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>> {
     match m {
         Match::Existing { source, dest, id } => {
-            let item = ItemRef::new(ResourceKind::Project, &dest.name);
+            let item = ItemRef::new(ResourceKind::Project, &source.name);
             let mut desired = dest.clone();
             desired.description = source.description.clone();
             let mut sets = translate_library_sets(ctx, &item, source);

@@ -21,8 +21,7 @@
 //!      that name and `add_additional_variable_values_on_existing_variable_sets` is off.
 //!      New sensitive values get a dummy secret and a clean-up entry; under
 //!      `add-new-with-placeholder` new text values get `placeholder_value`. A new value
-//!      identical to one already added is collapsed; one that lands on the same scope as
-//!      another new value of the same name is reported rather than added twice.
+//!      identical to one already added (same name, value, type and scope) is collapsed.
 //!
 //! Destination-only values are never removed.
 
@@ -34,7 +33,7 @@ use super::common::{apply_decision, translate_list, translate_tags};
 use super::process::ProcessOwnerIds;
 use crate::context::{Ctx, Resolved};
 use crate::plan::{CleanupCategory, ItemRef};
-use crate::rules::{OverwriteVariables, ScopeMode};
+use crate::rules::{OverwriteVariables, PlaceholderValues, ScopeMode};
 
 /// What the variables of one set may refer to.
 pub struct VariableOwner<'p> {
@@ -256,6 +255,7 @@ pub fn merge(
         if owner.only_sensitive && !secret {
             continue;
         }
+        let widened_before = ctx.widened;
         let scope = match translate_scope(ctx, item, owner, src) {
             Ok(s) => s,
             Err(reason) => {
@@ -278,6 +278,7 @@ pub fn merge(
                 continue;
             }
         };
+        let was_widened = ctx.widened > widened_before;
         let mut new = src.clone();
         new.id = Field::Missing;
         new.value = value;
@@ -327,17 +328,7 @@ pub fn merge(
                 "an additional value of {:?} was not added (add_additional_variable_values_on_existing_variable_sets is off)", src.name));
             continue;
         }
-        let same_name_scope = |a: &Variable| {
-            name_key(&a.name) == name_key(&new.name) && scopes_equal(&scope_of(a), &scope, &none)
-        };
-        if let Some(prev) = added.iter().find(|a| same_name_scope(a)) {
-            if !(prev.value == new.value && prev.r#type == new.r#type && prev.is_secret() == secret)
-            {
-                ctx.clean(CleanupCategory::Skipped, item, format!(
-                    "a value of {:?} was not added: another source value already lands on the same scope on the destination", src.name));
-            }
-            continue;
-        }
+        let notes = ctx.cleanup.len();
         if secret {
             new.value = Field::Null;
             ctx.clean(
@@ -350,6 +341,7 @@ pub fn merge(
             );
         } else if policy.overwrite_existing_variables == OverwriteVariables::AddNewWithPlaceholder
             && !owner.force_overwrite
+            && (policy.placeholder_values == PlaceholderValues::AllNew || was_widened)
         {
             let is_text = matches!(
                 new.r#type.get(),
@@ -368,6 +360,20 @@ pub fn merge(
                     src.name
                 ),
             );
+        }
+        let same_name_scope = |a: &Variable| {
+            name_key(&a.name) == name_key(&new.name) && scopes_equal(&scope_of(a), &scope, &none)
+        };
+        let identical = desired.iter().chain(added.iter()).any(|a| {
+            same_name_scope(a)
+                && a.value == new.value
+                && a.r#type == new.r#type
+                && a.is_secret() == secret
+        });
+        if identical {
+            // Collapsed into the earlier value: its notes stand for both.
+            ctx.cleanup.truncate(notes);
+            continue;
         }
         added.push(new);
     }
