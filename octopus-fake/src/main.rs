@@ -24,7 +24,7 @@ enum BuiltinSeed {
 
 /// An in-memory Octopus Deploy server that speaks the real REST API.
 #[derive(Debug, Parser)]
-#[command(name = "octopus-fake", version)]
+#[command(name = "octopus-fake")]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -99,4 +99,34 @@ async fn main() -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     server.stop().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent_and_follow_the_contract() {
+        Args::command().debug_assert();
+        let args = Args::parse_from([
+            "octopus-fake",
+            "--listen",
+            "127.0.0.1:0",
+            "--version",
+            "2024.2.1234",
+            "--api-key",
+            "API-KEY",
+            "--strict",
+            "--latency-ms",
+            "5",
+            "--fail-rate",
+            "0.05",
+            "--rate-limit-rpm",
+            "600",
+        ]);
+        assert_eq!(args.version, "2024.2.1234".parse().unwrap());
+        assert!(args.strict);
+        assert_eq!(args.rate_limit_rpm, Some(600));
+    }
 }
