@@ -233,6 +233,9 @@ fn validate(
             ));
         }
     }
+    if spec.key == "tenants" {
+        broken.extend(tenant_connections(ctx, place, doc));
+    }
     if !broken.is_empty() {
         return Err(ApiError::validation(broken));
     }
@@ -257,6 +260,27 @@ fn validate(
         return Err(ApiError::bad_request(message.clone(), vec![message]));
     }
     Ok(())
+}
+
+/// A tenant's `ProjectEnvironments` must name projects and environments of its space.
+fn tenant_connections(ctx: &Ctx<'_>, place: &Place, doc: &Value) -> Vec<String> {
+    let mut broken = Vec::new();
+    for (project, envs) in doc["ProjectEnvironments"].as_object().into_iter().flatten() {
+        if find(ctx, place, "projects", project).is_none() {
+            broken.push(format!(
+                "The project '{project}' in ProjectEnvironments does not exist."
+            ));
+        }
+        for env in envs.as_array().into_iter().flatten() {
+            let env = env.as_str().unwrap_or("");
+            if find(ctx, place, "environments", env).is_none() {
+                broken.push(format!(
+                    "The environment '{env}' in ProjectEnvironments does not exist."
+                ));
+            }
+        }
+    }
+    broken
 }
 
 /// Sets a generated slug when the body has none, unique in the collection; keeps the

@@ -1,13 +1,16 @@
 //! Moving state between a [`Snapshot`] and the store: loading keeps every id and field,
 //! and fills in what a real server would have created (a project's process and
-//! variable set, a runbook's process); exporting writes what `/all` would answer.
+//! variable set and "Default" channel, a runbook's process, and for a hand-made space without feeds the
+//! built-ins of a new space); exporting writes what `/all` would answer.
 
 use serde_json::{json, Value};
 
 use crate::collections::{docs, present, stamp, Place};
 use crate::context::Ctx;
 use crate::secrets;
-use crate::side_effects::{empty_process, empty_variable_set, insert};
+use crate::side_effects::{
+    default_channel, empty_process, empty_variable_set, insert, space_builtins,
+};
 use crate::snapshot::{Snapshot, SpaceSnapshot};
 use crate::spec::{spec_of, SPACE_COLLECTIONS};
 use crate::store::{object_mut, text, SpaceData};
@@ -62,6 +65,11 @@ fn load_space(ctx: &mut Ctx<'_>, snapshot: &SpaceSnapshot) {
         .spaces
         .insert(space_id.to_lowercase(), SpaceData::default());
     let place = Place::Space(space_id.clone());
+    if snapshot.collection("feeds").is_empty() {
+        // Every real space has its built-in feed, which cannot be deleted: a snapshot
+        // without feeds was made by hand, and gets the built-ins of a new space first.
+        let _ = space_builtins(ctx, &space_id);
+    }
     for spec in SPACE_COLLECTIONS {
         for doc in snapshot.collection(spec.key) {
             let mut doc = doc.clone();
@@ -112,8 +120,16 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
             .map(|d| d.items().to_vec())
             .unwrap_or_default()
     };
+    let with_channels: std::collections::HashSet<String> = all(ctx, "channels")
+        .iter()
+        .map(|c| text(c, "ProjectId").to_lowercase())
+        .collect();
     for project in all(ctx, "projects") {
         let id = text(&project, "Id");
+        if !with_channels.contains(&id.to_lowercase()) {
+            let channel = ctx.store.next_id("Channels");
+            let _ = insert(ctx, space, "channels", default_channel(&channel, id));
+        }
         let process = text(&project, "DeploymentProcessId");
         if !process.is_empty()
             && docs(ctx, &place, "deploymentprocesses")

@@ -382,6 +382,14 @@ pub(crate) fn empty_process(id: &str, project_id: &str, runbook_id: Option<&str>
     doc
 }
 
+/// The "Default" channel every project starts with.
+pub(crate) fn default_channel(id: &str, project_id: &str) -> Value {
+    json!({
+        "Id": id, "Name": "Default", "Description": "", "ProjectId": project_id,
+        "LifecycleId": null, "IsDefault": true, "Rules": [], "TenantTags": [], "Slug": "default",
+    })
+}
+
 /// An empty variable set.
 pub(crate) fn empty_variable_set(id: &str, owner_id: &str) -> Value {
     json!({"Id": id, "OwnerId": owner_id, "Version": 0, "Variables": []})

@@ -131,7 +131,7 @@ pub(crate) const SPACE_COLLECTIONS: &[CollectionSpec] = &[
         K::Certificate,
         Some("Certificates"),
         "Certificate",
-        &["Name"],
+        &["Name", "CertificateData"],
     )),
     slugged(spec(
         "workerpools",

@@ -547,3 +547,62 @@ async fn system_collections() {
         .await;
     assert!(role["Id"].as_str().unwrap().starts_with("UserRoles-"));
 }
+
+#[tokio::test]
+async fn tenants_must_connect_to_existing_projects_and_environments() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let refused = api
+        .post(
+            "Spaces-1/tenants",
+            json!({"Name": "Ghost", "ProjectEnvironments": {"Projects-404": ["Environments-404"]}}),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.body["Errors"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_hand_made_snapshot_of_500_projects_gets_built_ins_and_pages() {
+    let mut space = SpaceSnapshot::new("Default");
+    for i in 1..=500 {
+        space.collection_mut("projects").push(json!({
+            "Id": format!("Projects-{i}"), "Name": format!("Service {i:03}"),
+            "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1",
+            "DeploymentProcessId": format!("deploymentprocess-Projects-{i}"),
+            "VariableSetId": format!("variableset-Projects-{i}"),
+        }));
+    }
+    let (_s, api) = start(Seed::Snapshot(Snapshot {
+        spaces: vec![space],
+    }))
+    .await;
+    assert_eq!(
+        api.ok("Spaces-1/lifecycles/Lifecycles-1").await["Name"],
+        "Default Lifecycle"
+    );
+    assert_eq!(
+        api.ok("Spaces-1/projectgroups/ProjectGroups-1").await["Name"],
+        "Default Project Group"
+    );
+    let (items, pages) = follow_pages(&api, "Spaces-1/projects").await;
+    assert_eq!((items.len(), pages), (500, 17));
+    assert_eq!(
+        api.ok("Spaces-1/variables/all")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        500
+    );
+    assert_eq!(
+        api.ok("Spaces-1/projects/Projects-500/deploymentprocesses")
+            .await["Steps"],
+        json!([])
+    );
+    assert_eq!(
+        names(&api.ok("Spaces-1/projects/Projects-7/channels").await["Items"]),
+        ["Default"]
+    );
+    let next = api.created("Spaces-1/projects", json!({"Name": "New", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"})).await;
+    assert_eq!(next["Id"], "Projects-501");
+}
