@@ -418,16 +418,7 @@ pub(crate) fn after_insert(
                 empty_variable_set(text(doc, "VariableSetId"), &id),
             )?;
             let channel_id = ctx.store.next_id("Channels");
-            insert(
-                ctx,
-                space,
-                "channels",
-                json!({
-                    "Id": channel_id, "Name": "Default", "Description": "", "ProjectId": id,
-                    "LifecycleId": null, "IsDefault": true, "Rules": [], "TenantTags": [],
-                    "Slug": "default",
-                }),
-            )?;
+            insert(ctx, space, "channels", default_channel(&channel_id, &id))?;
         }
         ("runbooks", Place::Space(space)) => {
             let process = empty_process(
