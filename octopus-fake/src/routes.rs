@@ -44,6 +44,42 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
                 .ok_or_else(|| ApiError::not_found(space_ref))?;
             space_routes(ctx, &space, rest, req)
         }
+        [users, me] if users.eq_ignore_ascii_case("users") && me.eq_ignore_ascii_case("me") => {
+            only_get(&req, || {
+                coll::get(ctx, &Place::System, spec_of("users"), "Users-1")
+            })
+        }
+        [users, _, spaces]
+            if users.eq_ignore_ascii_case("users") && spaces.eq_ignore_ascii_case("spaces") =>
+        {
+            only_get(&req, || {
+                let all = coll::docs(ctx, &Place::System, "spaces")
+                    .map(|d| d.items().to_vec())
+                    .unwrap_or_default();
+                Ok(Reply::ok(Value::Array(all)))
+            })
+        }
+        [capabilities]
+            if capabilities.eq_ignore_ascii_case("capabilities")
+                && ctx.settings.version.at_least(2022, 3) =>
+        {
+            only_get(&req, || {
+                Ok(Reply::ok(
+                    json!({"Capabilities": ["SpaceScoping", "Runbooks", "TenantVariables"]}),
+                ))
+            })
+        }
+        [configuration, toggles]
+            if configuration.eq_ignore_ascii_case("configuration")
+                && toggles.eq_ignore_ascii_case("feature-toggles") =>
+        {
+            let common_scoping = ctx.settings.version.at_least(2025, 2);
+            only_get(&req, || {
+                Ok(Reply::ok(json!({"FeatureToggles": [
+                    {"Name": "CommonVariableScopingFeatureToggle", "IsEnabled": common_scoping}
+                ]})))
+            })
+        }
         [first, rest @ ..] if system_collection(first).is_some() => {
             let spec = system_collection(first).unwrap_or(&SPACE_COLLECTIONS[0]);
             collection_routes(ctx, &Place::System, spec, rest, req)
@@ -83,14 +119,18 @@ fn root(ctx: &Ctx<'_>) -> Value {
     );
     for system in ["users", "userroles", "communityactiontemplates"] {
         links.insert(
-            capitalised(system),
+            spec_of(system).link_name().into(),
             json!(format!("{}{system}{TEMPLATE}", ctx.link(""))),
         );
     }
+    links.insert(
+        "CurrentUser".into(),
+        json!(format!("{}users/me", ctx.link(""))),
+    );
     if let Some(space) = ctx.store.default_space_id() {
         for spec in SPACE_COLLECTIONS {
             links.insert(
-                capitalised(spec.kind.collection()),
+                spec.link_name().into(),
                 json!(format!(
                     "{}/{}{TEMPLATE}",
                     ctx.link(&space),
@@ -110,19 +150,12 @@ fn root(ctx: &Ctx<'_>) -> Value {
     })
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
 fn space_root(ctx: &Ctx<'_>, space: &str) -> Value {
     let mut links = Map::new();
     links.insert("Self".into(), json!(ctx.link(space)));
     for spec in SPACE_COLLECTIONS {
         links.insert(
-            capitalised(spec.kind.collection()),
+            spec.link_name().into(),
             json!(format!(
                 "{}/{}{TEMPLATE}",
                 ctx.link(space),

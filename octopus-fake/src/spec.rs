@@ -272,6 +272,21 @@ pub(crate) const SYSTEM_COLLECTIONS: &[CollectionSpec] = &[
     ),
 ];
 
+impl CollectionSpec {
+    /// The name of the collection's link in the root and space documents
+    /// (`ProjectGroups`).
+    pub fn link_name(&self) -> &'static str {
+        match self.key {
+            "deploymentprocesses" => "DeploymentProcesses",
+            "runbookprocesses" => "RunbookProcesses",
+            "variables" => "Variables",
+            "tenantvariables" => "TenantVariables",
+            "communityactiontemplates" => "CommunityActionTemplates",
+            _ => self.id_prefix.unwrap_or(self.item_type),
+        }
+    }
+}
+
 /// The space-scoped collection whose segment is `segment` (case-insensitive).
 pub(crate) fn space_collection(segment: &str) -> Option<&'static CollectionSpec> {
     SPACE_COLLECTIONS

@@ -189,3 +189,36 @@ async fn path_prefix_serves_the_api_under_it() {
     assert_eq!(reqwest::get(bare).await.unwrap().status().as_u16(), 404);
     let _ = Api::new(&server);
 }
+
+#[tokio::test]
+async fn root_links_use_the_real_link_names() {
+    let (_server, api) = start(Seed::Empty).await;
+    let root = api.ok("").await;
+    assert!(root["Links"]["ProjectGroups"]
+        .as_str()
+        .unwrap()
+        .starts_with("/api/Spaces-1/projectgroups"));
+    assert!(root["Links"]["LibraryVariableSets"]
+        .as_str()
+        .unwrap()
+        .starts_with("/api/Spaces-1/libraryvariablesets"));
+    assert_eq!(root["Links"]["CurrentUser"], "/api/users/me");
+    let home = api.ok("Spaces-1").await;
+    assert!(home["Links"]["RunbookProcesses"]
+        .as_str()
+        .unwrap()
+        .starts_with("/api/Spaces-1/runbookProcesses"));
+}
+
+#[tokio::test]
+async fn current_user_capabilities_and_feature_toggles() {
+    let (_server, api) = start(Seed::Empty).await;
+    assert_eq!(api.ok("users/me").await["Username"], "admin");
+    assert_eq!(names(&api.ok("users/Users-1/spaces").await), ["Default"]);
+    assert!(api.ok("capabilities").await["Capabilities"].is_array());
+    let toggles = api.ok("configuration/feature-toggles").await;
+    assert_eq!(toggles["FeatureToggles"][0]["IsEnabled"], false);
+    let old = FakeConfig::default().with_version("2021.1.1".parse().unwrap());
+    let (_s, api) = start_with(old).await;
+    assert_eq!(api.get("capabilities").await.status, 404);
+}
