@@ -191,6 +191,48 @@ pub(crate) fn get(ctx: &Ctx<'_>, space: &str, id: &str) -> Answer {
     )))
 }
 
+/// Plain strings sent for templates whose control type is `Sensitive` become secrets,
+/// as the real server stores them.
+fn seal_sensitive(ctx: &Ctx<'_>, place: &Place, values: &mut Value) {
+    let sensitive: std::collections::HashSet<String> = ["projects", "libraryvariablesets"]
+        .iter()
+        .flat_map(|key| docs(ctx, place, key).map(|d| d.items()).unwrap_or_default())
+        .flat_map(|owner| owner["Templates"].as_array().into_iter().flatten())
+        .filter(|t| t["DisplaySettings"]["Octopus.ControlType"] == "Sensitive")
+        .map(|t| text(t, "Id").to_owned())
+        .collect();
+    if sensitive.is_empty() {
+        return;
+    }
+    let seal = |map: &mut Value| {
+        for (template, value) in map.as_object_mut().into_iter().flatten() {
+            if let (true, Some(plain)) = (sensitive.contains(template), value.as_str()) {
+                *value = json!({"HasValue": true, "NewValue": plain});
+            }
+        }
+    };
+    for owner in values["ProjectVariables"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        for per_env in owner["Variables"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            seal(per_env);
+        }
+    }
+    for owner in values["LibraryVariables"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        seal(&mut owner["Variables"]);
+    }
+}
+
 /// Stores new values after the concurrency check; `values` is in stored form.
 fn save(
     ctx: &mut Ctx<'_>,
@@ -208,6 +250,7 @@ fn save(
             return Err(ApiError::bad_request(message.clone(), vec![message]));
         }
     }
+    seal_sensitive(ctx, &place, &mut values);
     secrets::absorb(
         &mut ctx.store.secrets,
         &secret_doc(tenant_id),

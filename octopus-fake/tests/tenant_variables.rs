@@ -211,3 +211,53 @@ async fn newer_endpoints_exist_from_2025_2() {
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert_eq!(saved.body["Variables"][0]["Value"], "renamed");
 }
+
+#[tokio::test]
+async fn values_of_sensitive_templates_become_secrets() {
+    let (server, api) = start(Seed::DevTest).await;
+    let e = example(&api).await;
+    let lvs = api.created("Spaces-1/libraryvariablesets", json!({
+        "Name": "Secrets", "Templates": [{"Name": "Api.Token", "Label": "Token", "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}]
+    })).await;
+    let lid = lvs["Id"].as_str().unwrap().to_owned();
+    let template = lvs["Templates"][0]["Id"].as_str().unwrap().to_owned();
+    let mut project = api.ok(&format!("Spaces-1/projects/{}", e.project)).await;
+    project["IncludedLibraryVariableSetIds"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(lid));
+    assert_eq!(
+        api.put(&format!("Spaces-1/projects/{}", e.project), project)
+            .await
+            .status,
+        200
+    );
+    let path = format!("Spaces-1/tenants/{}/variables", e.tenant);
+    let mut doc = api.ok(&path).await;
+    doc["LibraryVariables"][&lid]["Variables"][&template] = json!("tok-123");
+    let saved = api.post(&path, doc).await.body;
+    assert_eq!(
+        saved["LibraryVariables"][&lid]["Variables"][&template]["HasValue"],
+        true
+    );
+    assert!(!saved.to_string().contains("tok-123"));
+    let key = format!("LibraryVariables.{lid}.Variables.{template}");
+    assert_eq!(
+        server
+            .sensitive_value(&format!("tenantvariables-{}", e.tenant), &key)
+            .as_deref(),
+        Some("tok-123")
+    );
+    // Sending back what was read keeps it.
+    let again = api.put(&path, saved).await.body;
+    assert_eq!(
+        again["LibraryVariables"][&lid]["Variables"][&template]["HasValue"],
+        true
+    );
+    assert_eq!(
+        server
+            .sensitive_value(&format!("tenantvariables-{}", e.tenant), &key)
+            .as_deref(),
+        Some("tok-123")
+    );
+}
