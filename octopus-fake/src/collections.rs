@@ -85,6 +85,11 @@ pub(crate) fn find<'s>(ctx: &'s Ctx<'_>, place: &Place, key: &str, id: &str) -> 
     }
     match key {
         "teams" => ctx.store.system_docs("teams")?.get(id),
+        // Servers with slugs also find a project by its slug.
+        "projects" => docs(ctx, place, key)?
+            .items()
+            .iter()
+            .find(|p| text(p, "Slug").eq_ignore_ascii_case(id) && !id.is_empty()),
         "feeds" if id.eq_ignore_ascii_case("feeds-builtin") => docs(ctx, place, key)?
             .items()
             .iter()
@@ -225,8 +230,9 @@ fn validate(
     }
     let mut broken = Vec::new();
     for (field, target) in spec.references {
+        // Optional references (a channel's `LifecycleId`) may be empty or null.
         let id = text(doc, field);
-        if find(ctx, place, target, id).is_none() {
+        if !id.is_empty() && find(ctx, place, target, id).is_none() {
             broken.push(format!(
                 "The {field} '{id}' does not refer to an existing {}.",
                 spec_of(target).kind
@@ -376,6 +382,7 @@ pub(crate) fn create(
     stamp(ctx, place, spec, &mut doc);
     docs_mut(ctx, place, spec)?.upsert(&id, doc.clone());
     side_effects::after_insert(ctx, place, spec, &doc)?;
+    side_effects::only_one_default(ctx, place, spec, &doc);
     let stored = find(ctx, place, spec.key, &id).cloned().unwrap_or(doc);
     Ok(Reply::created(present(ctx, place, spec, &stored)))
 }
@@ -466,6 +473,7 @@ pub(crate) fn update(
     secrets::absorb(&mut ctx.store.secrets, &real_id, &mut doc, Some(&previous));
     stamp(ctx, place, spec, &mut doc);
     docs_mut(ctx, place, spec)?.upsert(&real_id, doc.clone());
+    side_effects::only_one_default(ctx, place, spec, &doc);
     Ok(Reply::ok(present(ctx, place, spec, &doc)))
 }
 

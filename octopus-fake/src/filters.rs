@@ -95,7 +95,12 @@ impl Filter {
 
     /// Whether `doc` passes.
     pub fn matches(&self, _ctx: &Ctx<'_>, doc: &Value) -> bool {
-        let name = text(doc, self.name_field).to_lowercase();
+        // Only lower-case the name when a name filter needs it: unfiltered lists stay cheap.
+        let name = if self.partial_name.is_some() || self.name.is_some() {
+            text(doc, self.name_field).to_lowercase()
+        } else {
+            String::new()
+        };
         if let Some(p) = &self.partial_name {
             if !name.contains(p.as_str()) {
                 return false;

@@ -553,6 +553,43 @@ fn default_machine_policy(id: &str) -> Value {
     })
 }
 
+/// A new default channel (per project) or default worker pool (per space) takes the
+/// flag from the previous one, as on the real server.
+pub(crate) fn only_one_default(
+    ctx: &mut Ctx<'_>,
+    place: &Place,
+    spec: &CollectionSpec,
+    doc: &Value,
+) {
+    if !matches!(spec.key, "channels" | "workerpools") || doc["IsDefault"] != Value::Bool(true) {
+        return;
+    }
+    let id = text(doc, "Id").to_lowercase();
+    let project = text(doc, "ProjectId").to_lowercase();
+    let others: Vec<String> = docs(ctx, place, spec.key)
+        .map(|d| {
+            d.items()
+                .iter()
+                .filter(|o| {
+                    o["IsDefault"] == Value::Bool(true)
+                        && text(o, "Id").to_lowercase() != id
+                        && (spec.key == "workerpools"
+                            || text(o, "ProjectId").to_lowercase() == project)
+                })
+                .map(|o| text(o, "Id").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Ok(all) = docs_mut(ctx, place, spec_of(spec.key)) else {
+        return;
+    };
+    for other in others {
+        if let Some(o) = all.get_mut(&other) {
+            object_mut(o).insert("IsDefault".into(), json!(false));
+        }
+    }
+}
+
 /// Built-ins the API refuses to delete.
 pub(crate) fn is_read_only(spec: &CollectionSpec, doc: &Value) -> bool {
     match spec.key {

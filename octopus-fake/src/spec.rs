@@ -147,12 +147,15 @@ pub(crate) const SPACE_COLLECTIONS: &[CollectionSpec] = &[
         "MachinePolicy",
         &["Name"],
     )),
-    slugged(spec(
-        "machines",
-        K::Machine,
-        Some("Machines"),
-        "DeploymentTarget",
-        &["Name"],
+    slugged(refs(
+        spec(
+            "machines",
+            K::Machine,
+            Some("Machines"),
+            "DeploymentTarget",
+            &["Name"],
+        ),
+        &[("MachinePolicyId", "machinepolicies")],
     )),
     slugged(spec(
         "libraryvariablesets",
@@ -189,7 +192,7 @@ pub(crate) const SPACE_COLLECTIONS: &[CollectionSpec] = &[
             "Channel",
             &["Name", "ProjectId"],
         ),
-        &[("ProjectId", "projects")],
+        &[("ProjectId", "projects"), ("LifecycleId", "lifecycles")],
     ))),
     spec(
         "deploymentprocesses",

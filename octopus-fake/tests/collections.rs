@@ -606,3 +606,63 @@ async fn a_hand_made_snapshot_of_500_projects_gets_built_ins_and_pages() {
     let next = api.created("Spaces-1/projects", json!({"Name": "New", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"})).await;
     assert_eq!(next["Id"], "Projects-501");
 }
+
+#[tokio::test]
+async fn optional_references_are_checked_when_given_and_projects_resolve_by_slug() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let project = api.named("projects", "OctoFX").await;
+    let pid = project["Id"].as_str().unwrap();
+    let bad = api
+        .post(
+            &format!("Spaces-1/projects/{pid}/channels"),
+            json!({"Name": "Broken", "LifecycleId": "Lifecycles-404"}),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let none = api
+        .post(
+            &format!("Spaces-1/projects/{pid}/channels"),
+            json!({"Name": "Inherits", "LifecycleId": null}),
+        )
+        .await;
+    assert_eq!(none.status, 201);
+    assert_eq!(api.ok("Spaces-1/projects/octofx").await["Id"], pid);
+}
+
+#[tokio::test]
+async fn a_new_default_channel_or_pool_takes_the_flag() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let project = api.named("projects", "OctoFX").await;
+    let pid = project["Id"].as_str().unwrap();
+    api.created(
+        &format!("Spaces-1/projects/{pid}/channels"),
+        json!({"Name": "Mainline", "IsDefault": true}),
+    )
+    .await;
+    let channels = api
+        .ok(&format!("Spaces-1/projects/{pid}/channels/all"))
+        .await;
+    let defaults: Vec<_> = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["IsDefault"] == true)
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(defaults, ["Mainline"]);
+    let mut pool = api.named("workerpools", "Ubuntu Worker Pool").await;
+    pool["IsDefault"] = json!(true);
+    assert_eq!(
+        api.put(
+            &format!("Spaces-1/workerpools/{}", pool["Id"].as_str().unwrap()),
+            pool
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        api.named("workerpools", "Default Worker Pool").await["IsDefault"],
+        false
+    );
+}
