@@ -22,34 +22,50 @@ pub(crate) struct RateLimitHeaders {
 }
 
 fn parse_pairs(value: &str) -> impl Iterator<Item = (&str, &str)> {
-    value.split([';', ',']).filter_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        Some((key.trim(), value.trim()))
-    })
+    value
+        .split([';', ','])
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (key.trim(), value.trim()),
+            // A bare number is the quota of the IETF draft form (`200;w=60`).
+            None => ("q", pair.trim()),
+        })
+}
+
+fn seconds(value: &str) -> Option<Duration> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 impl RateLimitHeaders {
-    /// Reads the two headers (either may be absent).
+    /// Reads the two headers (either may be absent). Both the Octopus form
+    /// (`r=…;t=…`, `l=…;rpm=…`) and the IETF draft form (`limit=…, remaining=…,
+    /// reset=…`, `200;w=60`) are understood.
     pub(crate) fn parse(rate_limit: Option<&str>, policy: Option<&str>) -> Self {
         let mut out = Self::default();
         for (key, value) in rate_limit.into_iter().flat_map(parse_pairs) {
-            match key {
-                "r" => out.remaining = value.parse().ok(),
-                "t" => {
-                    out.reset = value
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map(Duration::from_secs_f64)
-                }
+            match key.to_ascii_lowercase().as_str() {
+                "r" | "remaining" => out.remaining = value.parse().ok(),
+                "t" | "reset" => out.reset = seconds(value),
                 _ => {}
             }
         }
+        let mut quota: Option<u64> = None;
+        let mut window = 60u64;
         for (key, value) in policy.into_iter().flat_map(parse_pairs) {
-            if key == "rpm" {
-                out.rpm = value.parse().ok().filter(|rpm| *rpm > 0);
+            match key.to_ascii_lowercase().as_str() {
+                "rpm" => out.rpm = value.parse().ok(),
+                "q" => quota = value.parse().ok(),
+                "w" => window = value.parse().ok().filter(|w| *w > 0).unwrap_or(60),
+                _ => {}
             }
         }
+        if out.rpm.is_none() {
+            out.rpm = quota.map(|q| q * 60 / window);
+        }
+        out.rpm = out.rpm.filter(|rpm| *rpm > 0);
         out
     }
 

@@ -5,9 +5,11 @@ use std::time::{Duration, SystemTime};
 /// How failed requests are retried.
 ///
 /// GET, PUT and DELETE (and whole-document writes) are retried on connection errors,
-/// timeouts, 502/503/504 and 429. A create (`POST`) is retried only when it certainly
-/// never reached the server (the connection was refused) or the rate limiter turned it
-/// away (429); when it may have been applied, the client answers
+/// timeouts, 500/502/503/504 and 429 (500 too, because a database deadlock or a
+/// restarting node answers it and a repeated read or whole-document write is harmless).
+/// A create (`POST`) is retried only when it certainly never reached the server (the
+/// connection was refused) or the rate limiter turned it away (429); when it may have
+/// been applied (no answer, or a 5xx), the client answers
 /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) instead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -66,8 +68,8 @@ impl RetryPolicy {
         let retryable = match failure {
             Failure::Connect => true,
             Failure::Status(429) => true,
-            Failure::Lost | Failure::Status(502..=504) if idempotent => true,
-            Failure::Lost | Failure::Status(502..=504) => return Decision::OutcomeUnknown,
+            Failure::Lost | Failure::Status(500 | 502..=504) if idempotent => true,
+            Failure::Lost | Failure::Status(500 | 502..=504) => return Decision::OutcomeUnknown,
             Failure::Status(_) => false,
         };
         if !retryable || retries_done >= self.max_retries {
@@ -127,6 +129,7 @@ mod tests {
         for failure in [
             Failure::Connect,
             Failure::Lost,
+            Failure::Status(500),
             Failure::Status(502),
             Failure::Status(503),
             Failure::Status(504),
@@ -137,7 +140,7 @@ mod tests {
                 "{failure:?}"
             );
         }
-        for status in [400, 401, 403, 404, 409, 500, 501] {
+        for status in [400, 401, 403, 404, 405, 409, 501] {
             assert_eq!(
                 p.decide(true, Failure::Status(status), 0, None, 0.5),
                 Decision::GiveUp
@@ -158,6 +161,7 @@ mod tests {
         ));
         for failure in [
             Failure::Lost,
+            Failure::Status(500),
             Failure::Status(502),
             Failure::Status(503),
             Failure::Status(504),
@@ -168,7 +172,7 @@ mod tests {
             );
         }
         assert_eq!(
-            p.decide(false, Failure::Status(500), 0, None, 0.0),
+            p.decide(false, Failure::Status(400), 0, None, 0.0),
             Decision::GiveUp
         );
     }
