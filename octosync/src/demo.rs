@@ -47,7 +47,7 @@ pub enum DemoError {
     Fake(#[from] octopus_fake::FakeError),
     /// The shipped config does not parse.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] Box<crate::config::ConfigError>),
     /// The run failed.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -63,13 +63,12 @@ fn client(
     options: &crate::config::ApplyOptions,
 ) -> Result<OctopusHttpClient, DemoError> {
     let mut instance = config.clone();
-    instance.url = server
-        .url()
-        .parse()
-        .map_err(|e| crate::config::ConfigError::Unusable {
+    instance.url = Some(server.url().parse().map_err(|e| {
+        Box::new(crate::config::ConfigError::Unusable {
             file: "demo".into(),
             message: format!("the in-process server's URL does not parse: {e}"),
-        })?;
+        })
+    })?);
     Ok(connect_with_key(
         &instance,
         ApiKey::new(server.api_key()),
@@ -79,7 +78,7 @@ fn client(
 
 /// Runs the demo and returns what it did and printed.
 pub async fn demo() -> Result<DemoOutcome, DemoError> {
-    let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml")?;
+    let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml").map_err(Box::new)?;
     let source_server = start(Seed::DevTest).await?;
     let dest_server = start(Seed::StagingProduction).await?;
     let source = client(&config.source, &source_server, &config.apply)?;

@@ -29,6 +29,11 @@ pub enum RunError {
         #[source]
         source: Box<octopus_client::Error>,
     },
+    /// A live server was needed but the instance is a snapshot directory.
+    #[error(
+        "{0} is a snapshot directory, not a server: it can be planned against but not connected to"
+    )]
+    Offline(String),
     /// A snapshot could not be loaded.
     #[error(transparent)]
     Load(#[from] Box<LoadError>),
@@ -63,7 +68,10 @@ pub fn connect_with_key(
     options: &crate::config::ApplyOptions,
 ) -> Result<OctopusHttpClient, RunError> {
     let rpm = (options.requests_per_minute > 0).then_some(options.requests_per_minute);
-    OctopusHttpClient::builder(instance.url.as_str(), key)
+    let Some(url) = &instance.url else {
+        return Err(RunError::Offline(instance.display_name()));
+    };
+    OctopusHttpClient::builder(url.as_str(), key)
         .space_name(instance.space.clone())
         .allow_http(instance.allow_insecure_http)
         .timeout(Duration::from_secs(options.timeout_seconds))
