@@ -4,8 +4,10 @@
 //! command line. Today it holds the `sync.toml` reader.
 
 pub mod apply;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod load;
 pub mod report;
 pub mod runner;
+pub mod snapshot_dir;
