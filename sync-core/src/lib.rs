@@ -170,6 +170,7 @@ pub fn plan(
     infra::certificates(&mut ctx);
     projects::projects(&mut ctx);
     tenants::tenant_connections(&mut ctx);
+    tenants::tenant_variables(&mut ctx);
     tenants::team_permissions(&mut ctx);
     if let Some(err) = ctx.error.take() {
         return Err(PlanError::ScopeMismatch {
