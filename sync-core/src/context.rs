@@ -492,6 +492,15 @@ fn scan(
 ) {
     match value {
         Value::String(s) if s.contains("(pending ") => {
+            if let Some(pending) = placeholders.get(s) {
+                out.push(PendingRef {
+                    pointer,
+                    placeholder: s.clone(),
+                    in_key: false,
+                    reference: pending.clone(),
+                });
+                return;
+            }
             for (text, pending) in placeholders {
                 if s.contains(text.as_str()) {
                     out.push(PendingRef {

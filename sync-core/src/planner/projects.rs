@@ -16,9 +16,7 @@ use octopus_model::{
 };
 use serde_json::{json, Value};
 
-use super::common::{
-    matches, quote_list, remove, set, strings, translate_list, translate_tags, Match,
-};
+use super::common::{matches, remove, set, strings, translate_list, translate_tags, Match};
 use super::process::{self, ProcessOwner, ProcessOwnerIds};
 use super::variables::{self, VariableOwner};
 use crate::context::{Ctx, DEFAULT_CHANNEL};
@@ -89,12 +87,12 @@ pub fn projects(ctx: &mut Ctx<'_>) {
     for p in &planned {
         channels(ctx, p);
     }
-    let mut ids: Vec<ProcessOwnerIds> = planned.iter().map(|p| owner_ids(ctx, p)).collect();
+    let ids: Vec<ProcessOwnerIds> = planned.iter().map(|p| owner_ids(ctx, p)).collect();
     for p in &planned {
         deployment_process(ctx, p);
     }
-    for (p, ids) in planned.iter().zip(ids.iter_mut()) {
-        runbooks(ctx, p, ids);
+    for p in &planned {
+        runbooks(ctx, p);
     }
     for (p, ids) in planned.iter().zip(ids.iter()) {
         project_variables(ctx, p, ids);
@@ -531,7 +529,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     ctx.push(LayerName::DeploymentProcesses, op);
 }
 
-fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
+fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     let src = ctx.src;
     let source_id = p
         .source
@@ -709,7 +707,6 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
             None => Target::Created { item },
         });
         ctx.push(LayerName::RunbookProcesses, op);
-        let _ = &ids;
     }
 }
 
@@ -892,12 +889,6 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     {
         let mut arc = arc.clone();
         arc.release_creation_package_step_id = Field::Missing;
-        let source_id = p
-            .source
-            .id
-            .get()
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default();
         let channel = arc
             .channel_id
             .get()
@@ -918,7 +909,6 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
                 );
             }
         }
-        let _ = source_id;
     }
     if desired == *body {
         return;
@@ -934,9 +924,4 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     );
     op.owner = None;
     ctx.push(LayerName::ProjectVersioning, op);
-}
-
-#[allow(dead_code)]
-fn unused(_: &[String]) -> String {
-    quote_list(&[])
 }
