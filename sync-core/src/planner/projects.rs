@@ -256,6 +256,8 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 "missing on the destination",
             );
             op.secret_slots = slots;
+            // Later updates of the new project start from the body as sent (shims applied).
+            let body = op.body.clone().unwrap_or(body);
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,
