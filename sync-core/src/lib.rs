@@ -58,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod children;
 pub mod context;
 pub mod diff;
 pub mod index;
