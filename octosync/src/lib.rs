@@ -1,4 +1,7 @@
 //! Keep Octopus Deploy instances in sync by name.
 //!
-//! This crate will hold the runner (load snapshots, plan, apply, report) and the
-//! `octosync` command line. It is not written yet.
+//! This crate holds the runner (load snapshots, plan, apply, report) and the `octosync`
+//! command line. Today it holds the `sync.toml` reader.
+
+pub mod config;
+pub mod report;
