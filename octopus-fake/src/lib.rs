@@ -26,7 +26,7 @@
 //! | Path (under `/api`) | Methods |
 //! |---|---|
 //! | `/` (root document, anonymous), `/users/me`, `/capabilities` (2022.3+), `/configuration/feature-toggles` | GET |
-//! | `/spaces`, `/users`, `/userroles`, `/communityactiontemplates` (+ `/all`, `/{id}`) | GET, POST, PUT, DELETE |
+//! | `/spaces` (+ `/all`), `/users`, `/userroles`, `/communityactiontemplates` (+ `/{id}`; no `/all`, as on the real server) | GET, POST, PUT, DELETE |
 //! | `/{spaceId}` (space root); `/spaces/{idOrSlug}/…` and unscoped `/<collection>` (default space) | GET |
 //! | `/{spaceId}/<collection>` (+ `/all`, `/{id}`) for environments, projectgroups, projects, lifecycles, channels, runbooks, libraryvariablesets, tagsets, tenants, feeds, accounts, certificates, workerpools, machinepolicies, machines, actiontemplates, teams, scopeduserroles | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
