@@ -503,6 +503,20 @@ pub(crate) fn delete(
             vec![],
         ));
     }
+    if spec.key == "spaces" {
+        if doc["IsDefault"] == Value::Bool(true) {
+            return Err(ApiError::bad_request(
+                "The default space cannot be deleted.",
+                vec![],
+            ));
+        }
+        if doc["TaskQueueStopped"] != Value::Bool(true) {
+            return Err(ApiError::bad_request(
+                "The task queue of this space must be stopped before the space can be deleted.",
+                vec![],
+            ));
+        }
+    }
     let real_id = text(&doc, spec.id_field).to_owned();
     docs_mut(ctx, place, spec)?.remove(&real_id);
     ctx.store.forget_secrets(&real_id);
