@@ -210,6 +210,17 @@ pub(crate) fn export(ctx: &Ctx<'_>) -> Snapshot {
                         tenant_variables::present(ctx, id, &stored)
                     })
                     .collect(),
+                "variables" => {
+                    let index = crate::variables::ScopeIndex::new(ctx, id);
+                    docs(ctx, &place, spec.key)
+                        .map(|d| {
+                            d.items()
+                                .iter()
+                                .map(|doc| index.present(ctx, doc))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
                 _ => docs(ctx, &place, spec.key)
                     .map(|d| {
                         d.items()

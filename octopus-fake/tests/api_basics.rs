@@ -268,3 +268,17 @@ async fn version_profiles_from_2020_to_2026() {
         200
     );
 }
+
+#[tokio::test]
+async fn deleting_a_space_needs_its_task_queue_stopped() {
+    let (_s, api) = start(Seed::Empty).await;
+    assert_eq!(api.delete("spaces/Spaces-1").await.status, 400);
+    let mut space = api
+        .created("spaces", json!({"Name": "Temp", "Slug": "temp"}))
+        .await;
+    assert_eq!(api.delete("spaces/Spaces-2").await.status, 400);
+    space["TaskQueueStopped"] = json!(true);
+    assert_eq!(api.put("spaces/Spaces-2", space).await.status, 200);
+    assert_eq!(api.delete("spaces/Spaces-2").await.status, 200);
+    assert_eq!(api.get("Spaces-2/environments").await.status, 404);
+}
