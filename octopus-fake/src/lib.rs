@@ -1,5 +1,85 @@
 //! An in-memory Octopus Deploy server that speaks the real REST API over HTTP.
 //!
-//! It will serve the collections a sync reads and writes, with the real envelopes,
-//! paging, errors and side effects, for tests and for `octosync demo`. It is not written
-//! yet.
+//! `octopus-fake` stands in for a real Octopus instance in tests, benchmarks and
+//! `octosync demo`. It serves the root document, spaces and every space-scoped
+//! collection a sync reads or writes, with the real paging envelope (`Links` with
+//! `Page.Next`, `take=2147483647`), `/all`, filters (`ids`, `partialName`, `name`,
+//! tenants by `projectId`/`tags`, feeds by `feedType`, library variable sets by
+//! `contentType`), error bodies (`{ErrorMessage, Errors}`), ids (`Projects-12`,
+//! `deploymentprocess-Projects-12`, GUIDs for steps and variables), the built-ins of a
+//! space and the side effects of creates, optimistic concurrency on processes and
+//! variable sets, and the sensitive-value rules of the real API.
+//!
+//! Documents are kept as JSON, so every field a client sends comes back, as on a real
+//! server. The emulated version comes from [`octopus_model::OctopusVersion`]; with
+//! `strict` the server refuses fields that version does not know, using the shim table
+//! of [`octopus_model::shims`].
+//!
+//! For tests there are levers: latency per request, a seeded failure rate, a token
+//! bucket rate limit answering 429, and `GET /api/fake/stats` request counters (also
+//! [`FakeServer::stats`]). State can be seeded from a snapshot directory
+//! ([`Snapshot`], the DESIGN contract), from the two shipped seeds ([`Seed::DevTest`],
+//! [`Seed::StagingProduction`]) or loaded and exported directly.
+//!
+//! # Example
+//!
+//! ```
+//! use octopus_fake::{FakeConfig, FakeServer, Seed};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! runtime.block_on(async {
+//!     let server = FakeServer::start(FakeConfig::seeded(Seed::DevTest)).await?;
+//!     let http = reqwest::Client::new();
+//!
+//!     // The root document needs no key and names the emulated version.
+//!     let root: serde_json::Value = http.get(format!("{}/api", server.url())).send().await?.json().await?;
+//!     assert_eq!(root["Version"], "2024.2.1234");
+//!
+//!     // Everything else needs the API key.
+//!     let projects: serde_json::Value = http
+//!         .get(format!("{}/api/Spaces-1/projects?partialName=octo", server.url()))
+//!         .header("X-Octopus-ApiKey", server.api_key())
+//!         .send()
+//!         .await?
+//!         .json()
+//!         .await?;
+//!     assert_eq!(projects["Items"][0]["Name"], "OctoFX");
+//!     assert_eq!(server.stats().get, 2);
+//!
+//!     server.stop().await;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })
+//! # }
+//! ```
+
+mod chaos;
+mod clock;
+mod collections;
+mod community;
+mod concurrency;
+mod config;
+mod context;
+mod error;
+mod filters;
+mod instance;
+mod links;
+mod loader;
+mod paging;
+mod processes;
+mod reply;
+mod routes;
+mod secrets;
+mod server;
+mod side_effects;
+mod snapshot;
+mod spec;
+mod store;
+mod tenant_variables;
+mod variables;
+
+pub use config::{FakeConfig, Seed};
+pub use error::FakeError;
+pub use paging::TAKE_ALL as PAGE_ALL;
+pub use server::{FakeServer, RequestStats};
+pub use snapshot::{Snapshot, SpaceSnapshot};
