@@ -92,6 +92,19 @@ impl OctopusHttpClient {
         })
     }
 
+    /// Every item of a collection read page by page (`Page.Next`), even where the server
+    /// has `/all`: for servers whose `/all` is slow or capped, and for measuring.
+    pub async fn list_paged(&self, kind: ResourceKind) -> Result<Vec<Value>> {
+        let space = self.space_for(kind).await?;
+        self.read_pages(request::list_page(
+            space.as_ref(),
+            kind,
+            0,
+            self.inner.page_size,
+        ))
+        .await
+    }
+
     fn all_endpoint_known_missing(&self, kind: ResourceKind) -> bool {
         self.inner
             .no_all_endpoint
@@ -147,13 +160,7 @@ impl OctopusRead for OctopusHttpClient {
                 Err(e) => return Err(e),
             }
         }
-        self.read_pages(request::list_page(
-            space.as_ref(),
-            kind,
-            0,
-            self.inner.page_size,
-        ))
-        .await
+        self.list_paged(kind).await
     }
 
     async fn get_raw(&self, kind: ResourceKind, id: &str) -> Result<Value> {
@@ -244,7 +251,17 @@ impl OctopusRead for OctopusHttpClient {
         let space = self.space_id().await?;
         let mut first = request::team_scoped_user_roles(space.as_ref(), team.as_str());
         first.query = paging_query(self.inner.page_size);
-        self.paged(first).await
+        match self.paged(first).await {
+            Err(Error::NotFound { .. }) => {
+                // Servers without the team route: the space's roles, filtered.
+                let all: Vec<ScopedUserRole> = self.list_scoped_user_roles().await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|role| role.team_id.get() == Some(team))
+                    .collect())
+            }
+            other => other,
+        }
     }
 }
 
