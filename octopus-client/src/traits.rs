@@ -26,23 +26,30 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Decodes one document read from `source` (a collection path, for error messages).
-pub(crate) fn decode_doc<T: DeserializeOwned>(value: Value, source: &str) -> Result<T> {
+/// Decodes one document read from `source` (asked only on failure, for the message).
+pub(crate) fn decode_doc<T: DeserializeOwned>(
+    value: Value,
+    source: impl FnOnce() -> String,
+) -> Result<T> {
     decode_value(value).map_err(|e| Error::Decode {
-        url: source.to_owned(),
+        url: source(),
         path: e.path,
         message: e.message,
     })
 }
 
 /// Decodes every item of a list, naming the index of the one that fails (`[31].Name`).
-pub(crate) fn decode_items<T: DeserializeOwned>(items: Vec<Value>, source: &str) -> Result<Vec<T>> {
+pub(crate) fn decode_items<T: DeserializeOwned>(
+    items: Vec<Value>,
+    source: impl FnOnce() -> String,
+) -> Result<Vec<T>> {
+    let mut source = Some(source);
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
             decode_value(item).map_err(|e| Error::Decode {
-                url: source.to_owned(),
+                url: source.take().map(|f| f()).unwrap_or_default(),
                 path: if e.path == "." {
                     format!("[{index}]")
                 } else {
@@ -132,6 +139,12 @@ pub trait OctopusRead: Send + Sync {
     /// length allows (`?ids=a,b,…`). Ids the server does not know are left out.
     async fn list_by_ids_raw(&self, kind: ResourceKind, ids: &[String]) -> Result<Vec<Value>>;
 
+    /// Where items of `kind` are read from (a URL for the HTTP client), named in
+    /// [`Error::Decode`] when a typed read cannot decode what was read.
+    fn source_of(&self, kind: ResourceKind) -> String {
+        kind.collection().to_owned()
+    }
+
     /// Deployment processes by id, space-wide, in bulk.
     async fn deployment_processes(
         &self,
@@ -140,7 +153,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::DeploymentProcess, &ids).await?,
-            ResourceKind::DeploymentProcess.collection(),
+            || self.source_of(ResourceKind::DeploymentProcess),
         )
     }
 
@@ -149,7 +162,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::RunbookProcess, &ids).await?,
-            ResourceKind::RunbookProcess.collection(),
+            || self.source_of(ResourceKind::RunbookProcess),
         )
     }
 
@@ -158,7 +171,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::VariableSet, &ids).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -166,7 +179,7 @@ pub trait OctopusRead: Send + Sync {
     async fn all_variable_sets(&self) -> Result<Vec<VariableSet>> {
         decode_items(
             self.list_raw(ResourceKind::VariableSet).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -174,7 +187,7 @@ pub trait OctopusRead: Send + Sync {
     async fn all_tenant_variables(&self) -> Result<Vec<TenantVariables>> {
         decode_items(
             self.list_raw(ResourceKind::TenantVariables).await?,
-            ResourceKind::TenantVariables.collection(),
+            || self.source_of(ResourceKind::TenantVariables),
         )
     }
 
@@ -182,7 +195,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_deployment_process(&self, id: &DeploymentProcessId) -> Result<DeploymentProcess> {
         decode_doc(
             self.get_raw(ResourceKind::DeploymentProcess, id.as_str()).await?,
-            ResourceKind::DeploymentProcess.collection(),
+            || self.source_of(ResourceKind::DeploymentProcess),
         )
     }
 
@@ -190,7 +203,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_runbook_process(&self, id: &RunbookProcessId) -> Result<RunbookProcess> {
         decode_doc(
             self.get_raw(ResourceKind::RunbookProcess, id.as_str()).await?,
-            ResourceKind::RunbookProcess.collection(),
+            || self.source_of(ResourceKind::RunbookProcess),
         )
     }
 
@@ -198,7 +211,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_variable_set(&self, id: &VariableSetId) -> Result<VariableSet> {
         decode_doc(
             self.get_raw(ResourceKind::VariableSet, id.as_str()).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -248,13 +261,13 @@ pub trait OctopusRead: Send + Sync {
         #[doc = concat!("Every ", $what, " of the space (or instance, for system kinds).")]
         async fn $list(&self) -> Result<Vec<$ty>> {
             let kind = <$ty as Resource>::KIND;
-            decode_items(self.list_raw(kind).await?, kind.collection())
+            decode_items(self.list_raw(kind).await?, || self.source_of(kind))
         }
 
         #[doc = concat!("One ", $what, " by id.")]
         async fn $get(&self, id: &$id) -> Result<$ty> {
             let kind = <$ty as Resource>::KIND;
-            decode_doc(self.get_raw(kind, id.as_str()).await?, kind.collection())
+            decode_doc(self.get_raw(kind, id.as_str()).await?, || self.source_of(kind))
         }
     )*
 }
@@ -317,7 +330,9 @@ pub trait OctopusWriteExt: OctopusWrite {
     async fn create_resource<T: Resource>(&self, body: &T) -> Result<T> {
         let kind = T::KIND;
         let sent = serde_json::to_value(body).map_err(|e| encode_error(kind, e))?;
-        decode_doc(self.create(kind, sent).await?, kind.collection())
+        decode_doc(self.create(kind, sent).await?, || {
+            kind.collection().to_owned()
+        })
     }
 
     /// Updates `body` (which must carry its id) and answers the server's copy. Endpoints
@@ -335,7 +350,7 @@ pub trait OctopusWriteExt: OctopusWrite {
         if answer.as_object().is_some_and(|o| o.is_empty()) || answer.is_null() {
             return Ok(body.clone());
         }
-        decode_doc(answer, kind.collection())
+        decode_doc(answer, || kind.collection().to_owned())
     }
 
     /// Deletes the resource with this id.

@@ -121,7 +121,7 @@ impl OctopusHttpClient {
 
     async fn paged<T: Resource>(&self, first: ApiRequest) -> Result<Vec<T>> {
         let source = first.url(&self.inner.base).to_string();
-        decode_items(self.read_pages(first).await?, &source)
+        decode_items(self.read_pages(first).await?, || source)
     }
 }
 
@@ -145,7 +145,7 @@ impl OctopusRead for OctopusHttpClient {
         let source = request::list_all(None, ResourceKind::Space)
             .url(&self.inner.base)
             .to_string();
-        decode_items(self.list_raw(ResourceKind::Space).await?, &source)
+        decode_items(self.list_raw(ResourceKind::Space).await?, || source)
     }
 
     async fn list_raw(&self, kind: ResourceKind) -> Result<Vec<Value>> {
@@ -161,6 +161,18 @@ impl OctopusRead for OctopusHttpClient {
             }
         }
         self.list_paged(kind).await
+    }
+
+    fn source_of(&self, kind: ResourceKind) -> String {
+        let space = match kind.scope() {
+            octopus_model::ResourceScope::Space => self.inner.space_id.get().cloned().flatten(),
+            octopus_model::ResourceScope::System => None,
+        };
+        request::list_all(space.as_ref(), kind)
+            .url(&self.inner.base)
+            .to_string()
+            .trim_end_matches("/all")
+            .to_owned()
     }
 
     async fn get_raw(&self, kind: ResourceKind, id: &str) -> Result<Value> {
