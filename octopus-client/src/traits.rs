@@ -4,8 +4,9 @@
 //! The traits are object safe and free of generic methods, so mockall can mock them:
 //! the typed reads are one method per kind (`list_projects`, `get_project`, …) and the
 //! writes take the [`ResourceKind`] and a JSON body. The typed reads have default bodies
-//! on top of the kind-erased [`OctopusRead::list_raw`] and [`OctopusRead::get_raw`], so an
-//! implementation only has to provide those; the typed writes live in
+//! on top of the kind-erased [`OctopusRead::list_raw`], [`OctopusRead::get_raw`] and
+//! [`OctopusRead::list_by_ids_raw`], so an implementation provides those, the root
+//! document, spaces and the per-owner documents; the typed writes live in
 //! [`OctopusWriteExt`], which every [`OctopusWrite`] gets for free.
 
 use async_trait::async_trait;
@@ -67,27 +68,27 @@ pub(crate) fn decode_items<T: DeserializeOwned>(
 macro_rules! with_typed_kinds {
     ($m:ident ! { $($given:tt)* }) => {
         $m! { $($given)*
-            list_environments, get_environment, Environment, EnvironmentId, "environment";
-            list_project_groups, get_project_group, ProjectGroup, ProjectGroupId, "project group";
-            list_projects, get_project, Project, ProjectId, "project";
-            list_lifecycles, get_lifecycle, Lifecycle, LifecycleId, "lifecycle";
-            list_channels, get_channel, Channel, ChannelId, "channel (of every project)";
-            list_runbooks, get_runbook, Runbook, RunbookId, "runbook (of every project)";
-            list_library_variable_sets, get_library_variable_set, LibraryVariableSet, LibraryVariableSetId, "library variable set and script module";
-            list_tag_sets, get_tag_set, TagSet, TagSetId, "tag set";
-            list_tenants, get_tenant, Tenant, TenantId, "tenant";
-            list_feeds, get_feed, Feed, FeedId, "feed";
-            list_accounts, get_account, Account, AccountId, "account";
-            list_certificates, get_certificate, Certificate, CertificateId, "certificate";
-            list_worker_pools, get_worker_pool, WorkerPool, WorkerPoolId, "worker pool";
-            list_machine_policies, get_machine_policy, MachinePolicy, MachinePolicyId, "machine policy";
-            list_machines, get_machine, Machine, MachineId, "deployment target";
-            list_action_templates, get_action_template, ActionTemplate, ActionTemplateId, "step template";
-            list_community_action_templates, get_community_action_template, CommunityActionTemplate, CommunityActionTemplateId, "community library step template";
-            list_teams, get_team, Team, TeamId, "team";
-            list_scoped_user_roles, get_scoped_user_role, ScopedUserRole, ScopedUserRoleId, "scoped user role";
-            list_user_roles, get_user_role, UserRole, UserRoleId, "user role";
-            list_users, get_user, User, UserId, "user";
+            list_environments, get_environment, Environment, EnvironmentId, "environment of the space";
+            list_project_groups, get_project_group, ProjectGroup, ProjectGroupId, "project group of the space";
+            list_projects, get_project, Project, ProjectId, "project of the space";
+            list_lifecycles, get_lifecycle, Lifecycle, LifecycleId, "lifecycle of the space";
+            list_channels, get_channel, Channel, ChannelId, "channel of every project in the space";
+            list_runbooks, get_runbook, Runbook, RunbookId, "runbook of every project in the space";
+            list_library_variable_sets, get_library_variable_set, LibraryVariableSet, LibraryVariableSetId, "library variable set and script module of the space";
+            list_tag_sets, get_tag_set, TagSet, TagSetId, "tag set of the space";
+            list_tenants, get_tenant, Tenant, TenantId, "tenant of the space";
+            list_feeds, get_feed, Feed, FeedId, "feed of the space";
+            list_accounts, get_account, Account, AccountId, "account of the space";
+            list_certificates, get_certificate, Certificate, CertificateId, "certificate of the space";
+            list_worker_pools, get_worker_pool, WorkerPool, WorkerPoolId, "worker pool of the space";
+            list_machine_policies, get_machine_policy, MachinePolicy, MachinePolicyId, "machine policy of the space";
+            list_machines, get_machine, Machine, MachineId, "deployment target of the space";
+            list_action_templates, get_action_template, ActionTemplate, ActionTemplateId, "step template of the space";
+            list_community_action_templates, get_community_action_template, CommunityActionTemplate, CommunityActionTemplateId, "step template of the community library";
+            list_teams, get_team, Team, TeamId, "team of the space";
+            list_scoped_user_roles, get_scoped_user_role, ScopedUserRole, ScopedUserRoleId, "scoped user role of the space";
+            list_user_roles, get_user_role, UserRole, UserRoleId, "user role of the instance";
+            list_users, get_user, User, UserId, "user of the instance";
         }
     };
 }
@@ -258,13 +259,13 @@ pub trait OctopusRead: Send + Sync {
     async fn team_scoped_user_roles(&self, team: &TeamId) -> Result<Vec<ScopedUserRole>>;
 
     $(
-        #[doc = concat!("Every ", $what, " of the space (or instance, for system kinds).")]
+        #[doc = concat!("Every ", $what, ".")]
         async fn $list(&self) -> Result<Vec<$ty>> {
             let kind = <$ty as Resource>::KIND;
             decode_items(self.list_raw(kind).await?, || self.source_of(kind))
         }
 
-        #[doc = concat!("One ", $what, " by id.")]
+        #[doc = concat!("One ", $what, ", by id.")]
         async fn $get(&self, id: &$id) -> Result<$ty> {
             let kind = <$ty as Resource>::KIND;
             decode_doc(self.get_raw(kind, id.as_str()).await?, || self.source_of(kind))
