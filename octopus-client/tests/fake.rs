@@ -343,3 +343,65 @@ async fn a_server_behind_a_path_prefix() {
         .unwrap();
     assert!(bare.root().await.is_err());
 }
+
+#[tokio::test]
+async fn tenant_variables_are_written_whole_in_both_shapes() {
+    let server = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let client = client_for(&server);
+    let tenant = TenantId::new("Tenants-1");
+
+    let read = client.tenant_variables(&tenant).await.unwrap();
+    let written = client.set_tenant_variables(&read).await.unwrap();
+    assert_eq!(written.tenant_id.get(), Some(&tenant));
+    assert_eq!(
+        client
+            .tenant_variables(&tenant)
+            .await
+            .unwrap()
+            .project_variables,
+        read.project_variables
+    );
+    assert_eq!(client.stats().post, 1);
+
+    // The per-owner shapes exist from 2025.2.
+    let server = FakeServer::start(
+        FakeConfig::seeded(Seed::DevTest)
+            .with_version(octopus_model::OctopusVersion::new(2025, 3, 0)),
+    )
+    .await
+    .unwrap();
+    let client = client_for(&server);
+    let common = client.tenant_common_variables(&tenant).await.unwrap();
+    let back = client
+        .set_tenant_common_variables(&tenant, &common)
+        .await
+        .unwrap();
+    assert_eq!(back.variables, common.variables);
+    let project = client.tenant_project_variables(&tenant).await.unwrap();
+    client
+        .set_tenant_project_variables(&tenant, &project)
+        .await
+        .unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.post, stats.put), (0, 2));
+}
+
+#[tokio::test]
+async fn a_community_step_template_is_installed_into_the_space() {
+    let server = FakeServer::start(FakeConfig::default()).await.unwrap();
+    let client = client_for(&server);
+    let library = client.list_community_action_templates().await.unwrap();
+    let slack = library
+        .iter()
+        .find(|t| t.name.starts_with("Slack"))
+        .unwrap();
+    let installed = client
+        .install_community_step_template(slack.id.get().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(installed.name, slack.name);
+    let templates = client.list_action_templates().await.unwrap();
+    assert!(templates.iter().any(|t| t.id == installed.id));
+}
