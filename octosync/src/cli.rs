@@ -19,11 +19,13 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::apply::{apply_plan, ApplyOptions, ApplyReport};
+use crate::apply::{ApplyOptions, ApplyReport};
 use crate::config::{InstanceConfig, SyncConfig};
 use crate::load::{kinds_to_read, load_snapshot};
 use crate::report::{self, Format};
-use crate::runner::{connect, connect_with_key, version_verdict, VersionVerdict};
+use crate::runner::{
+    apply_converging, connect, connect_with_key, version_verdict, Destination, VersionVerdict,
+};
 
 /// Keep Octopus Deploy instances in sync by name.
 #[derive(Debug, Parser)]
@@ -270,7 +272,7 @@ async fn snapshot_of(
 async fn plan_all(
     config: &SyncConfig,
     progress: &Progress,
-) -> Result<(Vec<Side>, Vec<Plan>), BoxError> {
+) -> Result<(Snapshot, Vec<Side>, Vec<Plan>), BoxError> {
     let source_side = side(&config.source, config)?;
     let dest_sides = config
         .destinations
@@ -309,7 +311,7 @@ async fn plan_all(
     .await
     .into_iter()
     .collect::<Result<Vec<_>, _>>()?;
-    Ok((dest_sides, plans))
+    Ok((source, dest_sides, plans))
 }
 
 /// Every decision of a plan, to the log.
@@ -354,7 +356,7 @@ async fn plan_command(
 ) -> Result<bool, BoxError> {
     let config = SyncConfig::load(path)?;
     let progress = Progress::new(quiet);
-    let (_, plans) = plan_all(&config, &progress).await?;
+    let (_, _, plans) = plan_all(&config, &progress).await?;
     progress.done();
     let names: Vec<String> = config
         .destinations
@@ -416,7 +418,7 @@ async fn apply_command(
         }
     }
     let progress = Progress::new(quiet);
-    let (sides, plans) = plan_all(&config, &progress).await?;
+    let (source, sides, plans) = plan_all(&config, &progress).await?;
     progress.done();
     let names: Vec<String> = config
         .destinations
@@ -450,15 +452,29 @@ async fn apply_command(
     };
     let progress = Progress::new(quiet);
     progress.say("applying");
-    let reports: Vec<ApplyReport> = join_all(sides.iter().zip(&plans).map(|(side, plan)| {
-        let options = &options;
-        async move {
-            match side {
-                Side::Live(client) if plan.has_changes() => apply_plan(client, plan, options).await,
-                _ => ApplyReport::default(),
-            }
-        }
-    }))
+    let reports: Vec<ApplyReport> = join_all(
+        sides
+            .iter()
+            .zip(&plans)
+            .zip(&config.destinations)
+            .map(|((side, plan), dest)| {
+                let (options, source) = (&options, &source);
+                async move {
+                    match side {
+                        Side::Live(client) => {
+                            let destination = Destination {
+                                name: dest.instance.display_name(),
+                                space: dest.instance.space.clone(),
+                                client,
+                                rules: dest.rules.clone(),
+                            };
+                            apply_converging(source, &destination, plan, options).await
+                        }
+                        Side::Offline => ApplyReport::default(),
+                    }
+                }
+            }),
+    )
     .await;
     progress.done();
     let mut failed = false;

@@ -142,22 +142,11 @@ pub async fn run(
 }
 
 async fn run_one(source: &Snapshot, dest: &Destination<'_>, mode: &Mode) -> DestinationRun {
-    let planned = async {
-        let kinds = kinds_to_read(&dest.rules);
-        let snapshot = load_snapshot(dest.client, &dest.name, &dest.space, &kinds)
-            .await
-            .map_err(Box::new)?;
-        sync_core::plan(source, &snapshot, &dest.rules).map_err(|source| RunError::Plan {
-            destination: dest.name.clone(),
-            source: Box::new(source),
-        })
-    }
-    .await;
+    let planned = plan_destination(source, dest).await;
     let applied = match (&planned, mode) {
-        (Ok(plan), Mode::Apply(options)) if plan.has_changes() => {
-            Some(apply_plan(dest.client, plan, options).await)
+        (Ok(plan), Mode::Apply(options)) => {
+            Some(apply_converging(source, dest, plan, options).await)
         }
-        (Ok(_), Mode::Apply(_)) => Some(ApplyReport::default()),
         _ => None,
     };
     DestinationRun {
@@ -165,6 +154,62 @@ async fn run_one(source: &Snapshot, dest: &Destination<'_>, mode: &Mode) -> Dest
         plan: planned,
         applied,
     }
+}
+
+/// Loads one destination and plans it against the source snapshot.
+pub async fn plan_destination(source: &Snapshot, dest: &Destination<'_>) -> Result<Plan, RunError> {
+    let kinds = kinds_to_read(&dest.rules);
+    let snapshot = load_snapshot(dest.client, &dest.name, &dest.space, &kinds)
+        .await
+        .map_err(Box::new)?;
+    sync_core::plan(source, &snapshot, &dest.rules).map_err(|source| RunError::Plan {
+        destination: dest.name.clone(),
+        source: Box::new(source),
+    })
+}
+
+/// The most passes [`apply_converging`] makes.
+pub const MAX_APPLY_PASSES: usize = 3;
+
+/// Applies a plan, then plans again and applies what is left, until nothing is (at most
+/// [`MAX_APPLY_PASSES`] passes).
+///
+/// Some values can only be planned once what they hang on exists: tenant variables of a
+/// project created in the same run are keyed by template ids the server assigns when
+/// the project is created. The plan says so in its clean-up log; this second pass is
+/// the "re-run" that completes them, so one apply leaves nothing to do. A failed pass
+/// stops the loop.
+pub async fn apply_converging(
+    source: &Snapshot,
+    dest: &Destination<'_>,
+    first: &Plan,
+    options: &ApplyOptions,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    if !first.has_changes() {
+        return report;
+    }
+    let mut pass = apply_plan(dest.client, first, options).await;
+    for _ in 1..MAX_APPLY_PASSES {
+        let ok = pass.is_success();
+        report.results.append(&mut pass.results);
+        if !ok {
+            return report;
+        }
+        match plan_destination(source, dest).await {
+            Ok(next) if next.has_changes() => {
+                tracing::info!(destination = %dest.name, "applying what the previous pass made possible");
+                pass = apply_plan(dest.client, &next, options).await;
+            }
+            Ok(_) => return report,
+            Err(e) => {
+                tracing::warn!(destination = %dest.name, error = %e, "cannot plan again after applying");
+                return report;
+            }
+        }
+    }
+    report.results.append(&mut pass.results);
+    report
 }
 
 /// How far apart two versions are, and what a sync makes of it.
