@@ -18,7 +18,7 @@ use octopus_client::OctopusWrite;
 use octopus_model::{name_key, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sync_core::{fill_secret_slots, ItemRef, Op, OpAction, Pending, Plan, Target};
+use sync_core::{fill_secret_slots, resolve_pending, ItemRef, Op, OpAction, Pending, Plan, Target};
 use tokio::sync::Mutex;
 
 /// How an apply behaves.
@@ -222,20 +222,7 @@ impl Resolved {
 /// Substitutes resolved ids for the plan's placeholders.
 fn resolve_body(op: &Op, resolved: &Resolved, placeholder: &str) -> Result<Value, String> {
     let mut body = op.body.clone().unwrap_or(Value::Null);
-    for r in &op.pending {
-        let id = resolved.resolve(&r.reference)?;
-        if r.in_key {
-            let (parent, last) = r.pointer.rsplit_once('/').unwrap_or(("", &r.pointer));
-            let last = last.replace("~1", "/").replace("~0", "~");
-            if let Some(Value::Object(map)) = body.pointer_mut(parent) {
-                if let Some(v) = map.remove(&last) {
-                    map.insert(last.replace(&r.placeholder, &id), v);
-                }
-            }
-        } else if let Some(Value::String(s)) = body.pointer_mut(&r.pointer) {
-            *s = s.replace(&r.placeholder, &id);
-        }
-    }
+    resolve_pending(&mut body, &op.pending, |p| resolved.resolve(p))?;
     fill_secret_slots(&mut body, &op.secret_slots, placeholder);
     Ok(body)
 }

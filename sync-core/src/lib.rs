@@ -71,8 +71,9 @@ pub mod testing;
 
 pub use octopus_model::ResourceKind;
 pub use plan::{
-    fill_secret_slots, CleanupCategory, CleanupEntry, FieldChange, ItemRef, Layer, LayerName, Op,
-    OpAction, Pending, PendingRef, Plan, Summary, Target, DEFAULT_SECRET_PLACEHOLDER,
+    fill_secret_slots, resolve_pending, CleanupCategory, CleanupEntry, FieldChange, ItemRef, Layer,
+    LayerName, Op, OpAction, Pending, PendingRef, Plan, Summary, Target,
+    DEFAULT_SECRET_PLACEHOLDER,
 };
 pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};

@@ -476,6 +476,31 @@ impl Plan {
     }
 }
 
+/// Substitutes resolved ids for the placeholders of `pending` in `body`: `resolve`
+/// answers the destination id of each reference. An applier calls this just before
+/// sending the body.
+pub fn resolve_pending<E>(
+    body: &mut Value,
+    pending: &[PendingRef],
+    mut resolve: impl FnMut(&Pending) -> Result<String, E>,
+) -> Result<(), E> {
+    for r in pending {
+        let id = resolve(&r.reference)?;
+        if r.in_key {
+            let (parent, last) = r.pointer.rsplit_once('/').unwrap_or(("", &r.pointer));
+            let last = last.replace("~1", "/").replace("~0", "~");
+            if let Some(Value::Object(map)) = body.pointer_mut(parent) {
+                if let Some(v) = map.remove(&last) {
+                    map.insert(last.replace(&r.placeholder, &id), v);
+                }
+            }
+        } else if let Some(Value::String(s)) = body.pointer_mut(&r.pointer) {
+            *s = s.replace(&r.placeholder, &id);
+        }
+    }
+    Ok(())
+}
+
 /// Writes `placeholder` at every secret slot of a body: a string slot gets the text, a
 /// sensitive-value object slot gets `{"HasValue": true, "NewValue": placeholder}`.
 /// Slots that do not resolve are ignored.

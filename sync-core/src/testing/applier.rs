@@ -209,20 +209,7 @@ impl InMemoryApplier {
                 continue;
             }
             let mut body = op.body.clone().unwrap_or(Value::Null);
-            for r in &op.pending {
-                let id = self.resolve(&r.reference)?;
-                if r.in_key {
-                    let (parent, last) = r.pointer.rsplit_once('/').unwrap_or(("", &r.pointer));
-                    let last = last.replace("~1", "/").replace("~0", "~");
-                    if let Some(Value::Object(map)) = body.pointer_mut(parent) {
-                        if let Some(v) = map.remove(&last) {
-                            map.insert(last.replace(&r.placeholder, &id), v);
-                        }
-                    }
-                } else if let Some(Value::String(s)) = body.pointer_mut(&r.pointer) {
-                    *s = s.replace(&r.placeholder, &id);
-                }
-            }
+            crate::plan::resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
             fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
             read_back(&mut body);
             self.writes += 1;
