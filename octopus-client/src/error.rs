@@ -34,9 +34,11 @@ pub enum Error {
         /// The server's `ErrorMessage`.
         message: String,
     },
-    /// 400 or 409: the server refused the body.
-    #[error("validation failed: {method} {url}: {message}{}", errors_suffix(.errors))]
+    /// 400, 409 or 422: the server refused the body.
+    #[error("validation failed ({status}): {method} {url}: {message}{}", errors_suffix(.errors))]
     Validation {
+        /// The status code.
+        status: u16,
         /// The HTTP method.
         method: String,
         /// The URL requested.
@@ -48,8 +50,10 @@ pub enum Error {
     },
     /// The document changed on the server since it was read (a stale `Version` or
     /// `ConcurrencyToken`): read it again and reapply the change.
-    #[error("stale version: {method} {url}: {message}")]
+    #[error("stale version ({status}): {method} {url}: {message}")]
     StaleVersion {
+        /// The status code (400 or 409).
+        status: u16,
         /// The HTTP method.
         method: String,
         /// The URL requested.
@@ -158,8 +162,10 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::NotFound { .. } => Some(404),
-            Error::Unauthorized { status, .. } | Error::Server { status, .. } => Some(*status),
-            Error::Validation { .. } | Error::StaleVersion { .. } => Some(400),
+            Error::Unauthorized { status, .. }
+            | Error::Server { status, .. }
+            | Error::Validation { status, .. }
+            | Error::StaleVersion { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }
@@ -240,11 +246,13 @@ pub(crate) fn error_from_status(status: u16, method: &str, url: &str, body: &[u8
             message,
         },
         400 | 409 if is_stale_message(&message, &errors) => Error::StaleVersion {
+            status,
             method,
             url,
             message,
         },
         400 | 409 | 422 => Error::Validation {
+            status,
             method,
             url,
             message,
@@ -297,10 +305,9 @@ mod tests {
     #[test]
     fn a_stale_version_is_its_own_error() {
         let body = br#"{"ErrorMessage": "The variables could not be saved because another user has made changes to the variables between when you started editing and when you saved your changes."}"#;
-        assert!(matches!(
-            error_from_status(400, "PUT", "u", body),
-            Error::StaleVersion { .. }
-        ));
+        let err = error_from_status(409, "PUT", "u", body);
+        assert!(matches!(err, Error::StaleVersion { .. }));
+        assert_eq!(err.status(), Some(409));
     }
 
     #[test]

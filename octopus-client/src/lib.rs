@@ -12,7 +12,7 @@
 //!   paging, bounded concurrency, pacing from the server's rate-limit headers, retries
 //!   that never repeat a create blindly, typed [`Error`]s and request counters
 //!   ([`OctopusHttpClient::stats`]).
-//! - With the `mock` feature, [`MockOctopusRead`] and [`MockOctopusWrite`] (mockall).
+//! - With the `mock` feature, `MockOctopusRead` and `MockOctopusWrite` (mockall).
 //!
 //! # Why the traits look the way they do
 //!

@@ -31,6 +31,7 @@ macro_rules! write_mock {
                 async fn list_raw(&self, kind: ResourceKind) -> Result<Vec<Value>>;
                 async fn get_raw(&self, kind: ResourceKind, id: &str) -> Result<Value>;
                 async fn list_by_ids_raw(&self, kind: ResourceKind, ids: &[String]) -> Result<Vec<Value>>;
+                fn source_of(&self, kind: ResourceKind) -> String;
                 async fn deployment_processes(&self, ids: &[DeploymentProcessId]) -> Result<Vec<DeploymentProcess>>;
                 async fn runbook_processes(&self, ids: &[RunbookProcessId]) -> Result<Vec<RunbookProcess>>;
                 async fn variable_sets(&self, ids: &[VariableSetId]) -> Result<Vec<VariableSet>>;

@@ -4,8 +4,9 @@
 //! The traits are object safe and free of generic methods, so mockall can mock them:
 //! the typed reads are one method per kind (`list_projects`, `get_project`, …) and the
 //! writes take the [`ResourceKind`] and a JSON body. The typed reads have default bodies
-//! on top of the kind-erased [`OctopusRead::list_raw`] and [`OctopusRead::get_raw`], so an
-//! implementation only has to provide those; the typed writes live in
+//! on top of the kind-erased [`OctopusRead::list_raw`], [`OctopusRead::get_raw`] and
+//! [`OctopusRead::list_by_ids_raw`], so an implementation provides those, the root
+//! document, spaces and the per-owner documents; the typed writes live in
 //! [`OctopusWriteExt`], which every [`OctopusWrite`] gets for free.
 
 use async_trait::async_trait;
@@ -26,23 +27,30 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Decodes one document read from `source` (a collection path, for error messages).
-pub(crate) fn decode_doc<T: DeserializeOwned>(value: Value, source: &str) -> Result<T> {
+/// Decodes one document read from `source` (asked only on failure, for the message).
+pub(crate) fn decode_doc<T: DeserializeOwned>(
+    value: Value,
+    source: impl FnOnce() -> String,
+) -> Result<T> {
     decode_value(value).map_err(|e| Error::Decode {
-        url: source.to_owned(),
+        url: source(),
         path: e.path,
         message: e.message,
     })
 }
 
 /// Decodes every item of a list, naming the index of the one that fails (`[31].Name`).
-pub(crate) fn decode_items<T: DeserializeOwned>(items: Vec<Value>, source: &str) -> Result<Vec<T>> {
+pub(crate) fn decode_items<T: DeserializeOwned>(
+    items: Vec<Value>,
+    source: impl FnOnce() -> String,
+) -> Result<Vec<T>> {
+    let mut source = Some(source);
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
             decode_value(item).map_err(|e| Error::Decode {
-                url: source.to_owned(),
+                url: source.take().map(|f| f()).unwrap_or_default(),
                 path: if e.path == "." {
                     format!("[{index}]")
                 } else {
@@ -60,27 +68,27 @@ pub(crate) fn decode_items<T: DeserializeOwned>(items: Vec<Value>, source: &str)
 macro_rules! with_typed_kinds {
     ($m:ident ! { $($given:tt)* }) => {
         $m! { $($given)*
-            list_environments, get_environment, Environment, EnvironmentId, "environment";
-            list_project_groups, get_project_group, ProjectGroup, ProjectGroupId, "project group";
-            list_projects, get_project, Project, ProjectId, "project";
-            list_lifecycles, get_lifecycle, Lifecycle, LifecycleId, "lifecycle";
-            list_channels, get_channel, Channel, ChannelId, "channel (of every project)";
-            list_runbooks, get_runbook, Runbook, RunbookId, "runbook (of every project)";
-            list_library_variable_sets, get_library_variable_set, LibraryVariableSet, LibraryVariableSetId, "library variable set and script module";
-            list_tag_sets, get_tag_set, TagSet, TagSetId, "tag set";
-            list_tenants, get_tenant, Tenant, TenantId, "tenant";
-            list_feeds, get_feed, Feed, FeedId, "feed";
-            list_accounts, get_account, Account, AccountId, "account";
-            list_certificates, get_certificate, Certificate, CertificateId, "certificate";
-            list_worker_pools, get_worker_pool, WorkerPool, WorkerPoolId, "worker pool";
-            list_machine_policies, get_machine_policy, MachinePolicy, MachinePolicyId, "machine policy";
-            list_machines, get_machine, Machine, MachineId, "deployment target";
-            list_action_templates, get_action_template, ActionTemplate, ActionTemplateId, "step template";
-            list_community_action_templates, get_community_action_template, CommunityActionTemplate, CommunityActionTemplateId, "community library step template";
-            list_teams, get_team, Team, TeamId, "team";
-            list_scoped_user_roles, get_scoped_user_role, ScopedUserRole, ScopedUserRoleId, "scoped user role";
-            list_user_roles, get_user_role, UserRole, UserRoleId, "user role";
-            list_users, get_user, User, UserId, "user";
+            list_environments, get_environment, Environment, EnvironmentId, "environment of the space";
+            list_project_groups, get_project_group, ProjectGroup, ProjectGroupId, "project group of the space";
+            list_projects, get_project, Project, ProjectId, "project of the space";
+            list_lifecycles, get_lifecycle, Lifecycle, LifecycleId, "lifecycle of the space";
+            list_channels, get_channel, Channel, ChannelId, "channel of every project in the space";
+            list_runbooks, get_runbook, Runbook, RunbookId, "runbook of every project in the space";
+            list_library_variable_sets, get_library_variable_set, LibraryVariableSet, LibraryVariableSetId, "library variable set and script module of the space";
+            list_tag_sets, get_tag_set, TagSet, TagSetId, "tag set of the space";
+            list_tenants, get_tenant, Tenant, TenantId, "tenant of the space";
+            list_feeds, get_feed, Feed, FeedId, "feed of the space";
+            list_accounts, get_account, Account, AccountId, "account of the space";
+            list_certificates, get_certificate, Certificate, CertificateId, "certificate of the space";
+            list_worker_pools, get_worker_pool, WorkerPool, WorkerPoolId, "worker pool of the space";
+            list_machine_policies, get_machine_policy, MachinePolicy, MachinePolicyId, "machine policy of the space";
+            list_machines, get_machine, Machine, MachineId, "deployment target of the space";
+            list_action_templates, get_action_template, ActionTemplate, ActionTemplateId, "step template of the space";
+            list_community_action_templates, get_community_action_template, CommunityActionTemplate, CommunityActionTemplateId, "step template of the community library";
+            list_teams, get_team, Team, TeamId, "team of the space";
+            list_scoped_user_roles, get_scoped_user_role, ScopedUserRole, ScopedUserRoleId, "scoped user role of the space";
+            list_user_roles, get_user_role, UserRole, UserRoleId, "user role of the instance";
+            list_users, get_user, User, UserId, "user of the instance";
         }
     };
 }
@@ -132,6 +140,12 @@ pub trait OctopusRead: Send + Sync {
     /// length allows (`?ids=a,b,…`). Ids the server does not know are left out.
     async fn list_by_ids_raw(&self, kind: ResourceKind, ids: &[String]) -> Result<Vec<Value>>;
 
+    /// Where items of `kind` are read from (a URL for the HTTP client), named in
+    /// [`Error::Decode`] when a typed read cannot decode what was read.
+    fn source_of(&self, kind: ResourceKind) -> String {
+        kind.collection().to_owned()
+    }
+
     /// Deployment processes by id, space-wide, in bulk.
     async fn deployment_processes(
         &self,
@@ -140,7 +154,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::DeploymentProcess, &ids).await?,
-            ResourceKind::DeploymentProcess.collection(),
+            || self.source_of(ResourceKind::DeploymentProcess),
         )
     }
 
@@ -149,7 +163,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::RunbookProcess, &ids).await?,
-            ResourceKind::RunbookProcess.collection(),
+            || self.source_of(ResourceKind::RunbookProcess),
         )
     }
 
@@ -158,7 +172,7 @@ pub trait OctopusRead: Send + Sync {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         decode_items(
             self.list_by_ids_raw(ResourceKind::VariableSet, &ids).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -166,7 +180,7 @@ pub trait OctopusRead: Send + Sync {
     async fn all_variable_sets(&self) -> Result<Vec<VariableSet>> {
         decode_items(
             self.list_raw(ResourceKind::VariableSet).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -174,7 +188,7 @@ pub trait OctopusRead: Send + Sync {
     async fn all_tenant_variables(&self) -> Result<Vec<TenantVariables>> {
         decode_items(
             self.list_raw(ResourceKind::TenantVariables).await?,
-            ResourceKind::TenantVariables.collection(),
+            || self.source_of(ResourceKind::TenantVariables),
         )
     }
 
@@ -182,7 +196,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_deployment_process(&self, id: &DeploymentProcessId) -> Result<DeploymentProcess> {
         decode_doc(
             self.get_raw(ResourceKind::DeploymentProcess, id.as_str()).await?,
-            ResourceKind::DeploymentProcess.collection(),
+            || self.source_of(ResourceKind::DeploymentProcess),
         )
     }
 
@@ -190,7 +204,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_runbook_process(&self, id: &RunbookProcessId) -> Result<RunbookProcess> {
         decode_doc(
             self.get_raw(ResourceKind::RunbookProcess, id.as_str()).await?,
-            ResourceKind::RunbookProcess.collection(),
+            || self.source_of(ResourceKind::RunbookProcess),
         )
     }
 
@@ -198,7 +212,7 @@ pub trait OctopusRead: Send + Sync {
     async fn get_variable_set(&self, id: &VariableSetId) -> Result<VariableSet> {
         decode_doc(
             self.get_raw(ResourceKind::VariableSet, id.as_str()).await?,
-            ResourceKind::VariableSet.collection(),
+            || self.source_of(ResourceKind::VariableSet),
         )
     }
 
@@ -245,16 +259,16 @@ pub trait OctopusRead: Send + Sync {
     async fn team_scoped_user_roles(&self, team: &TeamId) -> Result<Vec<ScopedUserRole>>;
 
     $(
-        #[doc = concat!("Every ", $what, " of the space (or instance, for system kinds).")]
+        #[doc = concat!("Every ", $what, ".")]
         async fn $list(&self) -> Result<Vec<$ty>> {
             let kind = <$ty as Resource>::KIND;
-            decode_items(self.list_raw(kind).await?, kind.collection())
+            decode_items(self.list_raw(kind).await?, || self.source_of(kind))
         }
 
-        #[doc = concat!("One ", $what, " by id.")]
+        #[doc = concat!("One ", $what, ", by id.")]
         async fn $get(&self, id: &$id) -> Result<$ty> {
             let kind = <$ty as Resource>::KIND;
-            decode_doc(self.get_raw(kind, id.as_str()).await?, kind.collection())
+            decode_doc(self.get_raw(kind, id.as_str()).await?, || self.source_of(kind))
         }
     )*
 }
@@ -317,7 +331,9 @@ pub trait OctopusWriteExt: OctopusWrite {
     async fn create_resource<T: Resource>(&self, body: &T) -> Result<T> {
         let kind = T::KIND;
         let sent = serde_json::to_value(body).map_err(|e| encode_error(kind, e))?;
-        decode_doc(self.create(kind, sent).await?, kind.collection())
+        decode_doc(self.create(kind, sent).await?, || {
+            kind.collection().to_owned()
+        })
     }
 
     /// Updates `body` (which must carry its id) and answers the server's copy. Endpoints
@@ -335,7 +351,7 @@ pub trait OctopusWriteExt: OctopusWrite {
         if answer.as_object().is_some_and(|o| o.is_empty()) || answer.is_null() {
             return Ok(body.clone());
         }
-        decode_doc(answer, kind.collection())
+        decode_doc(answer, || kind.collection().to_owned())
     }
 
     /// Deletes the resource with this id.

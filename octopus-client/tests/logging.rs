@@ -80,3 +80,42 @@ async fn the_api_key_and_secrets_never_reach_the_log() {
         .iter()
         .all(|s| s.api_key.as_deref() == Some(KEY)));
 }
+
+#[tokio::test]
+async fn against_the_fake_the_api_key_stays_out_of_the_client_log() {
+    use octopus_fake::{FakeConfig, FakeServer, Seed};
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // Only the client's side is captured: the server is not under test here.
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "octopus_client=trace,reqwest=trace,hyper_util=trace,hyper=trace",
+        ))
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let key = server.api_key().to_owned();
+    let client = octopus_client::OctopusHttpClient::builder(server.url(), key.as_str())
+        .space_name("Default")
+        .build()
+        .unwrap();
+    let projects = client.list_projects().await.unwrap();
+    assert!(!projects.is_empty());
+    let wrong = octopus_client::OctopusHttpClient::builder(server.url(), format!("{key}X"))
+        .build()
+        .unwrap();
+    let err = wrong.list_projects().await.unwrap_err();
+    assert!(!err.to_string().contains(&key));
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("octopus_request"), "{log}");
+    assert!(log.contains("projects/all"), "{log}");
+    assert!(log.contains("status=401"), "{log}");
+    assert!(!log.contains(&key), "{log}");
+}

@@ -12,7 +12,9 @@ use sync_core::rules::{EnvironmentMap, Policy, Scoping, Select};
 use sync_core::SyncRules;
 use url::Url;
 
-/// One Octopus instance and space.
+/// One Octopus instance and space: a live server (`url` and `api_key_env`), or a
+/// snapshot directory written by `octosync export` (`snapshot`), which can be planned
+/// against but not applied to.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceConfig {
@@ -20,9 +22,17 @@ pub struct InstanceConfig {
     #[serde(default)]
     pub name: Option<String>,
     /// The server's URL, with any path prefix (`https://octopus.example/octopus`).
-    pub url: Url,
+    #[serde(default)]
+    pub url: Option<Url>,
     /// The environment variable that holds the API key.
-    pub api_key_env: String,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A snapshot directory instead of a live server.
+    #[serde(default)]
+    pub snapshot: Option<PathBuf>,
+    /// The server version a snapshot directory was taken from, when it has no `api.json`.
+    #[serde(default)]
+    pub version: Option<String>,
     /// The space, by name or id.
     pub space: String,
     /// Allow plain `http://` to a host that is not loopback.
@@ -33,29 +43,42 @@ pub struct InstanceConfig {
 impl InstanceConfig {
     /// The name reports use: `name`, or the URL's host and port.
     pub fn display_name(&self) -> String {
-        match &self.name {
-            Some(name) => name.clone(),
-            None => match (self.url.host_str(), self.url.port()) {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        if let Some(url) = &self.url {
+            return match (url.host_str(), url.port()) {
                 (Some(host), Some(port)) => format!("{host}:{port}"),
                 (Some(host), None) => host.to_owned(),
-                _ => self.url.to_string(),
-            },
+                _ => url.to_string(),
+            };
+        }
+        match &self.snapshot {
+            Some(dir) => dir.display().to_string(),
+            None => "(unnamed instance)".to_owned(),
         }
     }
 
     /// Reads the API key from the environment variable the config names.
     pub fn api_key(&self) -> Result<String, ConfigError> {
-        match std::env::var(&self.api_key_env) {
+        let Some(variable) = &self.api_key_env else {
+            return Err(ConfigError::MissingApiKey {
+                instance: self.display_name(),
+                variable: "(none)".into(),
+                reason: "is not named: set api_key_env",
+            });
+        };
+        match std::env::var(variable) {
             Ok(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
             Ok(_) => Err(ConfigError::MissingApiKey {
                 instance: self.display_name(),
-                variable: self.api_key_env.clone(),
-                reason: "it is empty",
+                variable: variable.clone(),
+                reason: "is empty",
             }),
             Err(_) => Err(ConfigError::MissingApiKey {
                 instance: self.display_name(),
-                variable: self.api_key_env.clone(),
-                reason: "it is not set",
+                variable: variable.clone(),
+                reason: "is not set",
             }),
         }
     }
@@ -145,8 +168,14 @@ struct RawDestination {
 struct RawInstance {
     #[serde(default)]
     name: Option<String>,
-    url: Url,
-    api_key_env: String,
+    #[serde(default)]
+    url: Option<Url>,
+    #[serde(default)]
+    api_key_env: Option<String>,
+    #[serde(default)]
+    snapshot: Option<PathBuf>,
+    #[serde(default)]
+    version: Option<String>,
     space: String,
     #[serde(default)]
     allow_insecure_http: bool,
@@ -263,6 +292,8 @@ impl SyncConfig {
                 name: dest.instance.name,
                 url: dest.instance.url,
                 api_key_env: dest.instance.api_key_env,
+                snapshot: dest.instance.snapshot,
+                version: dest.instance.version,
                 space: dest.instance.space,
                 allow_insecure_http: dest.instance.allow_insecure_http,
             };
@@ -319,12 +350,32 @@ impl SyncConfig {
         for instance in
             std::iter::once(&self.source).chain(self.destinations.iter().map(|d| &d.instance))
         {
-            let scheme = instance.url.scheme();
-            if scheme != "https" && scheme != "http" {
-                return Err(unusable(format!(
-                    "{}: URL scheme {scheme:?} is not http or https",
-                    instance.display_name()
-                )));
+            let name = instance.display_name();
+            match (&instance.url, &instance.snapshot) {
+                (Some(_), Some(_)) => {
+                    return Err(unusable(format!(
+                        "{name}: give either `url` or `snapshot`, not both"
+                    )))
+                }
+                (None, None) => {
+                    return Err(unusable(format!(
+                        "{name}: give `url` (a server) or `snapshot` (a directory)"
+                    )))
+                }
+                (Some(url), None) => {
+                    let scheme = url.scheme();
+                    if scheme != "https" && scheme != "http" {
+                        return Err(unusable(format!(
+                            "{name}: URL scheme {scheme:?} is not http or https"
+                        )));
+                    }
+                    if instance.api_key_env.is_none() {
+                        return Err(unusable(format!(
+                            "{name}: `api_key_env` must name the environment variable holding the API key"
+                        )));
+                    }
+                }
+                (None, Some(_)) => {}
             }
         }
         if self.apply.concurrency == 0 {
@@ -335,8 +386,12 @@ impl SyncConfig {
 }
 
 fn same_space(a: &InstanceConfig, b: &InstanceConfig) -> bool {
-    let url = |u: &Url| u.as_str().trim_end_matches('/').to_lowercase();
-    url(&a.url) == url(&b.url) && a.space.trim().eq_ignore_ascii_case(b.space.trim())
+    let place = |i: &InstanceConfig| match (&i.url, &i.snapshot) {
+        (Some(u), _) => u.as_str().trim_end_matches('/').to_lowercase(),
+        (None, Some(dir)) => dir.display().to_string(),
+        (None, None) => String::new(),
+    };
+    place(a) == place(b) && a.space.trim().eq_ignore_ascii_case(b.space.trim())
 }
 
 /// 1-based line and column of a byte offset.
@@ -403,7 +458,10 @@ Test = ["Staging"]
             "REPLACE ME"
         );
         assert_eq!(config.destinations[1].rules, config.rules);
-        assert_eq!(config.destinations[0].instance.url.path(), "/octopus");
+        assert_eq!(
+            config.destinations[0].instance.url.as_ref().unwrap().path(),
+            "/octopus"
+        );
         assert_eq!(config.rules.environment_map.map("test"), ["Staging"]);
     }
 
@@ -468,10 +526,36 @@ Test = ["Staging"]
     fn a_missing_api_key_variable_is_named() {
         let config = SyncConfig::parse(GOOD, "sync.toml").unwrap();
         let mut source = config.source.clone();
-        source.api_key_env = "OCTOSYNC_TEST_SURELY_UNSET_VARIABLE".into();
+        source.api_key_env = Some("OCTOSYNC_TEST_SURELY_UNSET_VARIABLE".into());
         let err = source.api_key().unwrap_err().to_string();
         assert!(err.contains("OCTOSYNC_TEST_SURELY_UNSET_VARIABLE"), "{err}");
         assert!(err.contains("dev"), "{err}");
+    }
+
+    #[test]
+    fn an_instance_is_a_server_or_a_snapshot_directory() {
+        let text = GOOD.replace(
+            "url = \"https://dev.example\"\napi_key_env = \"DEV_KEY\"",
+            "snapshot = \"exports/dev\"\nversion = \"2024.1.0\"",
+        );
+        let config = SyncConfig::parse(&text, "sync.toml").unwrap();
+        assert_eq!(
+            config.source.snapshot.as_deref(),
+            Some(Path::new("exports/dev"))
+        );
+        let both = GOOD.replace(
+            "space = \"Spaces-2\"",
+            "space = \"Spaces-2\"\nsnapshot = \"x\"",
+        );
+        let err = SyncConfig::parse(&both, "sync.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not both"), "{err}");
+        let keyless = GOOD.replace("api_key_env = \"US_KEY\"\n", "");
+        let err = SyncConfig::parse(&keyless, "sync.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("api_key_env"), "{err}");
     }
 
     #[test]

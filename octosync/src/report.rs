@@ -18,17 +18,15 @@ pub enum Format {
     Markdown,
 }
 
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "text" => Ok(Format::Text),
-            "json" => Ok(Format::Json),
-            "markdown" | "md" => Ok(Format::Markdown),
-            other => Err(format!(
-                "unknown format {other:?}; use text, json or markdown"
-            )),
-        }
+/// Parses `text`, `json` or `markdown`.
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    match s {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        "markdown" | "md" => Ok(Format::Markdown),
+        other => Err(format!(
+            "unknown format {other:?}; use text, json or markdown"
+        )),
     }
 }
 

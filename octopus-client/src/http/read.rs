@@ -92,6 +92,19 @@ impl OctopusHttpClient {
         })
     }
 
+    /// Every item of a collection read page by page (`Page.Next`), even where the server
+    /// has `/all`: for servers whose `/all` is slow or capped, and for measuring.
+    pub async fn list_paged(&self, kind: ResourceKind) -> Result<Vec<Value>> {
+        let space = self.space_for(kind).await?;
+        self.read_pages(request::list_page(
+            space.as_ref(),
+            kind,
+            0,
+            self.inner.page_size,
+        ))
+        .await
+    }
+
     fn all_endpoint_known_missing(&self, kind: ResourceKind) -> bool {
         self.inner
             .no_all_endpoint
@@ -108,7 +121,7 @@ impl OctopusHttpClient {
 
     async fn paged<T: Resource>(&self, first: ApiRequest) -> Result<Vec<T>> {
         let source = first.url(&self.inner.base).to_string();
-        decode_items(self.read_pages(first).await?, &source)
+        decode_items(self.read_pages(first).await?, || source)
     }
 }
 
@@ -132,7 +145,7 @@ impl OctopusRead for OctopusHttpClient {
         let source = request::list_all(None, ResourceKind::Space)
             .url(&self.inner.base)
             .to_string();
-        decode_items(self.list_raw(ResourceKind::Space).await?, &source)
+        decode_items(self.list_raw(ResourceKind::Space).await?, || source)
     }
 
     async fn list_raw(&self, kind: ResourceKind) -> Result<Vec<Value>> {
@@ -147,13 +160,19 @@ impl OctopusRead for OctopusHttpClient {
                 Err(e) => return Err(e),
             }
         }
-        self.read_pages(request::list_page(
-            space.as_ref(),
-            kind,
-            0,
-            self.inner.page_size,
-        ))
-        .await
+        self.list_paged(kind).await
+    }
+
+    fn source_of(&self, kind: ResourceKind) -> String {
+        let space = match kind.scope() {
+            octopus_model::ResourceScope::Space => self.inner.space_id.get().cloned().flatten(),
+            octopus_model::ResourceScope::System => None,
+        };
+        request::list_all(space.as_ref(), kind)
+            .url(&self.inner.base)
+            .to_string()
+            .trim_end_matches("/all")
+            .to_owned()
     }
 
     async fn get_raw(&self, kind: ResourceKind, id: &str) -> Result<Value> {
@@ -244,7 +263,17 @@ impl OctopusRead for OctopusHttpClient {
         let space = self.space_id().await?;
         let mut first = request::team_scoped_user_roles(space.as_ref(), team.as_str());
         first.query = paging_query(self.inner.page_size);
-        self.paged(first).await
+        match self.paged(first).await {
+            Err(Error::NotFound { .. }) => {
+                // Servers without the team route: the space's roles, filtered.
+                let all: Vec<ScopedUserRole> = self.list_scoped_user_roles().await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|role| role.team_id.get() == Some(team))
+                    .collect())
+            }
+            other => other,
+        }
     }
 }
 

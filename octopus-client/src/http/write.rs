@@ -38,7 +38,7 @@ impl OctopusHttpClient {
                 body,
             ))
             .await?;
-        crate::traits::decode_doc(answer, "tenant variables")
+        crate::traits::decode_doc(answer, || "tenant variables".to_owned())
     }
 }
 
@@ -82,7 +82,7 @@ impl OctopusWrite for OctopusHttpClient {
                 body,
             ))
             .await?;
-        crate::traits::decode_doc(answer, "tenant variables")
+        crate::traits::decode_doc(answer, || "tenant variables".to_owned())
     }
 
     async fn set_tenant_common_variables(
