@@ -76,6 +76,7 @@
 //! # }
 //! ```
 
+mod adapt;
 mod chaos;
 mod clock;
 mod collections;

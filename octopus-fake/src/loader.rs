@@ -95,6 +95,7 @@ fn load_space(ctx: &mut Ctx<'_>, snapshot: &SpaceSnapshot) {
             if id.is_empty() {
                 continue;
             }
+            crate::adapt::to_version(spec, &mut doc, &ctx.settings.version);
             let map = object_mut(&mut doc);
             map.remove("ScopeValues");
             let modified = map.get("LastModifiedOn").cloned();
