@@ -222,3 +222,49 @@ async fn current_user_capabilities_and_feature_toggles() {
     let (_s, api) = start_with(old).await;
     assert_eq!(api.get("capabilities").await.status, 404);
 }
+
+#[tokio::test]
+async fn version_profiles_from_2020_to_2026() {
+    let old = FakeConfig::seeded(Seed::DevTest).with_version("2020.1.0".parse().unwrap());
+    let (_s, api) = start_with(old).await;
+    assert_eq!(api.ok("").await["Version"], "2020.1.0");
+    let group = api.named("projectgroups", "Default Project Group").await["Id"].clone();
+    let lifecycle = api.named("lifecycles", "Default Lifecycle").await["Id"].clone();
+    let project = api
+        .created(
+            "Spaces-1/projects",
+            json!({"Name": "Legacy", "ProjectGroupId": group, "LifecycleId": lifecycle}),
+        )
+        .await;
+    assert!(project.get("PersistenceSettings").is_none());
+    assert!(project.get("Slug").is_none());
+    let tenant = api.named("tenants", "Internal").await;
+    let vars = api
+        .ok(&format!(
+            "Spaces-1/tenants/{}/variables",
+            tenant["Id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(vars.get("ConcurrencyToken").is_none());
+
+    let new = FakeConfig::seeded(Seed::DevTest).with_version("2026.1.42".parse().unwrap());
+    let (_s, api) = start_with(new).await;
+    let project = api
+        .created(
+            "Spaces-1/projects",
+            json!({"Name": "Modern", "ProjectGroupId": group, "LifecycleId": lifecycle}),
+        )
+        .await;
+    assert_eq!(project["PersistenceSettings"], json!({"Type": "Database"}));
+    assert_eq!(project["Slug"], "modern");
+    let tenant = api.named("tenants", "Internal").await;
+    assert_eq!(
+        api.get(&format!(
+            "Spaces-1/tenants/{}/projectvariables",
+            tenant["Id"].as_str().unwrap()
+        ))
+        .await
+        .status,
+        200
+    );
+}

@@ -1,5 +1,203 @@
 //! The pure octosync engine.
 //!
-//! This crate will hold `Snapshot`, `SyncRules` and `plan(&source, &destination, &rules)`,
-//! which decides what to create, update or leave alone on a destination and why. It does
-//! no I/O, has no clock and is not async. It is not written yet.
+//! [`plan`] takes a [`Snapshot`] of the source, a snapshot of one destination and the
+//! [`SyncRules`], and returns a [`Plan`]: what will be created, updated, left alone or
+//! skipped on the destination, in dependency order, with the reason for every decision,
+//! the body to send, a field-level diff for updates and a clean-up log of everything a
+//! person must look at afterwards (dummy secrets, placeholders, dropped or widened
+//! scopes, skipped items, version shims).
+//!
+//! It does no I/O, has no clock and is not async: the same inputs give the same plan,
+//! byte for byte.
+//!
+//! Everything is matched by trimmed, case-insensitive name and every reference is
+//! translated source id -> source name -> destination id. Duplicated names are reported,
+//! never resolved by picking one; built-ins are matched, never created.
+//!
+//! # Example
+//!
+//! The QA manual-intervention step of Octopus's guide, scoped to **Test** on a
+//! Dev/Test instance, lands on **Staging** of a Staging/Production instance through the
+//! environment map:
+//!
+//! ```
+//! use serde_json::json;
+//! use sync_core::{plan, OpAction, ResourceKind, Snapshot, SyncRules};
+//!
+//! let version = "2024.1.0".parse()?;
+//! let source = Snapshot::from_collections(version, [
+//!     ("environments", json!([{"Id": "Environments-1", "Name": "Test"}])),
+//!     ("lifecycles", json!([{"Id": "Lifecycles-1", "Name": "Default Lifecycle"}])),
+//!     ("projectgroups", json!([{"Id": "ProjectGroups-1", "Name": "Default Project Group"}])),
+//!     ("projects", json!([{"Id": "Projects-1", "Name": "OctoFX", "ProjectGroupId": "ProjectGroups-1",
+//!                          "LifecycleId": "Lifecycles-1"}])),
+//!     ("deploymentprocesses", json!([{"Id": "deploymentprocess-Projects-1", "ProjectId": "Projects-1",
+//!         "Steps": [{"Name": "QA sign-off", "Actions": [{"Name": "QA sign-off",
+//!             "ActionType": "Octopus.Manual", "Environments": ["Environments-1"]}]}]}])),
+//!     ("variables", json!([{"Id": "variableset-Projects-1", "OwnerId": "Projects-1", "Variables": []}])),
+//! ])?;
+//! let destination = Snapshot::from_collections("2024.1.0".parse()?, [
+//!     ("environments", json!([{"Id": "Environments-7", "Name": "Staging"},
+//!                             {"Id": "Environments-8", "Name": "Production"}])),
+//!     ("lifecycles", json!([{"Id": "Lifecycles-3", "Name": "Default Lifecycle"}])),
+//!     ("projectgroups", json!([{"Id": "ProjectGroups-2", "Name": "Default Project Group"}])),
+//! ])?;
+//! let rules = SyncRules::from_toml_str(r#"
+//!     [select]
+//!     projects = ["OctoFX"]
+//!     [environment_map]
+//!     Test = ["Staging"]
+//! "#)?;
+//!
+//! let plan = plan(&source, &destination, &rules)?;
+//! assert_eq!(plan.find(ResourceKind::Project, "octofx").unwrap().action, OpAction::Create);
+//! let process = plan.find(ResourceKind::DeploymentProcess, "OctoFX").unwrap();
+//! let body = process.body.as_ref().unwrap();
+//! assert_eq!(body["Steps"][0]["Actions"][0]["Environments"], json!(["Environments-7"]));
+//! println!("{plan}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod context;
+pub mod diff;
+pub mod index;
+pub mod plan;
+pub mod planner;
+pub mod rules;
+pub mod snapshot;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use octopus_model::ResourceKind;
+pub use plan::{
+    fill_secret_slots, CleanupCategory, CleanupEntry, FieldChange, ItemRef, Layer, LayerName, Op,
+    OpAction, Pending, PendingRef, Plan, Summary, Target, DEFAULT_SECRET_PLACEHOLDER,
+};
+pub use rules::{RulesError, ScopeMode, SyncRules};
+pub use snapshot::{Snapshot, SnapshotError};
+
+use context::Ctx;
+use planner::{infra, library, projects, tenants};
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Source and destination are more than one minor version apart and
+    /// `allow_version_mismatch` is off.
+    #[error("source {source_version} and destination {destination_version} are more than one minor version apart; upgrade one or set policy.allow_version_mismatch")]
+    VersionMismatch {
+        /// The source's version.
+        source_version: String,
+        /// The destination's version.
+        destination_version: String,
+    },
+    /// A scope or reference failed under an `error-*` mode.
+    #[error("{item}: {reason}")]
+    ScopeMismatch {
+        /// The item.
+        item: ItemRef,
+        /// Why.
+        reason: String,
+    },
+    /// The rules ask for something the engine does not do.
+    #[error("unsupported rule: {0}")]
+    Unsupported(String),
+}
+
+/// Plans the sync of `destination` from `source` under `rules`.
+pub fn plan(
+    source: &Snapshot,
+    destination: &Snapshot,
+    rules: &SyncRules,
+) -> Result<Plan, PlanError> {
+    if !rules.policy.prune.is_empty() {
+        return Err(PlanError::Unsupported(
+            "policy.prune: this engine never deletes destination items".to_owned(),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let (sv, dv) = (&source.version, &destination.version);
+    if !sv.is_local_build() && !dv.is_local_build() {
+        let distance = sv.minor_distance(dv);
+        if distance > 1 && !rules.policy.allow_version_mismatch {
+            return Err(PlanError::VersionMismatch {
+                source_version: sv.to_string(),
+                destination_version: dv.to_string(),
+            });
+        }
+        if distance >= 1 {
+            warnings.push(format!(
+                "source {sv} and destination {dv} are {distance} minor version(s) apart; bodies are shimmed for the destination"
+            ));
+        }
+    }
+    let select = &rules.select;
+    if !select.projects.is_empty() {
+        for (kind, filter) in [
+            ("channels", &select.channels),
+            ("runbooks", &select.runbooks),
+        ] {
+            if filter.is_empty() {
+                warnings.push(format!(
+                    "[select] {kind} is empty, so no {kind} of the selected projects are synced; steps and values scoped to them are skipped"
+                ));
+            }
+        }
+    }
+    let mut ctx = Ctx::new(source, destination, rules);
+    ctx.warnings.extend(warnings);
+    for (side, ix) in [("source", &ctx.si), ("destination", &ctx.di)] {
+        let dups = ix.duplicates();
+        for (kind, owner, name, n) in dups {
+            let owner = owner.map(|o| format!(" in {o}")).unwrap_or_default();
+            ctx.warnings.push(format!(
+                "{n} {side} {kind}s{owner} are named {name:?}; they are not synced until renamed"
+            ));
+        }
+    }
+    infra::environments_and_groups(&mut ctx);
+    infra::tag_sets(&mut ctx);
+    infra::feeds(&mut ctx);
+    infra::teams(&mut ctx);
+    infra::user_roles(&mut ctx);
+    infra::policies_and_pools(&mut ctx);
+    tenants::tenant_names(&mut ctx);
+    infra::accounts(&mut ctx);
+    library::step_templates(&mut ctx);
+    library::library_variable_sets(&mut ctx);
+    infra::lifecycles(&mut ctx);
+    infra::certificates(&mut ctx);
+    projects::projects(&mut ctx);
+    tenants::tenant_connections(&mut ctx);
+    tenants::team_permissions(&mut ctx);
+    if let Some(err) = ctx.error.take() {
+        return Err(PlanError::ScopeMismatch {
+            item: err.item,
+            reason: err.reason,
+        });
+    }
+    let layers: Vec<Layer> = std::mem::take(&mut ctx.layers)
+        .into_iter()
+        .filter(|(_, ops)| !ops.is_empty())
+        .map(|(name, ops)| Layer { name, ops })
+        .collect();
+    let mut summary = Summary::default();
+    for op in layers.iter().flat_map(|l| l.ops.iter()) {
+        match op.action {
+            OpAction::Create => summary.create += 1,
+            OpAction::Update => summary.update += 1,
+            OpAction::Unchanged => summary.unchanged += 1,
+            OpAction::Skip => summary.skip += 1,
+        }
+    }
+    summary.cleanup = ctx.cleanup.len();
+    Ok(Plan {
+        source_version: sv.to_string(),
+        destination_version: dv.to_string(),
+        layers,
+        cleanup: ctx.cleanup,
+        warnings: ctx.warnings,
+        summary,
+    })
+}

@@ -1,0 +1,236 @@
+//! Loading a [`Snapshot`] of one space through an [`OctopusRead`].
+//!
+//! Everything is read space-wide, one collection at a time (`/all` where the server has
+//! it, pages otherwise), concurrently: the number of requests grows with the number of
+//! pages, never with the number of projects. Only the collections the selection can
+//! touch or refer to are read.
+
+use std::collections::BTreeSet;
+
+use futures::future::try_join_all;
+use octopus_client::OctopusRead;
+use octopus_model::ResourceKind;
+use octopus_model::Space;
+use serde_json::Value;
+use sync_core::{Snapshot, SyncRules};
+
+/// A snapshot that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A request failed.
+    #[error("cannot read {what} from {instance}: {source}")]
+    Read {
+        /// The instance.
+        instance: String,
+        /// What was being read.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: Box<octopus_client::Error>,
+    },
+    /// The space does not exist.
+    #[error("{instance} has no space named {space:?} (it has: {available})")]
+    NoSuchSpace {
+        /// The instance.
+        instance: String,
+        /// The space asked for.
+        space: String,
+        /// The spaces it has.
+        available: String,
+    },
+    /// What was read is not a valid snapshot.
+    #[error("{instance}: {source}")]
+    Snapshot {
+        /// The instance.
+        instance: String,
+        /// Why.
+        #[source]
+        source: sync_core::SnapshotError,
+    },
+}
+
+/// The kinds a sync with these rules reads, in a stable order.
+///
+/// A selected kind brings the kinds it can refer to: a project brings everything its
+/// process, variables, channels and runbooks can name; a tenant brings projects,
+/// environments and tag sets; a team brings users, roles and what role scopes name.
+pub fn kinds_to_read(rules: &SyncRules) -> BTreeSet<ResourceKind> {
+    use ResourceKind as K;
+    let s = &rules.select;
+    let mut kinds = BTreeSet::from([K::Environment]);
+    let mut add = |selected: bool, more: &[ResourceKind]| {
+        if selected {
+            kinds.extend(more.iter().copied());
+        }
+    };
+    add(!s.environments.is_empty(), &[K::Environment]);
+    add(!s.project_groups.is_empty(), &[K::ProjectGroup]);
+    add(!s.lifecycles.is_empty(), &[K::Lifecycle]);
+    add(!s.tenant_tags.is_empty(), &[K::TagSet]);
+    add(!s.feeds.is_empty(), &[K::Feed]);
+    add(!s.worker_pools.is_empty(), &[K::WorkerPool]);
+    add(
+        !s.machine_policies.is_empty(),
+        &[K::MachinePolicy, K::Account],
+    );
+    add(
+        !s.accounts.is_empty() || !s.certificates.is_empty(),
+        &[K::Account, K::Certificate, K::Tenant, K::TagSet],
+    );
+    add(
+        !s.library_variable_sets.is_empty() || !s.script_modules.is_empty(),
+        &[
+            K::LibraryVariableSet,
+            K::VariableSet,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+            K::Machine,
+            K::TagSet,
+        ],
+    );
+    add(
+        !s.step_templates.is_empty(),
+        &[
+            K::ActionTemplate,
+            K::Feed,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+        ],
+    );
+    add(
+        !s.projects.is_empty(),
+        &[
+            K::ProjectGroup,
+            K::Project,
+            K::Lifecycle,
+            K::Channel,
+            K::Runbook,
+            K::DeploymentProcess,
+            K::RunbookProcess,
+            K::VariableSet,
+            K::LibraryVariableSet,
+            K::TagSet,
+            K::Tenant,
+            K::Feed,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+            K::Machine,
+            K::ActionTemplate,
+            K::Team,
+        ],
+    );
+    add(
+        !s.tenants.is_empty(),
+        &[
+            K::Tenant,
+            K::TagSet,
+            K::Project,
+            K::LibraryVariableSet,
+            K::TenantVariables,
+        ],
+    );
+    add(
+        !s.teams.is_empty(),
+        &[
+            K::Team,
+            K::ScopedUserRole,
+            K::UserRole,
+            K::User,
+            K::Project,
+            K::ProjectGroup,
+            K::Tenant,
+        ],
+    );
+    add(!s.user_roles.is_empty(), &[K::UserRole]);
+    kinds
+}
+
+/// Reads one space: its version, the space itself and the collections of `kinds`
+/// (usually [`kinds_to_read`]), concurrently.
+///
+/// `instance` names the instance in errors; `space` is the space's name or id.
+pub async fn load_snapshot(
+    reader: &dyn OctopusRead,
+    instance: &str,
+    space: &str,
+    kinds: &BTreeSet<ResourceKind>,
+) -> Result<Snapshot, LoadError> {
+    let read_error = |what: &str| {
+        let instance = instance.to_owned();
+        let what = what.to_owned();
+        move |source| LoadError::Read {
+            instance,
+            what,
+            source: Box::new(source),
+        }
+    };
+    let version = reader.version().await.map_err(read_error("the version"))?;
+    let the_space = find_space(reader, instance, space).await?;
+    let reads = kinds.iter().map(|&kind| async move {
+        reader
+            .list_raw(kind)
+            .await
+            .map(|items| (kind, items))
+            .map_err(read_error(kind.collection()))
+    });
+    let collections = try_join_all(reads).await?;
+    let mut pairs: Vec<(String, Value)> = Vec::with_capacity(collections.len() + 1);
+    if let Some(space) = the_space {
+        let value = serde_json::to_value(space).unwrap_or(Value::Null);
+        pairs.push(("space".to_owned(), value));
+    }
+    for (kind, items) in collections {
+        let Some(collection) = Snapshot::collection_of(kind) else {
+            continue;
+        };
+        pairs.push((collection.to_owned(), Value::Array(items)));
+    }
+    Snapshot::from_collections(version, pairs).map_err(|source| LoadError::Snapshot {
+        instance: instance.to_owned(),
+        source,
+    })
+}
+
+/// The space by name or id; `None` on servers without spaces.
+async fn find_space(
+    reader: &dyn OctopusRead,
+    instance: &str,
+    space: &str,
+) -> Result<Option<Space>, LoadError> {
+    let root = reader.root().await.map_err(|source| LoadError::Read {
+        instance: instance.to_owned(),
+        what: "the root document".into(),
+        source: Box::new(source),
+    })?;
+    if !root.has_spaces() {
+        return Ok(None);
+    }
+    let spaces = reader.spaces().await.map_err(|source| LoadError::Read {
+        instance: instance.to_owned(),
+        what: "spaces".into(),
+        source: Box::new(source),
+    })?;
+    let key = octopus_model::name_key(space);
+    let found = spaces.iter().find(|s| {
+        octopus_model::name_key(&s.name) == key
+            || s.id
+                .get()
+                .is_some_and(|id| id.as_str().eq_ignore_ascii_case(space.trim()))
+    });
+    match found {
+        Some(space) => Ok(Some(space.clone())),
+        None => Err(LoadError::NoSuchSpace {
+            instance: instance.to_owned(),
+            space: space.to_owned(),
+            available: spaces
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}

@@ -1,0 +1,289 @@
+//! Reports of a plan: a text summary, the plan as JSON, markdown for a pull request or a
+//! ticket, and the clean-up log as markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sync_core::{CleanupCategory, OpAction, Plan, ResourceKind};
+
+/// How a plan is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A summary for a person, warnings first.
+    #[default]
+    Text,
+    /// The plan itself, as stable JSON.
+    Json,
+    /// Markdown for a pull request or a ticket.
+    Markdown,
+}
+
+/// Parses `text`, `json` or `markdown`.
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    match s {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        "markdown" | "md" => Ok(Format::Markdown),
+        other => Err(format!(
+            "unknown format {other:?}; use text, json or markdown"
+        )),
+    }
+}
+
+/// Counts of ops per kind and action.
+pub fn counts(plan: &Plan) -> BTreeMap<ResourceKind, [usize; 4]> {
+    let mut counts: BTreeMap<ResourceKind, [usize; 4]> = BTreeMap::new();
+    for op in plan.ops() {
+        counts.entry(op.item.kind).or_default()[action_index(op.action)] += 1;
+    }
+    counts
+}
+
+fn action_index(action: OpAction) -> usize {
+    match action {
+        OpAction::Create => 0,
+        OpAction::Update => 1,
+        OpAction::Unchanged => 2,
+        OpAction::Skip => 3,
+    }
+}
+
+/// Writes one destination's plan in `format`.
+pub fn render(plan: &Plan, destination: &str, format: Format) -> String {
+    match format {
+        Format::Text => text(plan, destination),
+        // A plan is plain data (strings, numbers, maps): serializing it cannot fail.
+        Format::Json => serde_json::to_string_pretty(plan).unwrap_or_default() + "\n",
+        Format::Markdown => markdown(plan, destination),
+    }
+}
+
+fn text(plan: &Plan, destination: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Destination {destination}");
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    let errors = plan
+        .cleanup
+        .iter()
+        .filter(|e| e.category == CleanupCategory::WidenedScope)
+        .count();
+    if errors > 0 {
+        let _ = writeln!(
+            out,
+            "  warning: {errors} scope(s) widened: see the clean-up log before applying"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<28} {:>7} {:>7} {:>10} {:>8}",
+        "kind", "create", "update", "unchanged", "skip"
+    );
+    for (kind, [c, u, n, s]) in counts(plan) {
+        let _ = writeln!(out, "  {:<28} {c:>7} {u:>7} {n:>10} {s:>8}", kind.label());
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "{plan}");
+    out
+}
+
+fn markdown(plan: &Plan, destination: &str) -> String {
+    let s = &plan.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "## octosync plan for `{destination}`\n");
+    let _ = writeln!(
+        out,
+        "Source {}, destination {}: **{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries.\n",
+        plan.source_version, plan.destination_version, s.create, s.update, s.unchanged, s.skip, s.cleanup
+    );
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "### Warnings\n");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "- {}", escape(w));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for (kind, [c, u, n, sk]) in counts(plan) {
+        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
+    }
+    let _ = writeln!(out);
+    for layer in &plan.layers {
+        let changes: Vec<_> = layer
+            .ops
+            .iter()
+            .filter(|op| op.action != OpAction::Unchanged)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {}\n", layer.name.title());
+        for op in changes {
+            let _ = writeln!(
+                out,
+                "- **{}** {}: {}",
+                format!("{:?}", op.action).to_lowercase(),
+                escape(&op.item.to_string()),
+                escape(&op.reason)
+            );
+            for change in &op.diff {
+                let _ = writeln!(
+                    out,
+                    "  - `{}`: `{}` → `{}`",
+                    change.path,
+                    short(&change.before),
+                    short(&change.after)
+                );
+            }
+        }
+        let _ = writeln!(out);
+    }
+    out.push_str(&cleanup_markdown(plan, destination));
+    out
+}
+
+/// The clean-up log of one destination as markdown: what a person must look at after the
+/// sync, grouped by category, as a checklist.
+pub fn cleanup_markdown(plan: &Plan, destination: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Clean-up log for `{destination}`\n");
+    if plan.cleanup.is_empty() {
+        let _ = writeln!(out, "Nothing to clean up.");
+        return out;
+    }
+    let mut by_category: BTreeMap<CleanupCategory, Vec<_>> = BTreeMap::new();
+    for entry in &plan.cleanup {
+        by_category.entry(entry.category).or_default().push(entry);
+    }
+    for (category, entries) in by_category {
+        let _ = writeln!(
+            out,
+            "### {} ({})\n",
+            category_title(category),
+            entries.len()
+        );
+        for e in entries {
+            let _ = writeln!(
+                out,
+                "- [ ] {}: {}",
+                escape(&e.item.to_string()),
+                escape(&e.message)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+fn category_title(category: CleanupCategory) -> &'static str {
+    match category {
+        CleanupCategory::DummySecret => "Dummy secrets to replace",
+        CleanupCategory::Placeholder => "Placeholder values to fill in",
+        CleanupCategory::DroppedScope => "Scopes that lost values",
+        CleanupCategory::WidenedScope => "Scopes widened to apply more broadly",
+        CleanupCategory::Skipped => "Items not synced",
+        CleanupCategory::VersionShim => "Version shims applied",
+        CleanupCategory::Reference => "References left out or reset",
+    }
+}
+
+fn short(value: &serde_json::Value) -> String {
+    let text = value.to_string().replace('`', "'");
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(79).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// Keeps names from breaking markdown tables and lists.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sync_core::{plan, Snapshot, SyncRules};
+
+    fn qa_plan() -> Plan {
+        let source = Snapshot::from_collections(
+            "2024.1.0".parse().unwrap(),
+            [
+                ("environments", json!([{"Id": "Environments-1", "Name": "Test"}])),
+                ("lifecycles", json!([{"Id": "Lifecycles-1", "Name": "Default Lifecycle"}])),
+                ("projectgroups", json!([{"Id": "ProjectGroups-1", "Name": "Default Project Group"}])),
+                ("projects", json!([{"Id": "Projects-1", "Name": "OctoFX | Web", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"}])),
+                ("deploymentprocesses", json!([{"Id": "deploymentprocess-Projects-1", "ProjectId": "Projects-1", "Steps": []}])),
+                ("variables", json!([{"Id": "variableset-Projects-1", "OwnerId": "Projects-1", "Variables": [
+                    {"Id": "v1", "Name": "Db.Password", "Value": null, "Type": "Sensitive", "IsSensitive": true, "Scope": {}}
+                ]}])),
+            ],
+        )
+        .unwrap();
+        let destination = Snapshot::from_collections(
+            "2024.1.0".parse().unwrap(),
+            [
+                (
+                    "environments",
+                    json!([{"Id": "Environments-7", "Name": "Staging"}]),
+                ),
+                (
+                    "lifecycles",
+                    json!([{"Id": "Lifecycles-3", "Name": "Default Lifecycle"}]),
+                ),
+                (
+                    "projectgroups",
+                    json!([{"Id": "ProjectGroups-2", "Name": "Default Project Group"}]),
+                ),
+            ],
+        )
+        .unwrap();
+        let rules = SyncRules::from_toml_str("[select]\nprojects = [\"all\"]\n").unwrap();
+        plan(&source, &destination, &rules).unwrap()
+    }
+
+    #[test]
+    fn text_counts_every_kind_and_action() {
+        let plan = qa_plan();
+        let text = render(&plan, "prod", Format::Text);
+        assert!(text.starts_with("Destination prod\n"), "{text}");
+        let row = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("project "))
+            .unwrap();
+        let numbers: Vec<usize> = row
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(numbers, [1, 0, 0, 0], "{row}");
+    }
+
+    #[test]
+    fn json_is_the_plan() {
+        let plan = qa_plan();
+        let back: Plan = serde_json::from_str(&render(&plan, "prod", Format::Json)).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn markdown_escapes_names_and_lists_the_cleanup() {
+        let plan = qa_plan();
+        let md = render(&plan, "prod", Format::Markdown);
+        assert!(md.contains("OctoFX \\| Web"), "{md}");
+        assert!(md.contains("## Clean-up log for `prod`"), "{md}");
+        assert!(md.contains("- [ ] "), "{md}");
+        let table_rows = md.lines().filter(|l| l.starts_with("| ")).count();
+        assert_eq!(table_rows, counts(&plan).len() + 1, "{md}");
+    }
+
+    #[test]
+    fn an_empty_cleanup_log_says_so() {
+        let mut plan = qa_plan();
+        plan.cleanup.clear();
+        assert!(cleanup_markdown(&plan, "prod").contains("Nothing to clean up."));
+    }
+}

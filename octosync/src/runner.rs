@@ -1,0 +1,206 @@
+//! One source, many destinations: connect, load, plan and (optionally) apply, each
+//! destination concurrently with its own rules, report and clean-up log.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+use octopus_model::{OctopusVersion, ResourceKind};
+use sync_core::{Plan, Snapshot, SyncRules};
+
+use crate::apply::{apply_plan, ApplyOptions, ApplyReport};
+use crate::config::{ConfigError, InstanceConfig, SyncConfig};
+use crate::load::{kinds_to_read, load_snapshot, LoadError};
+
+/// What went wrong in a run, for one instance.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The config is not usable (a missing API key variable, …).
+    #[error(transparent)]
+    Config(#[from] Box<ConfigError>),
+    /// A client could not be built.
+    #[error("cannot connect to {instance}: {source}")]
+    Connect {
+        /// The instance.
+        instance: String,
+        /// Why.
+        #[source]
+        source: Box<octopus_client::Error>,
+    },
+    /// A live server was needed but the instance is a snapshot directory.
+    #[error(
+        "{0} is a snapshot directory, not a server: it can be planned against but not connected to"
+    )]
+    Offline(String),
+    /// A snapshot could not be loaded.
+    #[error(transparent)]
+    Load(#[from] Box<LoadError>),
+    /// The engine refused to plan.
+    #[error("cannot plan {destination}: {source}")]
+    Plan {
+        /// The destination.
+        destination: String,
+        /// Why.
+        #[source]
+        source: Box<sync_core::PlanError>,
+    },
+}
+
+/// Builds the HTTP client for one instance of the config; the API key comes from the
+/// environment variable the config names.
+pub fn connect(
+    instance: &InstanceConfig,
+    options: &crate::config::ApplyOptions,
+) -> Result<OctopusHttpClient, RunError> {
+    connect_with_key(
+        instance,
+        ApiKey::new(instance.api_key().map_err(Box::new)?),
+        options,
+    )
+}
+
+/// Builds the HTTP client for one instance with a key the caller holds.
+pub fn connect_with_key(
+    instance: &InstanceConfig,
+    key: ApiKey,
+    options: &crate::config::ApplyOptions,
+) -> Result<OctopusHttpClient, RunError> {
+    let rpm = (options.requests_per_minute > 0).then_some(options.requests_per_minute);
+    let Some(url) = &instance.url else {
+        return Err(RunError::Offline(instance.display_name()));
+    };
+    OctopusHttpClient::builder(url.as_str(), key)
+        .space_name(instance.space.clone())
+        .allow_http(instance.allow_insecure_http)
+        .timeout(Duration::from_secs(options.timeout_seconds))
+        .max_concurrency(options.concurrency)
+        .requests_per_minute(rpm)
+        .build()
+        .map_err(|source| RunError::Connect {
+            instance: instance.display_name(),
+            source: Box::new(source),
+        })
+}
+
+/// One destination of a run.
+pub struct Destination<'a> {
+    /// Its name, for reports.
+    pub name: String,
+    /// The space, by name or id.
+    pub space: String,
+    /// The client.
+    pub client: &'a dyn OctopusWrite,
+    /// Its rules.
+    pub rules: SyncRules,
+}
+
+/// What a run did for one destination.
+#[derive(Debug)]
+pub struct DestinationRun {
+    /// The destination's name.
+    pub name: String,
+    /// The plan, or why there is none.
+    pub plan: Result<Plan, RunError>,
+    /// What apply did, when the run applied.
+    pub applied: Option<ApplyReport>,
+}
+
+/// Whether a run only plans or also applies.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    /// Plan only.
+    Plan,
+    /// Plan, then apply.
+    Apply(ApplyOptions),
+}
+
+/// Loads the source once (everything any destination's rules need) and plans, and with
+/// [`Mode::Apply`] applies, every destination concurrently.
+///
+/// The source is an [`OctopusRead`]: a run cannot write to it.
+pub async fn run(
+    source: &dyn OctopusRead,
+    source_name: &str,
+    source_space: &str,
+    destinations: &[Destination<'_>],
+    mode: &Mode,
+) -> Result<Vec<DestinationRun>, RunError> {
+    let kinds: BTreeSet<ResourceKind> = destinations
+        .iter()
+        .flat_map(|d| kinds_to_read(&d.rules))
+        .collect();
+    let source_snapshot = load_snapshot(source, source_name, source_space, &kinds)
+        .await
+        .map_err(Box::new)?;
+    let runs = destinations.iter().map(|dest| {
+        let source_snapshot = &source_snapshot;
+        async move { run_one(source_snapshot, dest, mode).await }
+    });
+    Ok(join_all(runs).await)
+}
+
+async fn run_one(source: &Snapshot, dest: &Destination<'_>, mode: &Mode) -> DestinationRun {
+    let planned = async {
+        let kinds = kinds_to_read(&dest.rules);
+        let snapshot = load_snapshot(dest.client, &dest.name, &dest.space, &kinds)
+            .await
+            .map_err(Box::new)?;
+        sync_core::plan(source, &snapshot, &dest.rules).map_err(|source| RunError::Plan {
+            destination: dest.name.clone(),
+            source: Box::new(source),
+        })
+    }
+    .await;
+    let applied = match (&planned, mode) {
+        (Ok(plan), Mode::Apply(options)) if plan.has_changes() => {
+            Some(apply_plan(dest.client, plan, options).await)
+        }
+        (Ok(_), Mode::Apply(_)) => Some(ApplyReport::default()),
+        _ => None,
+    };
+    DestinationRun {
+        name: dest.name.clone(),
+        plan: planned,
+        applied,
+    }
+}
+
+/// How far apart two versions are, and what a sync makes of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionVerdict {
+    /// Same minor version.
+    Same,
+    /// One minor version apart: the sync goes on with a warning.
+    Warn(String),
+    /// More than one minor version apart: refused unless `allow_version_mismatch`.
+    Refuse(String),
+}
+
+/// Compares a source and a destination version.
+pub fn version_verdict(source: &OctopusVersion, destination: &OctopusVersion) -> VersionVerdict {
+    let distance = source.minor_distance(destination);
+    match distance {
+        0 => VersionVerdict::Same,
+        1 => VersionVerdict::Warn(format!(
+            "source {source} and destination {destination} are one minor version apart"
+        )),
+        n => VersionVerdict::Refuse(format!(
+            "source {source} and destination {destination} are {n} minor versions apart"
+        )),
+    }
+}
+
+/// Builds the run's inputs from a config: one client per instance.
+pub fn clients(
+    config: &SyncConfig,
+) -> Result<(OctopusHttpClient, Vec<OctopusHttpClient>), RunError> {
+    let source = connect(&config.source, &config.apply)?;
+    let destinations = config
+        .destinations
+        .iter()
+        .map(|d| connect(&d.instance, &config.apply))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((source, destinations))
+}

@@ -1,0 +1,531 @@
+//! The planning context: both snapshots, their indexes, the rules, what the plan creates
+//! so far, and the translation of references from source ids to destination ids.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use octopus_model::{name_key, ResourceKind};
+use serde_json::Value;
+
+use crate::index::{Lookup, NameIndex};
+use crate::plan::{
+    CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef, Target,
+};
+use crate::rules::{ScopeMode, SyncRules};
+use crate::snapshot::Snapshot;
+
+/// The name of the channel the server creates with a project.
+pub const DEFAULT_CHANNEL: &str = "Default";
+
+/// A reference translated to the destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// The destination id.
+    Id(String),
+    /// An item created earlier in the plan.
+    Pending(Pending),
+    /// Not translatable, with the reason.
+    Missing(String),
+}
+
+impl Resolved {
+    /// The text to put in a body: the id, or the pending placeholder.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Resolved::Id(id) => Some(id.clone()),
+            Resolved::Pending(p) => Some(p.placeholder()),
+            Resolved::Missing(_) => None,
+        }
+    }
+}
+
+/// The decision about one translated list of references.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListDecision {
+    /// Proceed with `values` (possibly fewer than the source had).
+    Keep {
+        /// The translated values.
+        values: Vec<String>,
+        /// Source names that were dropped.
+        dropped: Vec<String>,
+        /// Whether every value was dropped from a non-empty list (the item is now
+        /// unscoped in this dimension).
+        widened: bool,
+    },
+    /// Skip the item.
+    Skip(String),
+    /// Stop the plan.
+    Error(String),
+}
+
+/// An error a rule in an `error-*` mode raised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeError {
+    /// The item.
+    pub item: ItemRef,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the planners share.
+pub struct Ctx<'a> {
+    /// The source.
+    pub src: &'a Snapshot,
+    /// The destination.
+    pub dst: &'a Snapshot,
+    /// The rules.
+    pub rules: &'a SyncRules,
+    /// The source index.
+    pub si: NameIndex,
+    /// The destination index.
+    pub di: NameIndex,
+    /// Items created so far in the plan, by (kind, owner key, name key) -> display name.
+    creates: BTreeMap<(ResourceKind, String, String), ItemRef>,
+    /// Actions that processes saved in this plan will have but that have no id yet, by
+    /// (process key, action name key).
+    new_actions: BTreeSet<(String, String)>,
+    /// Tenant tags (`set/tag` keys) that exist on the destination or are created.
+    pub dest_tags: BTreeSet<String>,
+    /// Placeholders handed out, so bodies can be scanned for them.
+    placeholders: BTreeMap<String, Pending>,
+    /// The ops, by layer.
+    pub layers: BTreeMap<LayerName, Vec<Op>>,
+    /// The clean-up log.
+    pub cleanup: Vec<CleanupEntry>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// The first error raised under an `error-*` mode.
+    pub error: Option<ScopeError>,
+    /// How many scopes were widened so far (a planner compares before and after).
+    pub widened: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over two snapshots.
+    pub fn new(src: &'a Snapshot, dst: &'a Snapshot, rules: &'a SyncRules) -> Self {
+        let mut dest_tags = BTreeSet::new();
+        for set in &dst.tag_sets {
+            for tag in set.tags.iter() {
+                dest_tags.insert(name_key(&set.canonical_name(tag)));
+            }
+        }
+        Self {
+            src,
+            dst,
+            rules,
+            si: NameIndex::build(src),
+            di: NameIndex::build(dst),
+            creates: BTreeMap::new(),
+            new_actions: BTreeSet::new(),
+            dest_tags,
+            placeholders: BTreeMap::new(),
+            layers: BTreeMap::new(),
+            cleanup: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            widened: 0,
+        }
+    }
+
+    /// Adds an op to a layer.
+    pub fn push(&mut self, layer: LayerName, op: Op) {
+        if op.action == OpAction::Skip {
+            self.cleanup.push(CleanupEntry {
+                category: CleanupCategory::Skipped,
+                item: op.item.clone(),
+                message: op.reason.clone(),
+            });
+        }
+        self.layers.entry(layer).or_default().push(op);
+    }
+
+    /// Records a clean-up entry.
+    pub fn clean(&mut self, category: CleanupCategory, item: &ItemRef, message: impl Into<String>) {
+        self.cleanup.push(CleanupEntry {
+            category,
+            item: item.clone(),
+            message: message.into(),
+        });
+    }
+
+    /// Records an error raised by an `error-*` mode (the first one wins).
+    pub fn fail(&mut self, item: &ItemRef, reason: impl Into<String>) {
+        if self.error.is_none() {
+            self.error = Some(ScopeError {
+                item: item.clone(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Records that the plan creates an item.
+    pub fn record_create(&mut self, item: &ItemRef) {
+        let owner = item.owner.as_deref().map(name_key).unwrap_or_default();
+        self.creates
+            .insert((item.kind, owner, name_key(&item.name)), item.clone());
+    }
+
+    /// The item the plan creates with this kind, owner and name, if any.
+    pub fn created(&self, kind: ResourceKind, owner: Option<&str>, name: &str) -> Option<&ItemRef> {
+        let owner = owner.map(name_key).unwrap_or_default();
+        self.creates.get(&(kind, owner, name_key(name)))
+    }
+
+    /// Records that a process saved in this plan will hold a new action.
+    pub fn record_new_action(&mut self, process: &str, action: &str) {
+        self.new_actions
+            .insert((name_key(process), name_key(action)));
+    }
+
+    /// A pending reference, remembered so bodies can be scanned for its placeholder.
+    pub fn pending(&mut self, pending: Pending) -> Resolved {
+        self.placeholders
+            .insert(pending.placeholder(), pending.clone());
+        Resolved::Pending(pending)
+    }
+
+    /// Finds the destination item of `kind` named `name`, or the create of it in the plan.
+    pub fn find_dest(&mut self, kind: ResourceKind, name: &str) -> Resolved {
+        match self.di.lookup(kind, name) {
+            Lookup::Found(id) => Resolved::Id(id.to_owned()),
+            Lookup::Duplicate(n) => Resolved::Missing(format!(
+                "{n} destination {kind}s are named {name:?}; rename one"
+            )),
+            Lookup::Missing => match self.created(kind, None, name).cloned() {
+                Some(item) => self.pending(Pending::Created { item }),
+                None => Resolved::Missing(format!("no {kind} named {name:?} on the destination")),
+            },
+        }
+    }
+
+    /// Translates a source id of a top-level kind to the destination (several results
+    /// only for environments mapped to several destination environments).
+    pub fn resolve_many(&mut self, kind: ResourceKind, source_id: &str) -> Vec<(String, Resolved)> {
+        if source_id.trim().is_empty() {
+            return vec![(String::new(), Resolved::Missing("empty id".to_owned()))];
+        }
+        let Some(entry) = self.si.by_id(kind, source_id).cloned() else {
+            // System teams and built-in user roles have the same slug ids everywhere.
+            if matches!(kind, ResourceKind::Team | ResourceKind::UserRole)
+                && octopus_model::resources::is_slug_id(source_id)
+            {
+                return vec![(source_id.to_owned(), Resolved::Id(source_id.to_owned()))];
+            }
+            if kind == ResourceKind::Feed {
+                let role = match source_id.to_ascii_lowercase().as_str() {
+                    "feeds-builtin" => Some("feed:BuiltIn"),
+                    "feeds-builtin-releases" => Some("feed:OctopusProject"),
+                    _ => None,
+                };
+                if let Some(role) = role {
+                    let id = self.di.builtin(kind, role).unwrap_or(source_id).to_owned();
+                    return vec![(source_id.to_owned(), Resolved::Id(id))];
+                }
+            }
+            return vec![(
+                source_id.to_owned(),
+                Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
+            )];
+        };
+        if let Some(role) = &entry.builtin {
+            if let Some(id) = self.di.builtin(kind, role) {
+                return vec![(entry.name.clone(), Resolved::Id(id.to_owned()))];
+            }
+        }
+        let names = if kind == ResourceKind::Environment {
+            self.rules.environment_map.map(&entry.name)
+        } else {
+            vec![entry.name.clone()]
+        };
+        if names.is_empty() {
+            return vec![(
+                entry.name.clone(),
+                Resolved::Missing(format!(
+                    "{:?} is mapped to no destination environment",
+                    entry.name
+                )),
+            )];
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                let r = self.find_dest(kind, &n);
+                (entry.name.clone(), r)
+            })
+            .collect()
+    }
+
+    /// Translates one source id of a top-level kind.
+    pub fn resolve(&mut self, kind: ResourceKind, source_id: &str) -> (String, Resolved) {
+        self.resolve_many(kind, source_id)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| {
+                (
+                    source_id.to_owned(),
+                    Resolved::Missing("nothing to translate".to_owned()),
+                )
+            })
+    }
+
+    /// Translates a source channel id of a source project to the destination project.
+    pub fn resolve_channel(
+        &mut self,
+        source_id: &str,
+        project_name: &str,
+        dest_project: Option<&str>,
+    ) -> (String, Resolved) {
+        self.resolve_owned(ResourceKind::Channel, source_id, project_name, dest_project)
+    }
+
+    /// Translates a source runbook id.
+    pub fn resolve_runbook(
+        &mut self,
+        source_id: &str,
+        project_name: &str,
+        dest_project: Option<&str>,
+    ) -> (String, Resolved) {
+        self.resolve_owned(ResourceKind::Runbook, source_id, project_name, dest_project)
+    }
+
+    fn resolve_owned(
+        &mut self,
+        kind: ResourceKind,
+        source_id: &str,
+        project_name: &str,
+        dest_project: Option<&str>,
+    ) -> (String, Resolved) {
+        let Some(entry) = self.si.by_id(kind, source_id).cloned() else {
+            return (
+                source_id.to_owned(),
+                Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
+            );
+        };
+        let name = entry.name.clone();
+        if kind == ResourceKind::Channel && entry.builtin.as_deref() == Some("default") {
+            // The default channel matches the destination project's default channel,
+            // whatever either is called; a new project gets one from the server.
+            match dest_project {
+                Some(project) => {
+                    let found = self.dst.channels.iter().find(|c| {
+                        c.is_default.get_or(false)
+                            && c.project_id
+                                .get()
+                                .is_some_and(|p| p.as_str().eq_ignore_ascii_case(project))
+                    });
+                    if let Some(id) = found.and_then(|c| c.id.get()) {
+                        return (name, Resolved::Id(id.as_str().to_owned()));
+                    }
+                }
+                None => {
+                    if let Some(item) = self
+                        .created(kind, Some(project_name), DEFAULT_CHANNEL)
+                        .cloned()
+                    {
+                        let r = self.pending(Pending::Created { item });
+                        return (name, r);
+                    }
+                }
+            }
+        }
+        if let Some(project) = dest_project {
+            match self.di.lookup_in(kind, Some(project), &name) {
+                Lookup::Found(id) => return (name, Resolved::Id(id.to_owned())),
+                Lookup::Duplicate(n) => {
+                    return (
+                        name.clone(),
+                        Resolved::Missing(format!(
+                            "{n} destination {kind}s of {project_name:?} are named {name:?}"
+                        )),
+                    )
+                }
+                Lookup::Missing => {}
+            }
+        }
+        match self.created(kind, Some(project_name), &name).cloned() {
+            Some(item) => {
+                let r = self.pending(Pending::Created { item });
+                (name, r)
+            }
+            None => {
+                let r = Resolved::Missing(format!(
+                    "{project_name:?} has no {kind} named {name:?} on the destination"
+                ));
+                (name, r)
+            }
+        }
+    }
+
+    /// Translates an action id: `source_actions` maps source action ids to names;
+    /// `dest_actions` maps destination action names (keys) to ids.
+    pub fn resolve_action(
+        &mut self,
+        source_id: &str,
+        source_actions: &BTreeMap<String, (String, String)>,
+        dest_actions: &BTreeMap<(String, String), String>,
+    ) -> (String, Resolved) {
+        let Some((process, action)) = source_actions.get(&source_id.to_lowercase()).cloned() else {
+            return (
+                source_id.to_owned(),
+                Resolved::Missing(format!("no source action has id {source_id}")),
+            );
+        };
+        let key = (name_key(&process), name_key(&action));
+        if let Some(id) = dest_actions.get(&key) {
+            return (action, Resolved::Id(id.clone()));
+        }
+        if self.new_actions.contains(&key) {
+            let r = self.pending(Pending::Action {
+                process: process.clone(),
+                action: action.clone(),
+            });
+            return (action, r);
+        }
+        let reason =
+            format!("the destination process of {process:?} has no action named {action:?}");
+        (action, Resolved::Missing(reason))
+    }
+
+    /// Whether a canonical tenant tag exists on the destination (or is created).
+    pub fn tag_exists(&self, canonical: &str) -> bool {
+        self.dest_tags.contains(&name_key(canonical))
+    }
+
+    /// Applies a scope mode to translated values (SpaceCloner's
+    /// `Convert-SourceIdListToDestinationIdList`, without its bugs): `translated` holds,
+    /// per source value, its name and its translation.
+    pub fn decide(
+        &self,
+        mode: ScopeMode,
+        what: &str,
+        translated: Vec<(String, Resolved)>,
+    ) -> ListDecision {
+        if translated.is_empty() {
+            return ListDecision::Keep {
+                values: Vec::new(),
+                dropped: Vec::new(),
+                widened: false,
+            };
+        }
+        let mut values = Vec::new();
+        let mut dropped = Vec::new();
+        let mut reasons = Vec::new();
+        for (name, r) in translated {
+            match r.text() {
+                Some(v) => {
+                    if !values.contains(&v) {
+                        values.push(v)
+                    }
+                }
+                None => {
+                    if let Resolved::Missing(reason) = r {
+                        reasons.push(reason);
+                    }
+                    if !dropped.contains(&name) {
+                        dropped.push(name);
+                    }
+                }
+            }
+        }
+        if dropped.is_empty() {
+            return ListDecision::Keep {
+                values,
+                dropped,
+                widened: false,
+            };
+        }
+        let missing = format!("{what}: {}", reasons.join("; "));
+        match mode {
+            ScopeMode::ErrorUnlessExactMatch => ListDecision::Error(missing),
+            ScopeMode::SkipUnlessExactMatch => ListDecision::Skip(missing),
+            ScopeMode::IgnoreMismatch | ScopeMode::IgnoreMismatchOnNewLeaveExistingAlone => {
+                let widened = values.is_empty();
+                ListDecision::Keep {
+                    values,
+                    dropped,
+                    widened,
+                }
+            }
+            ScopeMode::ErrorUnlessPartialMatch | ScopeMode::SkipUnlessPartialMatch
+                if !values.is_empty() =>
+            {
+                ListDecision::Keep {
+                    values,
+                    dropped,
+                    widened: false,
+                }
+            }
+            ScopeMode::ErrorUnlessPartialMatch => ListDecision::Error(missing),
+            ScopeMode::SkipUnlessPartialMatch => ListDecision::Skip(missing),
+        }
+    }
+
+    /// Scans a body for pending placeholders and returns where they are.
+    pub fn pending_refs(&self, body: &Value) -> Vec<PendingRef> {
+        let mut out = Vec::new();
+        if self.placeholders.is_empty() {
+            return out;
+        }
+        scan(body, String::new(), &self.placeholders, &mut out);
+        out
+    }
+
+    /// The owner target of a project: its destination id, or its create in this plan.
+    pub fn project_target(&self, dest_id: Option<&str>, name: &str) -> Option<Target> {
+        match dest_id {
+            Some(id) => Some(Target::Existing { id: id.to_owned() }),
+            None => self
+                .created(ResourceKind::Project, None, name)
+                .map(|item| Target::Created { item: item.clone() }),
+        }
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn scan(
+    value: &Value,
+    pointer: String,
+    placeholders: &BTreeMap<String, Pending>,
+    out: &mut Vec<PendingRef>,
+) {
+    match value {
+        Value::String(s) if s.contains("(pending ") => {
+            for (text, pending) in placeholders {
+                if s.contains(text.as_str()) {
+                    out.push(PendingRef {
+                        pointer: pointer.clone(),
+                        placeholder: text.clone(),
+                        in_key: false,
+                        reference: pending.clone(),
+                    });
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                scan(item, format!("{pointer}/{i}"), placeholders, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let child = format!("{pointer}/{}", escape(k));
+                if k.contains("(pending ") {
+                    for (text, pending) in placeholders {
+                        if k.contains(text.as_str()) {
+                            out.push(PendingRef {
+                                pointer: child.clone(),
+                                placeholder: text.clone(),
+                                in_key: true,
+                                reference: pending.clone(),
+                            });
+                        }
+                    }
+                }
+                scan(v, child, placeholders, out);
+            }
+        }
+        _ => {}
+    }
+}

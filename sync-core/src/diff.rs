@@ -1,0 +1,233 @@
+//! Field-level differences between a destination document and the desired one, and the
+//! helpers that turn a desired document into a create or update op.
+
+use octopus_model::{redact_json, shims, ResourceKind};
+use serde_json::Value;
+
+use crate::context::Ctx;
+use crate::plan::{CleanupCategory, FieldChange, ItemRef, Op, OpAction, Target};
+
+/// Fields that are server-owned and never compared.
+const IGNORED: &[&str] = &[
+    "Links",
+    "LastModifiedOn",
+    "LastModifiedBy",
+    "ScopeValues",
+    "Version",
+    "ConcurrencyToken",
+];
+
+fn empty_like(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn push_key(path: &str, key: &str) -> String {
+    if key.contains('.') || key.contains(' ') {
+        format!("{path}[{key:?}]")
+    } else if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The changes from `before` to `after`. `null`, missing, `[]` and `{}` count as the same
+/// (the API treats them alike), server-owned fields are ignored, and secrets are redacted.
+pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let mut b = before.clone();
+    let mut a = after.clone();
+    redact_json(&mut b);
+    redact_json(&mut a);
+    let mut out = Vec::new();
+    walk("", Some(&b), Some(&a), &mut out, true);
+    out
+}
+
+fn walk(path: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Vec<FieldChange>, top: bool) {
+    if empty_like(b) && empty_like(a) {
+        return;
+    }
+    match (b, a) {
+        (Some(Value::Object(bm)), Some(Value::Object(am))) => {
+            for (k, bv) in bm {
+                if top && IGNORED.contains(&k.as_str()) {
+                    continue;
+                }
+                walk(&push_key(path, k), Some(bv), am.get(k), out, false);
+            }
+            for (k, av) in am {
+                if bm.contains_key(k) || (top && IGNORED.contains(&k.as_str())) {
+                    continue;
+                }
+                walk(&push_key(path, k), None, Some(av), out, false);
+            }
+        }
+        (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
+            for i in 0..ba.len().max(aa.len()) {
+                let (bv, av) = (ba.get(i), aa.get(i));
+                let p = format!("{path}[{i}]");
+                if bv.is_some() && av.is_some() {
+                    walk(&p, bv, av, out, false);
+                } else {
+                    // An element added or removed is one change, not one per field.
+                    out.push(FieldChange {
+                        path: p,
+                        before: bv.cloned().unwrap_or(Value::Null),
+                        after: av.cloned().unwrap_or(Value::Null),
+                    });
+                }
+            }
+        }
+        _ if b == a => {}
+        _ => out.push(FieldChange {
+            path: if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path.to_owned()
+            },
+            before: b.cloned().unwrap_or(Value::Null),
+            after: a.cloned().unwrap_or(Value::Null),
+        }),
+    }
+}
+
+/// Prepares a source document as a create body: drops its id, links, audit fields and
+/// slug (the destination makes its own), and sets the destination's space.
+pub fn strip_for_create(body: &mut Value, dest_space: Option<&str>) {
+    if let Value::Object(map) = body {
+        for k in ["Id", "Links", "LastModifiedOn", "LastModifiedBy", "Slug"] {
+            map.remove(k);
+        }
+        match dest_space {
+            Some(space) if map.contains_key("SpaceId") => {
+                map.insert("SpaceId".to_owned(), Value::String(space.to_owned()));
+            }
+            _ => {
+                map.remove("SpaceId");
+            }
+        }
+    }
+}
+
+/// JSON pointers of every sensitive-value object (`{"HasValue": true, …}`) in a body.
+pub fn sensitive_slots(body: &Value) -> Vec<String> {
+    fn scan(v: &Value, pointer: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) if map.contains_key("HasValue") => {
+                let set = map.get("HasValue") == Some(&Value::Bool(true));
+                set.then(|| out.push(pointer));
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    scan(
+                        v,
+                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    scan(v, format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    scan(body, String::new(), &mut out);
+    out
+}
+
+/// A create op for `body`, with shims applied and pending references found. Records the
+/// create so later references to the item become pending references.
+pub fn create_op(
+    ctx: &mut Ctx<'_>,
+    item: ItemRef,
+    mut body: Value,
+    reason: impl Into<String>,
+) -> Op {
+    let applied = shims::prepare_create(item.kind, &mut body, &ctx.dst.version);
+    for shim in applied {
+        ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
+    }
+    let pending = ctx.pending_refs(&body);
+    ctx.record_create(&item);
+    let mut op = Op::bare(item, OpAction::Create, reason);
+    op.body = Some(body);
+    op.pending = pending;
+    op
+}
+
+/// An update op when `desired` differs from `before`, otherwise an unchanged op.
+pub fn update_op(
+    ctx: &mut Ctx<'_>,
+    item: ItemRef,
+    target: Target,
+    before: &Value,
+    mut desired: Value,
+    changed: impl Into<String>,
+    same: impl Into<String>,
+) -> Op {
+    // Shims first, so a field the destination's version adds is not a change each run.
+    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
+    let changes = diff(before, &desired);
+    if changes.is_empty() {
+        let mut op = Op::bare(item, OpAction::Unchanged, same);
+        op.target = Some(target);
+        return op;
+    }
+    for shim in applied {
+        ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
+    }
+    let pending = ctx.pending_refs(&desired);
+    let mut op = Op::bare(item, OpAction::Update, changed);
+    op.target = Some(target);
+    op.body = Some(desired);
+    op.diff = changes;
+    op.pending = pending;
+    op
+}
+
+/// Serializes a model (infallible for the model types: their fields are all JSON).
+pub fn to_value<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+/// The kind's label for messages.
+pub fn label(kind: ResourceKind) -> &'static str {
+    kind.label()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn empty_forms_are_equal_and_secrets_are_redacted() {
+        let before = json!({"A": null, "B": [], "C": {"X": 1}, "Links": {"Self": "a"},
+                             "Password": {"HasValue": true, "NewValue": null}});
+        let after = json!({"B": null, "C": {"X": 2}, "Links": {"Self": "b"}, "D": "new",
+                            "Password": {"HasValue": true, "NewValue": "hunter2"}});
+        let changes = diff(&before, &after);
+        let paths: Vec<_> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec!["C.X", "Password.NewValue", "D"]);
+        assert!(!serde_json::to_string(&changes).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn slots_find_set_secrets_only() {
+        let body = json!({"Password": {"HasValue": true}, "Token": {"HasValue": false},
+                          "Properties": {"a/b": {"HasValue": true, "NewValue": null}}});
+        assert_eq!(
+            sensitive_slots(&body),
+            vec!["/Password", "/Properties/a~1b"]
+        );
+    }
+}

@@ -1,0 +1,602 @@
+//! The plan: what a sync will do to one destination, in order, and why.
+//!
+//! A [`Plan`] is data. It serializes to JSON in a stable order and displays as text.
+//!
+//! # How an applier uses it
+//!
+//! For each [`Layer`] in order (ops within a layer are independent of each other):
+//!
+//! 1. Skip ops whose action is [`OpAction::Unchanged`] or [`OpAction::Skip`].
+//! 2. Replace every [`PendingRef`] of the op: the string at the JSON pointer `pointer` in
+//!    `body` contains the text `placeholder`; replace that text with the id the reference
+//!    resolves to (a comma-separated property may hold several)
+//!    ([`Pending::Created`]: the `Id` that the create of that item answered;
+//!    [`Pending::Action`]: the `Id` of the action of that name in the process saved
+//!    earlier in the plan).
+//! 3. Fill every secret slot ([`Op::secret_slots`]) with the placeholder secret using
+//!    [`fill_secret_slots`]. Plans never carry secrets or their placeholders.
+//! 4. Send it:
+//!    - [`OpAction::Create`]: `POST /api/{spaceId}/{kind.collection()}` with the body, and
+//!      remember the answered `Id` under the op's [`ItemRef`] (plus, for a project, its
+//!      `DeploymentProcessId` and `VariableSetId`; for a runbook its `RunbookProcessId`; for
+//!      a library variable set its `VariableSetId`).
+//!    - [`OpAction::Update`]: resolve the [`Target`] to an id, GET the current document,
+//!      copy its `Version` (and for tenant variables `ConcurrencyToken`) into the body, and
+//!      `PUT` the body to `/api/{spaceId}/{kind.collection()}/{id}`. Tenant variables are
+//!      written to `/api/{spaceId}/tenants/{tenantId}/variables` instead.
+//!      A [`Target::SideEffect`] names a document the server created with its owner (a new
+//!      project's deployment process and variable set, a new runbook's process, a new
+//!      library variable set's variable set): its id is the field `field` of the owner's
+//!      create response.
+
+use std::fmt;
+
+use octopus_model::ResourceKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The order in which the layers of a plan run. It follows the "Syncing Order" of
+/// Octopus's guide to syncing instances: scaffolding without dependencies first, then
+/// what depends on it, then projects and their parts, then tenants and permissions.
+///
+/// One change: tenant names come before accounts and certificates, so that a
+/// tenant-scoped account or certificate finds its tenants on the first run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerName {
+    /// Environments.
+    Environments,
+    /// Project groups.
+    ProjectGroups,
+    /// Tenant tag sets.
+    TagSets,
+    /// External feeds.
+    Feeds,
+    /// Teams, without their role scoping.
+    Teams,
+    /// User roles.
+    UserRoles,
+    /// Machine policies.
+    MachinePolicies,
+    /// Worker pools.
+    WorkerPools,
+    /// Tenants by name (no project connections yet).
+    Tenants,
+    /// Infrastructure accounts.
+    Accounts,
+    /// Step templates.
+    StepTemplates,
+    /// Script modules (the set).
+    ScriptModules,
+    /// Lifecycles.
+    Lifecycles,
+    /// Certificates.
+    Certificates,
+    /// Library variable sets (the set).
+    LibraryVariableSets,
+    /// The variables of library variable sets and the bodies of script modules.
+    LibraryVariables,
+    /// Project settings.
+    Projects,
+    /// Channels (without version rules).
+    Channels,
+    /// Deployment processes.
+    DeploymentProcesses,
+    /// Runbooks.
+    Runbooks,
+    /// Runbook processes.
+    RunbookProcesses,
+    /// Project variables.
+    ProjectVariables,
+    /// Channel version rules.
+    ChannelRules,
+    /// Project settings that name actions (versioning strategy, release creation).
+    ProjectVersioning,
+    /// Tenant project/environment connections.
+    TenantConnections,
+    /// Tenant variables.
+    TenantVariables,
+    /// Team role scoping.
+    TeamPermissions,
+}
+
+impl LayerName {
+    /// Every layer, in order.
+    pub const ALL: &'static [LayerName] = &[
+        LayerName::Environments,
+        LayerName::ProjectGroups,
+        LayerName::TagSets,
+        LayerName::Feeds,
+        LayerName::Teams,
+        LayerName::UserRoles,
+        LayerName::MachinePolicies,
+        LayerName::WorkerPools,
+        LayerName::Tenants,
+        LayerName::Accounts,
+        LayerName::StepTemplates,
+        LayerName::ScriptModules,
+        LayerName::Lifecycles,
+        LayerName::Certificates,
+        LayerName::LibraryVariableSets,
+        LayerName::LibraryVariables,
+        LayerName::Projects,
+        LayerName::Channels,
+        LayerName::DeploymentProcesses,
+        LayerName::Runbooks,
+        LayerName::RunbookProcesses,
+        LayerName::ProjectVariables,
+        LayerName::ChannelRules,
+        LayerName::ProjectVersioning,
+        LayerName::TenantConnections,
+        LayerName::TenantVariables,
+        LayerName::TeamPermissions,
+    ];
+
+    /// A readable title.
+    pub fn title(self) -> &'static str {
+        match self {
+            LayerName::Environments => "environments",
+            LayerName::ProjectGroups => "project groups",
+            LayerName::TagSets => "tenant tag sets",
+            LayerName::Feeds => "feeds",
+            LayerName::Teams => "teams",
+            LayerName::UserRoles => "user roles",
+            LayerName::MachinePolicies => "machine policies",
+            LayerName::WorkerPools => "worker pools",
+            LayerName::Tenants => "tenants",
+            LayerName::Accounts => "accounts",
+            LayerName::StepTemplates => "step templates",
+            LayerName::ScriptModules => "script modules",
+            LayerName::Lifecycles => "lifecycles",
+            LayerName::Certificates => "certificates",
+            LayerName::LibraryVariableSets => "library variable sets",
+            LayerName::LibraryVariables => "library variables",
+            LayerName::Projects => "projects",
+            LayerName::Channels => "channels",
+            LayerName::DeploymentProcesses => "deployment processes",
+            LayerName::Runbooks => "runbooks",
+            LayerName::RunbookProcesses => "runbook processes",
+            LayerName::ProjectVariables => "project variables",
+            LayerName::ChannelRules => "channel version rules",
+            LayerName::ProjectVersioning => "project versioning and release creation",
+            LayerName::TenantConnections => "tenant project connections",
+            LayerName::TenantVariables => "tenant variables",
+            LayerName::TeamPermissions => "team permissions",
+        }
+    }
+}
+
+/// What an op does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpAction {
+    /// POST a new item.
+    Create,
+    /// PUT a changed document.
+    Update,
+    /// Nothing to do: the destination already matches.
+    Unchanged,
+    /// Nothing is done, for the stated reason.
+    Skip,
+}
+
+/// An item a plan talks about: its kind, its name and, for items that live inside a
+/// project (channels, runbooks, processes, variable sets), the owner's name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ItemRef {
+    /// The kind.
+    pub kind: ResourceKind,
+    /// The item's name (for per-owner documents, the owner's name).
+    pub name: String,
+    /// The owning project (or `project/runbook` for a runbook process), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl ItemRef {
+    /// A top-level item.
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            owner: None,
+        }
+    }
+
+    /// An item inside an owner.
+    pub fn owned(kind: ResourceKind, name: impl Into<String>, owner: impl Into<String>) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            owner: Some(owner.into()),
+        }
+    }
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Some(owner) => write!(f, "{} {:?} of {:?}", self.kind, self.name, owner),
+            None => write!(f, "{} {:?}", self.kind, self.name),
+        }
+    }
+}
+
+/// Which destination document an update writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Target {
+    /// A document that exists on the destination.
+    Existing {
+        /// Its id.
+        id: String,
+    },
+    /// An item created earlier in this plan; its id is the one the create answered.
+    Created {
+        /// The created item.
+        item: ItemRef,
+    },
+    /// A document the server created as a side effect of creating `owner` earlier in this
+    /// plan; its id is the field `field` of the owner's create response
+    /// (`DeploymentProcessId`, `VariableSetId`, `RunbookProcessId`).
+    SideEffect {
+        /// The owner created earlier in the plan.
+        owner: ItemRef,
+        /// The field of the owner's create response that holds the id.
+        field: String,
+    },
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Existing { id } => f.write_str(id),
+            Target::Created { item } => write!(f, "(new {item})"),
+            Target::SideEffect { owner, field } => write!(f, "({field} of new {owner})"),
+        }
+    }
+}
+
+/// A reference to something the destination does not have yet.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Pending {
+    /// An item created earlier in the plan.
+    Created {
+        /// The item.
+        item: ItemRef,
+    },
+    /// An action of a process saved earlier in the plan (variable `Action` scopes hold
+    /// action ids, which the server assigns when the process is saved).
+    Action {
+        /// The process owner: the project, or `project/runbook`.
+        process: String,
+        /// The action's name.
+        action: String,
+    },
+}
+
+impl Pending {
+    /// The placeholder text a body holds until the reference is resolved.
+    pub fn placeholder(&self) -> String {
+        match self {
+            Pending::Created { item } => format!("(pending {item})"),
+            Pending::Action { process, action } => {
+                format!("(pending action {action:?} of {process:?})")
+            }
+        }
+    }
+}
+
+/// Where a body refers to something not created yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRef {
+    /// RFC 6901 JSON pointer into the op's body, to a string that contains
+    /// `placeholder`.
+    pub pointer: String,
+    /// The text to replace with the resolved id (see [`Pending::placeholder`]).
+    pub placeholder: String,
+    /// `true` when the placeholder is in the *key* of the object member at `pointer`
+    /// (tenant `ProjectEnvironments` are keyed by project id): rename the key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_key: bool,
+    /// What it refers to.
+    pub reference: Pending,
+}
+
+/// One field an update changes. Secrets are redacted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The path (`Steps[0].Actions[1].Environments`).
+    pub path: String,
+    /// The destination's value (`null` when absent).
+    pub before: Value,
+    /// The value to send (`null` when removed).
+    pub after: Value,
+}
+
+/// One decision about one item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// The item.
+    pub item: ItemRef,
+    /// What is done.
+    pub action: OpAction,
+    /// Why.
+    pub reason: String,
+    /// For updates (and for unchanged items that exist): the document written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// The owner's destination id or pending reference, for items that live inside a
+    /// project (channels, runbooks, processes, variable sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Target>,
+    /// The document to send: the whole new item for a create; for an update the whole
+    /// desired document, built from the destination's own document so fields this crate
+    /// does not model survive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// For updates: what changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FieldChange>,
+    /// References in the body to items created earlier in the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingRef>,
+    /// JSON pointers into the body where the applier writes a placeholder secret (see
+    /// [`fill_secret_slots`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_slots: Vec<String>,
+}
+
+impl Op {
+    /// An op with no body.
+    pub fn bare(item: ItemRef, action: OpAction, reason: impl Into<String>) -> Self {
+        Self {
+            item,
+            action,
+            reason: reason.into(),
+            target: None,
+            owner: None,
+            body: None,
+            diff: Vec::new(),
+            pending: Vec::new(),
+            secret_slots: Vec::new(),
+        }
+    }
+}
+
+/// Why a clean-up entry exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CleanupCategory {
+    /// A new item got a dummy secret (account, feed, sensitive variable or property).
+    DummySecret,
+    /// A value was replaced by the placeholder text.
+    Placeholder,
+    /// Some values of a scope were dropped because the destination lacks them.
+    DroppedScope,
+    /// Every value of a scope dimension was dropped: the value or step now applies more
+    /// widely than on the source.
+    WidenedScope,
+    /// An item was not synced.
+    Skipped,
+    /// A version shim changed a body.
+    VersionShim,
+    /// A reference could not be translated and was left out or reset.
+    Reference,
+}
+
+impl CleanupCategory {
+    fn label(self) -> &'static str {
+        match self {
+            CleanupCategory::DummySecret => "dummy secret",
+            CleanupCategory::Placeholder => "placeholder",
+            CleanupCategory::DroppedScope => "dropped scope",
+            CleanupCategory::WidenedScope => "widened scope",
+            CleanupCategory::Skipped => "skipped",
+            CleanupCategory::VersionShim => "version shim",
+            CleanupCategory::Reference => "reference",
+        }
+    }
+}
+
+/// Something a person must look at after the sync.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CleanupEntry {
+    /// Why.
+    pub category: CleanupCategory,
+    /// The item concerned.
+    pub item: ItemRef,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// Counts of ops by action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// Updates.
+    pub update: usize,
+    /// Unchanged items.
+    pub unchanged: usize,
+    /// Skipped items.
+    pub skip: usize,
+    /// Clean-up entries.
+    pub cleanup: usize,
+}
+
+/// One step of the sync order with its ops.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Which step.
+    pub name: LayerName,
+    /// Its ops, in a stable order.
+    pub ops: Vec<Op>,
+}
+
+/// What a sync will do to one destination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The source's version.
+    pub source_version: String,
+    /// The destination's version.
+    pub destination_version: String,
+    /// The layers, in order; layers without ops are left out.
+    pub layers: Vec<Layer>,
+    /// What a person must look at afterwards.
+    pub cleanup: Vec<CleanupEntry>,
+    /// Things worth knowing that are not tied to one op.
+    pub warnings: Vec<String>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Plan {
+    /// Every op, in order.
+    pub fn ops(&self) -> impl Iterator<Item = &Op> {
+        self.layers.iter().flat_map(|l| l.ops.iter())
+    }
+
+    /// Whether the plan would write anything.
+    pub fn has_changes(&self) -> bool {
+        self.summary.create + self.summary.update > 0
+    }
+
+    /// The first op about an item of `kind` named `name` (case-insensitive, trimmed).
+    pub fn find(&self, kind: ResourceKind, name: &str) -> Option<&Op> {
+        let key = octopus_model::name_key(name);
+        self.ops()
+            .find(|op| op.item.kind == kind && octopus_model::name_key(&op.item.name) == key)
+    }
+
+    /// Every op about items of `kind`.
+    pub fn of_kind(&self, kind: ResourceKind) -> impl Iterator<Item = &Op> {
+        self.ops().filter(move |op| op.item.kind == kind)
+    }
+}
+
+/// Writes `placeholder` at every secret slot of a body: a string slot gets the text, a
+/// sensitive-value object slot gets `{"HasValue": true, "NewValue": placeholder}`.
+/// Slots that do not resolve are ignored.
+pub fn fill_secret_slots(body: &mut Value, slots: &[String], placeholder: &str) {
+    for pointer in slots {
+        if let Some(slot) = body.pointer_mut(pointer) {
+            if slot.is_object() {
+                *slot = serde_json::json!({"HasValue": true, "NewValue": placeholder});
+            } else {
+                *slot = Value::String(placeholder.to_owned());
+            }
+        }
+    }
+}
+
+/// The secret an applier writes into secret slots unless told otherwise.
+pub const DEFAULT_SECRET_PLACEHOLDER: &str = "DUMMY VALUE";
+
+fn action_mark(action: OpAction) -> &'static str {
+    match action {
+        OpAction::Create => "+",
+        OpAction::Update => "~",
+        OpAction::Unchanged => "=",
+        OpAction::Skip => "!",
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.summary;
+        writeln!(
+            f,
+            "Plan: {} to create, {} to update, {} unchanged, {} skipped (source {}, destination {})",
+            s.create, s.update, s.unchanged, s.skip, self.source_version, self.destination_version
+        )?;
+        for layer in &self.layers {
+            writeln!(f)?;
+            writeln!(f, "== {}", layer.name.title())?;
+            for op in &layer.ops {
+                writeln!(
+                    f,
+                    "  {} {} {}: {}",
+                    action_mark(op.action),
+                    format!("{:?}", op.action).to_lowercase(),
+                    op.item,
+                    op.reason
+                )?;
+                for change in &op.diff {
+                    writeln!(
+                        f,
+                        "      {}: {} -> {}",
+                        change.path,
+                        short(&change.before),
+                        short(&change.after)
+                    )?;
+                }
+            }
+        }
+        if !self.cleanup.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Clean-up log ({} entries):", self.cleanup.len())?;
+            for entry in &self.cleanup {
+                writeln!(
+                    f,
+                    "  - [{}] {}: {}",
+                    entry.category.label(),
+                    entry.item,
+                    entry.message
+                )?;
+            }
+        }
+        if !self.warnings.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Warnings:")?;
+            for w in &self.warnings {
+                writeln!(f, "  - {w}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_slots_are_filled_in_the_shape_they_have() {
+        let mut body = json!({"Variables": [{"Value": null}], "Password": {"HasValue": false}});
+        fill_secret_slots(
+            &mut body,
+            &[
+                "/Variables/0/Value".into(),
+                "/Password".into(),
+                "/Nope".into(),
+            ],
+            "X",
+        );
+        assert_eq!(body["Variables"][0]["Value"], "X");
+        assert_eq!(body["Password"], json!({"HasValue": true, "NewValue": "X"}));
+    }
+
+    #[test]
+    fn layers_are_listed_in_order() {
+        let mut sorted = LayerName::ALL.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, LayerName::ALL);
+        assert!(LayerName::Channels < LayerName::DeploymentProcesses);
+        assert!(LayerName::DeploymentProcesses < LayerName::ProjectVariables);
+        assert!(LayerName::Runbooks < LayerName::ProjectVariables);
+        assert!(LayerName::Tenants < LayerName::Accounts);
+    }
+}

@@ -1,0 +1,672 @@
+//! Scaffolding: environments, project groups, tag sets, feeds, teams, user roles, machine
+//! policies, worker pools, accounts, certificates and lifecycles.
+//!
+//! Data with the same name but different details (feeds, accounts, certificates, worker
+//! pools, machine policies, lifecycles, teams, project groups, environments) is created
+//! when missing and otherwise left alone unless a policy says so. Data that must be an
+//! exact match (tenant tags, user roles) is created or updated to equal the source.
+
+use octopus_model::{name_key, FeedType, ResourceKind, TagSet, UserRole};
+use serde_json::{json, Value};
+
+use super::common::{
+    left_alone, matches, remove, set, strings, translate_list, translate_tags, Match,
+};
+use crate::context::Ctx;
+use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::rules::{OverwriteLifecyclePhases, ScopeMode};
+
+const DIFFERENT_DETAILS: &str = "exists; only the name must match, its details are left alone";
+
+fn space(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.dst.space_id().map(str::to_owned)
+}
+
+/// Environments and project groups: created when missing.
+pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.environments.clone();
+    for m in matches(
+        ctx,
+        LayerName::Environments,
+        &filter,
+        &src.environments,
+        &dst.environments,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::Environment,
+                &source.name,
+                &id,
+                DIFFERENT_DETAILS,
+            ),
+            Match::New { source } => {
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                create_op(
+                    ctx,
+                    ItemRef::new(ResourceKind::Environment, &source.name),
+                    body,
+                    "missing on the destination",
+                )
+            }
+        };
+        ctx.push(LayerName::Environments, op);
+    }
+    let filter = ctx.rules.select.project_groups.clone();
+    for m in matches(
+        ctx,
+        LayerName::ProjectGroups,
+        &filter,
+        &src.project_groups,
+        &dst.project_groups,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::ProjectGroup,
+                &source.name,
+                &id,
+                DIFFERENT_DETAILS,
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::ProjectGroup, &source.name);
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                remove(&mut body, "RetentionPolicyId");
+                let envs = translate_list(
+                    ctx,
+                    &item,
+                    ResourceKind::Environment,
+                    ScopeMode::IgnoreMismatch,
+                    "legacy environments",
+                    source.environment_ids.iter(),
+                );
+                set(
+                    &mut body,
+                    "EnvironmentIds",
+                    strings(&envs.unwrap_or_default()),
+                );
+                create_op(ctx, item, body, "missing on the destination")
+            }
+        };
+        ctx.push(LayerName::ProjectGroups, op);
+    }
+}
+
+fn tag_set_body(source: &TagSet, dest: Option<&TagSet>) -> TagSet {
+    let mut out = dest.cloned().unwrap_or_else(|| source.clone());
+    out.description = source.description.clone();
+    let mut tags = Vec::new();
+    for tag in source.tags.iter() {
+        let mut t = tag.clone();
+        t.canonical_tag_name = Default::default();
+        match dest.and_then(|d| {
+            d.tags
+                .iter()
+                .find(|x| name_key(&x.name) == name_key(&tag.name))
+        }) {
+            Some(existing) => {
+                t.id = existing.id.clone();
+                t.canonical_tag_name = existing.canonical_tag_name.clone();
+            }
+            None => t.id = Default::default(),
+        }
+        tags.push(t);
+    }
+    if let Some(d) = dest {
+        // Tags only the destination has are kept: tenants may use them.
+        for tag in d.tags.iter() {
+            if !source
+                .tags
+                .iter()
+                .any(|x| name_key(&x.name) == name_key(&tag.name))
+            {
+                tags.push(tag.clone());
+            }
+        }
+    }
+    out.tags = tags.into_iter().collect();
+    out
+}
+
+/// Tenant tag sets: must be an exact match, so created or updated to hold the source's
+/// tags (tags only the destination has are kept).
+pub fn tag_sets(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.tenant_tags.clone();
+    for m in matches(
+        ctx,
+        LayerName::TagSets,
+        &filter,
+        &src.tag_sets,
+        &dst.tag_sets,
+    ) {
+        let (source, op) = match m {
+            Match::Existing { source, dest, id } => {
+                let desired = tag_set_body(source, Some(&dest));
+                let item = ItemRef::new(ResourceKind::TagSet, &source.name);
+                let op = update_op(
+                    ctx,
+                    item,
+                    Target::Existing { id },
+                    &to_value(&dest),
+                    to_value(&desired),
+                    "tenant tags must be an exact match",
+                    "its tags match the source",
+                );
+                (source, op)
+            }
+            Match::New { source } => {
+                let mut body = to_value(&tag_set_body(source, None));
+                strip_for_create(&mut body, space(ctx).as_deref());
+                let op = create_op(
+                    ctx,
+                    ItemRef::new(ResourceKind::TagSet, &source.name),
+                    body,
+                    "missing on the destination",
+                );
+                (source, op)
+            }
+        };
+        for tag in source.tags.iter() {
+            ctx.dest_tags.insert(name_key(&source.canonical_name(tag)));
+        }
+        ctx.push(LayerName::TagSets, op);
+    }
+}
+
+/// Feeds: created when missing (credentials become dummy secrets), never updated.
+pub fn feeds(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.feeds.clone();
+    for m in matches(ctx, LayerName::Feeds, &filter, &src.feeds, &dst.feeds) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::Feed,
+                &source.name,
+                &id,
+                "exists; same feed type, its URL and credentials are left alone",
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::Feed, &source.name);
+                if source.is_built_in() {
+                    Op::bare(
+                        item,
+                        OpAction::Skip,
+                        "built-in feed missing on the destination; built-ins are never created",
+                    )
+                } else if source.feed_type.get() == Some(&FeedType::AwsElasticContainerRegistry)
+                    && !source.use_machine_credentials.get_or(false)
+                {
+                    Op::bare(item, OpAction::Skip, "a new AWS ECR feed is validated on save and its secret key cannot be read; create it on the destination")
+                } else {
+                    let mut body = to_value(source);
+                    strip_for_create(&mut body, space(ctx).as_deref());
+                    let slots = sensitive_slots(&body);
+                    for slot in &slots {
+                        ctx.clean(
+                            CleanupCategory::DummySecret,
+                            &item,
+                            format!("credential {slot} set to a dummy secret; enter the real one"),
+                        );
+                    }
+                    let mut op = create_op(ctx, item, body, "missing on the destination");
+                    op.secret_slots = slots;
+                    op
+                }
+            }
+        };
+        ctx.push(LayerName::Feeds, op);
+    }
+}
+
+/// Space teams: created when missing (no members from other instances, no external
+/// groups, no role scoping); system teams are never synced.
+pub fn teams(ctx: &mut Ctx<'_>) {
+    let dst = ctx.dst;
+    let filter = ctx.rules.select.teams.clone();
+    let source: Vec<_> = ctx
+        .src
+        .teams
+        .iter()
+        .filter(|t| !t.is_built_in())
+        .cloned()
+        .collect();
+    for m in matches(ctx, LayerName::Teams, &filter, &source, &dst.teams) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::Team,
+                &source.name,
+                &id,
+                "exists; its members are left alone",
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::Team, &source.name);
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                for k in [
+                    "CanBeDeleted",
+                    "CanBeRenamed",
+                    "CanChangeRoles",
+                    "CanChangeMembers",
+                ] {
+                    remove(&mut body, k);
+                }
+                let members = translate_list(
+                    ctx,
+                    &item,
+                    ResourceKind::User,
+                    ScopeMode::IgnoreMismatch,
+                    "members",
+                    source.member_user_ids.iter(),
+                );
+                set(
+                    &mut body,
+                    "MemberUserIds",
+                    strings(&members.unwrap_or_default()),
+                );
+                if !source.external_security_groups.is_empty() {
+                    ctx.clean(
+                        CleanupCategory::Reference,
+                        &item,
+                        "external security groups were not copied; add them on the destination",
+                    );
+                }
+                set(&mut body, "ExternalSecurityGroups", json!([]));
+                create_op(ctx, item, body, "missing on the destination")
+            }
+        };
+        ctx.push(LayerName::Teams, op);
+    }
+}
+
+fn role_body(source: &UserRole, dest: Option<&UserRole>) -> UserRole {
+    let mut out = dest.cloned().unwrap_or_else(|| source.clone());
+    out.description = source.description.clone();
+    out.granted_space_permissions = source.granted_space_permissions.clone();
+    out.granted_system_permissions = source.granted_system_permissions.clone();
+    out
+}
+
+/// User roles: must be an exact match; built-in roles are matched, never changed.
+pub fn user_roles(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.user_roles.clone();
+    for m in matches(
+        ctx,
+        LayerName::UserRoles,
+        &filter,
+        &src.user_roles,
+        &dst.user_roles,
+    ) {
+        let op = match m {
+            Match::Existing { source, dest, id } => {
+                let item = ItemRef::new(ResourceKind::UserRole, &source.name);
+                if dest.is_built_in() || source.is_built_in() {
+                    left_alone(
+                        ResourceKind::UserRole,
+                        &source.name,
+                        &id,
+                        "built-in user role; matched, never changed",
+                    )
+                } else {
+                    let desired = role_body(source, Some(&dest));
+                    update_op(
+                        ctx,
+                        item,
+                        Target::Existing { id },
+                        &to_value(&dest),
+                        to_value(&desired),
+                        "user roles must be an exact match",
+                        "its permissions match the source",
+                    )
+                }
+            }
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::UserRole, &source.name);
+                if source.is_built_in() {
+                    Op::bare(item, OpAction::Skip, "built-in user role missing on the destination; built-ins are never created")
+                } else {
+                    let mut body = to_value(source);
+                    strip_for_create(&mut body, None);
+                    remove(&mut body, "CanBeDeleted");
+                    create_op(ctx, item, body, "missing on the destination")
+                }
+            }
+        };
+        ctx.push(LayerName::UserRoles, op);
+    }
+}
+
+/// Machine policies and worker pools: created when missing, details left alone.
+pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.machine_policies.clone();
+    for m in matches(
+        ctx,
+        LayerName::MachinePolicies,
+        &filter,
+        &src.machine_policies,
+        &dst.machine_policies,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::MachinePolicy,
+                &source.name,
+                &id,
+                DIFFERENT_DETAILS,
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                set(&mut body, "IsDefault", Value::Bool(false));
+                let account = body
+                    .pointer("/MachineUpdatePolicy/TentacleUpdateAccountId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Some(account) = account {
+                    let (name, r) = ctx.resolve(ResourceKind::Account, &account);
+                    let new = match r.text() {
+                        Some(id) => Value::String(id),
+                        None => {
+                            ctx.clean(CleanupCategory::Reference, &item, format!("tentacle update account {name:?} is not on the destination; the policy uses none"));
+                            Value::Null
+                        }
+                    };
+                    if let Some(slot) =
+                        body.pointer_mut("/MachineUpdatePolicy/TentacleUpdateAccountId")
+                    {
+                        *slot = new;
+                    }
+                }
+                create_op(ctx, item, body, "missing on the destination")
+            }
+        };
+        ctx.push(LayerName::MachinePolicies, op);
+    }
+    let filter = ctx.rules.select.worker_pools.clone();
+    for m in matches(
+        ctx,
+        LayerName::WorkerPools,
+        &filter,
+        &src.worker_pools,
+        &dst.worker_pools,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::WorkerPool,
+                &source.name,
+                &id,
+                "exists; its workers are the destination's own",
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
+                if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
+                    Op::bare(
+                        item,
+                        OpAction::Skip,
+                        "dynamic worker pools are provided by Octopus Cloud and cannot be created",
+                    )
+                } else {
+                    let mut body = to_value(source);
+                    strip_for_create(&mut body, space(ctx).as_deref());
+                    set(&mut body, "IsDefault", Value::Bool(false));
+                    remove(&mut body, "CanAddWorkers");
+                    create_op(ctx, item, body, "missing on the destination")
+                }
+            }
+        };
+        ctx.push(LayerName::WorkerPools, op);
+    }
+}
+
+/// Translates the environment, tenant and tag restrictions of an account or certificate.
+fn infrastructure_scope(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    body: &mut Value,
+    envs: &[String],
+    tenants: &[String],
+    tags: &[String],
+) -> Result<(), String> {
+    let s = ctx.rules.scoping.clone();
+    let envs = translate_list(
+        ctx,
+        item,
+        ResourceKind::Environment,
+        s.infrastructure_environments,
+        "environments",
+        envs,
+    )?;
+    let tenants = translate_list(
+        ctx,
+        item,
+        ResourceKind::Tenant,
+        s.infrastructure_tenants,
+        "tenants",
+        tenants,
+    )?;
+    let tags = translate_tags(ctx, item, s.infrastructure_tenant_tags, "tenant tags", tags)?;
+    set(body, "EnvironmentIds", strings(&envs));
+    set(body, "TenantIds", strings(&tenants));
+    set(body, "TenantTags", strings(&tags));
+    Ok(())
+}
+
+fn ids<T: AsRef<str>>(items: &[T]) -> Vec<String> {
+    items.iter().map(|i| i.as_ref().to_owned()).collect()
+}
+
+/// Accounts: created when missing with dummy secrets; existing ones are left alone.
+pub fn accounts(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.accounts.clone();
+    for m in matches(
+        ctx,
+        LayerName::Accounts,
+        &filter,
+        &src.accounts,
+        &dst.accounts,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::Account,
+                &source.name,
+                &id,
+                "exists; same name, its credentials and details are left alone",
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::Account, &source.name);
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                match infrastructure_scope(
+                    ctx,
+                    &item,
+                    &mut body,
+                    &ids(&source.environment_ids),
+                    &ids(&source.tenant_ids),
+                    &source.tenant_tags,
+                ) {
+                    Err(reason) => Op::bare(item, OpAction::Skip, reason),
+                    Ok(()) => {
+                        let slots = sensitive_slots(&body);
+                        for slot in &slots {
+                            ctx.clean(
+                                CleanupCategory::DummySecret,
+                                &item,
+                                format!(
+                                    "secret {slot} set to a dummy value; enter the real credential"
+                                ),
+                            );
+                        }
+                        let mut op = create_op(ctx, item, body, "missing on the destination");
+                        op.secret_slots = slots;
+                        op
+                    }
+                }
+            }
+        };
+        ctx.push(LayerName::Accounts, op);
+    }
+}
+
+/// Certificates: matched by name. The API never returns certificate data, so a missing
+/// certificate cannot be created; it is reported for a person to upload.
+pub fn certificates(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.certificates.clone();
+    for m in matches(
+        ctx,
+        LayerName::Certificates,
+        &filter,
+        &src.certificates,
+        &dst.certificates,
+    ) {
+        let op = match m {
+            Match::Existing { source, id, .. } => left_alone(ResourceKind::Certificate, &source.name, &id, "exists; same name, the destination keeps its own certificate"),
+            Match::New { source } => Op::bare(
+                ItemRef::new(ResourceKind::Certificate, &source.name),
+                OpAction::Skip,
+                "the API never returns certificate data; upload a certificate with this name on the destination",
+            ),
+        };
+        ctx.push(LayerName::Certificates, op);
+    }
+}
+
+/// The phases of a source lifecycle with their environments translated. Phases that lose
+/// every environment are dropped; `None` when none is left of a lifecycle that had some.
+fn translate_phases(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    source: &octopus_model::Lifecycle,
+    dest: Option<&octopus_model::Lifecycle>,
+) -> Option<Vec<octopus_model::Phase>> {
+    let mut phases = Vec::new();
+    for phase in source.phases.iter() {
+        let mut p = phase.clone();
+        p.id = dest
+            .and_then(|d| {
+                d.phases
+                    .iter()
+                    .find(|x| name_key(&x.name) == name_key(&phase.name))
+            })
+            .map(|x| x.id.clone())
+            .unwrap_or_default();
+        let mut dropped = Vec::new();
+        let mut translate =
+            |ctx: &mut Ctx<'_>, ids: &[octopus_model::EnvironmentId]| -> Vec<String> {
+                let mut out = Vec::new();
+                for id in ids {
+                    for (name, r) in ctx.resolve_many(ResourceKind::Environment, id.as_str()) {
+                        match r.text() {
+                            Some(v) if !out.contains(&v) => out.push(v),
+                            Some(_) => {}
+                            None => dropped.push(name),
+                        }
+                    }
+                }
+                out
+            };
+        let auto = translate(ctx, &phase.automatic_deployment_targets);
+        let optional = translate(ctx, &phase.optional_deployment_targets);
+        if !dropped.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                item,
+                format!(
+                    "phase {:?}: environments {} are not on the destination",
+                    phase.name,
+                    super::common::quote_list(&dropped)
+                ),
+            );
+        }
+        let had = !phase.automatic_deployment_targets.is_empty()
+            || !phase.optional_deployment_targets.is_empty();
+        if had && auto.is_empty() && optional.is_empty() {
+            continue;
+        }
+        p.automatic_deployment_targets = auto.into_iter().map(Into::into).collect();
+        p.optional_deployment_targets = optional.into_iter().map(Into::into).collect();
+        phases.push(p);
+    }
+    if phases.is_empty() && !source.phases.is_empty() {
+        None
+    } else {
+        Some(phases)
+    }
+}
+
+/// Lifecycles: created when missing; phases follow `overwrite_existing_lifecycle_phases`.
+pub fn lifecycles(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.lifecycles.clone();
+    let mode = ctx.rules.policy.overwrite_existing_lifecycle_phases;
+    for m in matches(
+        ctx,
+        LayerName::Lifecycles,
+        &filter,
+        &src.lifecycles,
+        &dst.lifecycles,
+    ) {
+        let op = match m {
+            Match::Existing { source, dest, id } => {
+                let item = ItemRef::new(ResourceKind::Lifecycle, &source.name);
+                if mode != OverwriteLifecyclePhases::Always {
+                    left_alone(ResourceKind::Lifecycle, &source.name, &id, "exists; its phases and retention are left alone (overwrite_existing_lifecycle_phases)")
+                } else {
+                    match translate_phases(ctx, &item, source, Some(&dest)) {
+                        None => Op::bare(
+                            item,
+                            OpAction::Skip,
+                            "none of its phases' environments exist on the destination",
+                        ),
+                        Some(phases) => {
+                            let mut desired = dest.clone();
+                            desired.phases = phases.into_iter().collect();
+                            desired.release_retention_policy =
+                                source.release_retention_policy.clone();
+                            desired.tentacle_retention_policy =
+                                source.tentacle_retention_policy.clone();
+                            desired.description = source.description.clone();
+                            update_op(
+                                ctx,
+                                item,
+                                Target::Existing { id },
+                                &to_value(&dest),
+                                to_value(&desired),
+                                "phases overwritten (overwrite_existing_lifecycle_phases = always)",
+                                "its phases match the source",
+                            )
+                        }
+                    }
+                }
+            }
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::Lifecycle, &source.name);
+                let phases = if mode == OverwriteLifecyclePhases::NeverClonePhases {
+                    Some(Vec::new())
+                } else {
+                    translate_phases(ctx, &item, source, None)
+                };
+                match phases {
+                    None => Op::bare(
+                        item,
+                        OpAction::Skip,
+                        "none of its phases' environments exist on the destination",
+                    ),
+                    Some(phases) => {
+                        let mut lc = source.clone();
+                        lc.phases = phases.into_iter().collect();
+                        let mut body = to_value(&lc);
+                        strip_for_create(&mut body, space(ctx).as_deref());
+                        create_op(ctx, item, body, "missing on the destination")
+                    }
+                }
+            }
+        };
+        ctx.push(LayerName::Lifecycles, op);
+    }
+}

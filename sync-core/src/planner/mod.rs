@@ -1,0 +1,9 @@
+//! The entity planners, one module per area, run in dependency order by [`crate::plan()`].
+
+pub mod common;
+pub mod infra;
+pub mod library;
+pub mod process;
+pub mod projects;
+pub mod tenants;
+pub mod variables;

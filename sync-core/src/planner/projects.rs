@@ -1,0 +1,942 @@
+//! Projects and what they own: settings, channels, the deployment process, runbooks and
+//! their processes, variables, channel version rules and versioning settings.
+//!
+//! Each part is planned for every selected project before the next part, so a reference
+//! from one project to another (deploy-a-release) finds the other's create.
+//!
+//! Existing projects get only their description, included library variable sets (the
+//! source's, translated, plus the destination's own) and variable templates synced;
+//! lifecycle, group, tenanted mode and other settings are the destination's. New
+//! projects are created whole, with versioning and release creation that name actions
+//! set once their process exists.
+
+use octopus_model::{
+    name_key, Channel, DeploymentProcess, Field, Project, ResourceKind, Runbook, RunbookProcess,
+    VariableSet,
+};
+use serde_json::{json, Value};
+
+use super::common::{
+    matches, quote_list, remove, set, strings, translate_list, translate_tags, Match,
+};
+use super::process::{self, ProcessOwner, ProcessOwnerIds};
+use super::variables::{self, VariableOwner};
+use crate::context::{Ctx, DEFAULT_CHANNEL};
+use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
+use crate::index::Lookup;
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::rules::ScopeMode;
+
+/// A selected project and how it matched.
+struct Planned<'s> {
+    source: &'s Project,
+    dest: Option<Project>,
+    dest_id: Option<String>,
+    /// The project's create body, when it is new.
+    create_body: Option<Value>,
+    /// Config as code on either side.
+    cac: bool,
+}
+
+impl Planned<'_> {
+    fn name(&self) -> &str {
+        &self.source.name
+    }
+
+    fn target(&self) -> Target {
+        match &self.dest_id {
+            Some(id) => Target::Existing { id: id.clone() },
+            None => Target::Created {
+                item: ItemRef::new(ResourceKind::Project, self.name()),
+            },
+        }
+    }
+
+    /// The project id to put in a child's body: the destination's, or the pending one.
+    fn id_text(&self, ctx: &mut Ctx<'_>) -> String {
+        match &self.dest_id {
+            Some(id) => id.clone(),
+            None => ctx
+                .pending(crate::plan::Pending::Created {
+                    item: ItemRef::new(ResourceKind::Project, self.name()),
+                })
+                .text()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn same_id(a: Option<&str>, b: &str) -> bool {
+    a.is_some_and(|a| a.eq_ignore_ascii_case(b))
+}
+
+/// Plans every selected project and its parts.
+pub fn projects(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.projects.clone();
+    let mut planned = Vec::new();
+    for m in matches(
+        ctx,
+        LayerName::Projects,
+        &filter,
+        &src.projects,
+        &dst.projects,
+    ) {
+        if let Some(p) = settings(ctx, m) {
+            planned.push(p);
+        }
+    }
+    for p in &planned {
+        channels(ctx, p);
+    }
+    let mut ids: Vec<ProcessOwnerIds> = planned.iter().map(|p| owner_ids(ctx, p)).collect();
+    for p in &planned {
+        deployment_process(ctx, p);
+    }
+    for (p, ids) in planned.iter().zip(ids.iter_mut()) {
+        runbooks(ctx, p, ids);
+    }
+    for (p, ids) in planned.iter().zip(ids.iter()) {
+        project_variables(ctx, p, ids);
+    }
+    for p in &planned {
+        channel_rules(ctx, p);
+        versioning(ctx, p);
+    }
+}
+
+fn translate_library_sets(ctx: &mut Ctx<'_>, item: &ItemRef, source: &Project) -> Vec<String> {
+    translate_list(
+        ctx,
+        item,
+        ResourceKind::LibraryVariableSet,
+        ScopeMode::IgnoreMismatch,
+        "included library variable sets",
+        source.included_library_variable_set_ids.iter(),
+    )
+    .unwrap_or_default()
+}
+
+fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>> {
+    match m {
+        Match::Existing { source, dest, id } => {
+            let item = ItemRef::new(ResourceKind::Project, &source.name);
+            let mut desired = dest.clone();
+            desired.description = source.description.clone();
+            let mut sets = translate_library_sets(ctx, &item, source);
+            for existing in dest.included_library_variable_set_ids.iter() {
+                if !sets
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(existing.as_str()))
+                {
+                    sets.push(existing.as_str().to_owned());
+                }
+            }
+            desired.included_library_variable_set_ids = sets.into_iter().map(Into::into).collect();
+            let mut templates = Vec::new();
+            for t in source.templates.iter() {
+                let mut t = t.clone();
+                let existing = dest
+                    .templates
+                    .iter()
+                    .find(|d| name_key(&d.name) == name_key(&t.name));
+                t.id = existing.map(|d| d.id.clone()).unwrap_or_default();
+                if let (Some(d), true) = (
+                    existing,
+                    t.default_value.get().is_some_and(|v| v.is_sensitive()),
+                ) {
+                    t.default_value = d.default_value.clone();
+                }
+                templates.push(t);
+            }
+            for d in dest.templates.iter() {
+                if !source
+                    .templates
+                    .iter()
+                    .any(|t| name_key(&t.name) == name_key(&d.name))
+                {
+                    templates.push(d.clone());
+                }
+            }
+            desired.templates = templates.into_iter().collect();
+            let op = update_op(ctx, item, Target::Existing { id: id.clone() }, &to_value(&dest), to_value(&desired),
+                "description, included library variable sets or variable templates differ; other settings are the destination's",
+                "description, included library variable sets and variable templates match");
+            ctx.push(LayerName::Projects, op);
+            let cac = source.is_config_as_code() || dest.is_config_as_code();
+            Some(Planned {
+                source,
+                dest: Some(dest),
+                dest_id: Some(id),
+                create_body: None,
+                cac,
+            })
+        }
+        Match::New { source } => {
+            let item = ItemRef::new(ResourceKind::Project, &source.name);
+            let mut required = Vec::new();
+            for (kind, id, field) in [
+                (
+                    ResourceKind::ProjectGroup,
+                    source.project_group_id.get().map(|i| i.as_str().to_owned()),
+                    "ProjectGroupId",
+                ),
+                (
+                    ResourceKind::Lifecycle,
+                    source.lifecycle_id.get().map(|i| i.as_str().to_owned()),
+                    "LifecycleId",
+                ),
+            ] {
+                let Some(id) = id else { continue };
+                let (name, r) = ctx.resolve(kind, &id);
+                match r.text() {
+                    Some(text) => required.push((field, text)),
+                    None => {
+                        ctx.push(
+                            LayerName::Projects,
+                            Op::bare(
+                                item,
+                                OpAction::Skip,
+                                format!("its {kind} {name:?} is not on the destination"),
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            let mut body = to_value(source);
+            strip_for_create(&mut body, ctx.dst.space_id());
+            for (field, text) in required {
+                set(&mut body, field, Value::String(text));
+            }
+            let sets = translate_library_sets(ctx, &item, source);
+            set(&mut body, "IncludedLibraryVariableSetIds", strings(&sets));
+            for k in [
+                "DeploymentProcessId",
+                "VariableSetId",
+                "ClonedFromProjectId",
+                "IsVersionControlled",
+                "ReleaseCreationStrategy",
+            ] {
+                remove(&mut body, k);
+            }
+            set(&mut body, "AutoDeployReleaseOverrides", json!([]));
+            if source
+                .versioning_strategy
+                .get()
+                .is_some_and(|v| v.donor_package.is_set() || v.donor_package_step_id.is_set())
+            {
+                set(
+                    &mut body,
+                    "VersioningStrategy",
+                    json!({"Template": "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"}),
+                );
+            }
+            if source.auto_create_release.get_or(false) {
+                set(&mut body, "AutoCreateRelease", Value::Bool(false));
+            }
+            if let Some(Value::Array(templates)) = body.get_mut("Templates") {
+                for t in templates.iter_mut() {
+                    remove(t, "Id");
+                }
+            }
+            let slots = sensitive_slots(&body);
+            for slot in &slots {
+                ctx.clean(
+                    CleanupCategory::DummySecret,
+                    &item,
+                    format!("sensitive template default {slot} set to a dummy value"),
+                );
+            }
+            if source.is_config_as_code() {
+                ctx.clean(CleanupCategory::Skipped, &item, "the source project is version controlled; it is created as a database project without its git settings, and its git-backed process, runbooks and variables are not synced");
+            }
+            let mut op = create_op(
+                ctx,
+                item.clone(),
+                body.clone(),
+                "missing on the destination",
+            );
+            op.secret_slots = slots;
+            ctx.push(LayerName::Projects, op);
+            ctx.record_create(&ItemRef::owned(
+                ResourceKind::Channel,
+                DEFAULT_CHANNEL,
+                &source.name,
+            ));
+            Some(Planned {
+                source,
+                dest: None,
+                dest_id: None,
+                create_body: Some(body),
+                cac: source.is_config_as_code(),
+            })
+        }
+    }
+}
+
+fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+    let src = ctx.src;
+    let source_id = p
+        .source
+        .id
+        .get()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    let filter = ctx.rules.select.channels.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for channel in src
+        .channels
+        .iter()
+        .filter(|c| same_id(c.project_id.get().map(|i| i.as_str()), &source_id))
+    {
+        if !filter.matches(&channel.name) || !seen.insert(name_key(&channel.name)) {
+            continue;
+        }
+        let item = ItemRef::owned(ResourceKind::Channel, &channel.name, p.name());
+        let mut op = plan_channel(ctx, p, channel, &item);
+        op.owner = Some(p.target());
+        ctx.push(LayerName::Channels, op);
+    }
+}
+
+fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &ItemRef) -> Op {
+    if channel.is_default.get_or(false) {
+        let found = p.dest_id.as_deref().and_then(|project| {
+            ctx.dst.channels.iter().find(|c| {
+                c.is_default.get_or(false)
+                    && same_id(c.project_id.get().map(|i| i.as_str()), project)
+            })
+        });
+        let mut op = Op::bare(
+            item.clone(),
+            OpAction::Unchanged,
+            "the default channel matches the destination project's default channel",
+        );
+        match found.and_then(|c| c.id.get()) {
+            Some(id) => {
+                op.target = Some(Target::Existing {
+                    id: id.as_str().to_owned(),
+                })
+            }
+            None if p.dest_id.is_none() => {
+                op.reason = "the server creates the default channel with the project".to_owned()
+            }
+            None => {
+                op.action = OpAction::Skip;
+                op.reason = "the destination project has no default channel".to_owned();
+            }
+        }
+        return op;
+    }
+    if let Some(project) = &p.dest_id {
+        match ctx
+            .di
+            .lookup_in(ResourceKind::Channel, Some(project), &channel.name)
+        {
+            Lookup::Found(id) => {
+                let mut op = Op::bare(
+                    item.clone(),
+                    OpAction::Unchanged,
+                    "exists; its lifecycle and rules are the destination's",
+                );
+                op.target = Some(Target::Existing { id: id.to_owned() });
+                return op;
+            }
+            Lookup::Duplicate(n) => {
+                return Op::bare(
+                    item.clone(),
+                    OpAction::Skip,
+                    format!("{n} destination channels of this project have this name"),
+                );
+            }
+            Lookup::Missing => {}
+        }
+    }
+    let mut body = to_value(channel);
+    strip_for_create(&mut body, ctx.dst.space_id());
+    let project = p.id_text(ctx);
+    set(&mut body, "ProjectId", Value::String(project));
+    set(&mut body, "IsDefault", Value::Bool(false));
+    set(&mut body, "Rules", json!([]));
+    if let Some(lifecycle) = channel.lifecycle_id.get() {
+        let (name, r) = ctx.resolve(ResourceKind::Lifecycle, lifecycle.as_str());
+        match r.text() {
+            Some(id) => set(&mut body, "LifecycleId", Value::String(id)),
+            None => {
+                return Op::bare(
+                    item.clone(),
+                    OpAction::Skip,
+                    format!("its lifecycle {name:?} is not on the destination"),
+                )
+            }
+        }
+    }
+    match translate_tags(
+        ctx,
+        item,
+        ScopeMode::SkipUnlessPartialMatch,
+        "tenant tags",
+        channel.tenant_tags.iter(),
+    ) {
+        Ok(tags) => set(&mut body, "TenantTags", strings(&tags)),
+        Err(reason) => return Op::bare(item.clone(), OpAction::Skip, reason),
+    }
+    create_op(ctx, item.clone(), body, "missing on the destination")
+}
+
+fn source_process<'a>(ctx: &Ctx<'a>, project: &Project) -> Option<&'a DeploymentProcess> {
+    let id = project.id.get()?.as_str().to_owned();
+    ctx.src
+        .deployment_processes
+        .iter()
+        .find(|d| same_id(d.project_id.get().map(|i| i.as_str()), &id))
+}
+
+fn dest_process<'a>(ctx: &Ctx<'a>, p: &Planned<'_>) -> Option<&'a DeploymentProcess> {
+    let id = p.dest_id.as_deref()?;
+    ctx.dst
+        .deployment_processes
+        .iter()
+        .find(|d| same_id(d.project_id.get().map(|i| i.as_str()), id))
+}
+
+fn runbook_key(project: &str, runbook: &str) -> String {
+    format!("{project}/{runbook}")
+}
+
+fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
+    let mut ids = ProcessOwnerIds::default();
+    if let Some(process) = source_process(ctx, p.source) {
+        ids.add_source(p.name(), &process.steps);
+    }
+    if let Some(process) = dest_process(ctx, p) {
+        ids.add_dest(p.name(), &process.steps);
+    }
+    let source_id = p
+        .source
+        .id
+        .get()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    for rb in ctx
+        .src
+        .runbooks
+        .iter()
+        .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), &source_id))
+    {
+        if let Some(process) = runbook_process(&ctx.src.runbook_processes, rb) {
+            ids.add_source(&runbook_key(p.name(), &rb.name), &process.steps);
+        }
+    }
+    if let Some(dest_id) = &p.dest_id {
+        for rb in ctx
+            .dst
+            .runbooks
+            .iter()
+            .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), dest_id))
+        {
+            if let Some(process) = runbook_process(&ctx.dst.runbook_processes, rb) {
+                ids.add_dest(&runbook_key(p.name(), &rb.name), &process.steps);
+            }
+        }
+    }
+    ids
+}
+
+fn runbook_process<'a>(all: &'a [RunbookProcess], rb: &Runbook) -> Option<&'a RunbookProcess> {
+    let id = rb.id.get()?.as_str().to_owned();
+    all.iter()
+        .find(|p| same_id(p.runbook_id.get().map(|i| i.as_str()), &id))
+}
+
+const GIT_BACKED: &str = "the project is version controlled: this lives in git and is not synced";
+
+fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+    let item = ItemRef::owned(ResourceKind::DeploymentProcess, p.name(), p.name());
+    if p.cac {
+        let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+        op.owner = Some(p.target());
+        ctx.push(LayerName::DeploymentProcesses, op);
+        return;
+    }
+    let Some(source) = source_process(ctx, p.source) else {
+        ctx.warnings.push(format!(
+            "the source snapshot has no deployment process for project {:?}",
+            p.name()
+        ));
+        return;
+    };
+    let (before, target) = match (&p.dest_id, dest_process(ctx, p)) {
+        (Some(_), Some(d)) => (
+            d.clone(),
+            Target::Existing {
+                id: d
+                    .id
+                    .get()
+                    .map(|i| i.as_str().to_owned())
+                    .unwrap_or_default(),
+            },
+        ),
+        (Some(_), None) => {
+            let mut op = Op::bare(
+                item,
+                OpAction::Skip,
+                "the destination snapshot has no deployment process for this project",
+            );
+            op.owner = Some(p.target());
+            ctx.push(LayerName::DeploymentProcesses, op);
+            return;
+        }
+        (None, _) => {
+            let doc = DeploymentProcess {
+                project_id: Field::Value(p.id_text(ctx).into()),
+                ..DeploymentProcess::default()
+            };
+            (
+                doc,
+                Target::SideEffect {
+                    owner: ItemRef::new(ResourceKind::Project, p.name()),
+                    field: "DeploymentProcessId".to_owned(),
+                },
+            )
+        }
+    };
+    let owner = ProcessOwner {
+        key: p.name().to_owned(),
+        project: p.name(),
+        dest_project: p.dest_id.clone(),
+    };
+    let merged = process::merge(ctx, &item, &owner, &source.steps, &before.steps);
+    let mut desired = before.clone();
+    desired.steps = merged.steps.into_iter().collect();
+    let before_value = if p.dest_id.is_some() {
+        to_value(&before)
+    } else {
+        json!({})
+    };
+    let mut op = update_op(
+        ctx,
+        item,
+        target,
+        &before_value,
+        to_value(&desired),
+        "the steps differ from the source",
+        "the steps match the source",
+    );
+    if op.action == OpAction::Update {
+        op.secret_slots = merged.secret_slots;
+    }
+    op.owner = Some(p.target());
+    ctx.push(LayerName::DeploymentProcesses, op);
+}
+
+fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
+    let src = ctx.src;
+    let source_id = p
+        .source
+        .id
+        .get()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    let filter = ctx.rules.select.runbooks.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for rb in src
+        .runbooks
+        .iter()
+        .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), &source_id))
+    {
+        if !filter.matches(&rb.name) || !seen.insert(name_key(&rb.name)) {
+            continue;
+        }
+        let item = ItemRef::owned(ResourceKind::Runbook, &rb.name, p.name());
+        if p.cac {
+            let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+            op.owner = Some(p.target());
+            ctx.push(LayerName::Runbooks, op);
+            continue;
+        }
+        let existing = p.dest_id.as_deref().map(|project| {
+            ctx.di
+                .lookup_in(ResourceKind::Runbook, Some(project), &rb.name)
+        });
+        let dest_rb = match existing {
+            Some(Lookup::Duplicate(n)) => {
+                ctx.push(
+                    LayerName::Runbooks,
+                    Op::bare(
+                        item,
+                        OpAction::Skip,
+                        format!("{n} destination runbooks of this project have this name"),
+                    ),
+                );
+                continue;
+            }
+            Some(Lookup::Found(id)) => {
+                let id = id.to_owned();
+                ctx.dst
+                    .runbooks
+                    .iter()
+                    .find(|r| same_id(r.id.get().map(|i| i.as_str()), &id))
+            }
+            _ => None,
+        };
+        let (process_target, before) = match dest_rb {
+            Some(d) => {
+                let mut op = Op::bare(
+                    item.clone(),
+                    OpAction::Unchanged,
+                    "exists; its settings are the destination's",
+                );
+                op.target = d.id.get().map(|i| Target::Existing {
+                    id: i.as_str().to_owned(),
+                });
+                op.owner = Some(p.target());
+                ctx.push(LayerName::Runbooks, op);
+                match runbook_process(&ctx.dst.runbook_processes, d) {
+                    Some(proc_) => (
+                        Target::Existing {
+                            id: proc_
+                                .id
+                                .get()
+                                .map(|i| i.as_str().to_owned())
+                                .unwrap_or_default(),
+                        },
+                        Some(proc_.clone()),
+                    ),
+                    None => {
+                        ctx.warnings.push(format!(
+                            "the destination snapshot has no process for runbook {:?} of {:?}",
+                            rb.name,
+                            p.name()
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None => {
+                let mut body = to_value(rb);
+                strip_for_create(&mut body, ctx.dst.space_id());
+                let project = p.id_text(ctx);
+                set(&mut body, "ProjectId", Value::String(project));
+                for k in ["RunbookProcessId", "PublishedRunbookSnapshotId"] {
+                    remove(&mut body, k);
+                }
+                let envs = translate_list(
+                    ctx,
+                    &item,
+                    ResourceKind::Environment,
+                    ScopeMode::IgnoreMismatch,
+                    "runbook environments",
+                    rb.environments.iter(),
+                )
+                .unwrap_or_default();
+                if !rb.environments.is_empty() && envs.is_empty() {
+                    ctx.push(
+                        LayerName::Runbooks,
+                        Op::bare(
+                            item,
+                            OpAction::Skip,
+                            "none of the environments it runs in exist on the destination",
+                        ),
+                    );
+                    continue;
+                }
+                set(&mut body, "Environments", strings(&envs));
+                let mut op = create_op(ctx, item.clone(), body, "missing on the destination");
+                op.owner = Some(p.target());
+                ctx.push(LayerName::Runbooks, op);
+                (
+                    Target::SideEffect {
+                        owner: item.clone(),
+                        field: "RunbookProcessId".to_owned(),
+                    },
+                    None,
+                )
+            }
+        };
+        let key = runbook_key(p.name(), &rb.name);
+        let process_item = ItemRef::owned(ResourceKind::RunbookProcess, &rb.name, p.name());
+        let Some(source) = runbook_process(&src.runbook_processes, rb) else {
+            ctx.warnings.push(format!(
+                "the source snapshot has no process for runbook {:?} of {:?}",
+                rb.name,
+                p.name()
+            ));
+            continue;
+        };
+        let owner = ProcessOwner {
+            key: key.clone(),
+            project: p.name(),
+            dest_project: p.dest_id.clone(),
+        };
+        let before_doc = before.clone().unwrap_or_default();
+        let merged = process::merge(ctx, &process_item, &owner, &source.steps, &before_doc.steps);
+        let mut desired = before_doc.clone();
+        desired.steps = merged.steps.into_iter().collect();
+        if before.is_none() {
+            let rb_ref = ctx
+                .pending(crate::plan::Pending::Created { item: item.clone() })
+                .text()
+                .unwrap_or_default();
+            desired.runbook_id = Field::Value(rb_ref.into());
+            desired.project_id = Field::Value(p.id_text(ctx).into());
+        }
+        let before_value = if before.is_some() {
+            to_value(&before_doc)
+        } else {
+            json!({})
+        };
+        let mut op = update_op(
+            ctx,
+            process_item,
+            process_target,
+            &before_value,
+            to_value(&desired),
+            "the steps differ from the source",
+            "the steps match the source",
+        );
+        if op.action == OpAction::Update {
+            op.secret_slots = merged.secret_slots;
+        }
+        op.owner = Some(match &before {
+            Some(_) => Target::Existing {
+                id: dest_rb
+                    .and_then(|r| r.id.get())
+                    .map(|i| i.as_str().to_owned())
+                    .unwrap_or_default(),
+            },
+            None => Target::Created { item },
+        });
+        ctx.push(LayerName::RunbookProcesses, op);
+        let _ = &ids;
+    }
+}
+
+fn variable_set_of<'a>(
+    sets: &'a [VariableSet],
+    owner: &str,
+    id: Option<&str>,
+) -> Option<&'a VariableSet> {
+    sets.iter().find(|s| {
+        same_id(s.owner_id.get().map(String::as_str), owner)
+            || id.is_some_and(|id| same_id(s.id.get().map(|i| i.as_str()), id))
+    })
+}
+
+fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) {
+    let item = ItemRef::owned(ResourceKind::VariableSet, p.name(), p.name());
+    let source_id = p
+        .source
+        .id
+        .get()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(source) = variable_set_of(
+        &ctx.src.variable_sets,
+        &source_id,
+        p.source.variable_set_id.get().map(|i| i.as_str()),
+    ) else {
+        ctx.warnings.push(format!(
+            "the source snapshot has no variable set for project {:?}",
+            p.name()
+        ));
+        return;
+    };
+    let (before, target) = match (&p.dest_id, &p.dest) {
+        (Some(id), Some(dest)) => match variable_set_of(
+            &ctx.dst.variable_sets,
+            id,
+            dest.variable_set_id.get().map(|i| i.as_str()),
+        ) {
+            Some(set) => (
+                set.clone(),
+                Target::Existing {
+                    id: set
+                        .id
+                        .get()
+                        .map(|i| i.as_str().to_owned())
+                        .unwrap_or_default(),
+                },
+            ),
+            None => {
+                let mut op = Op::bare(
+                    item,
+                    OpAction::Skip,
+                    "the destination snapshot has no variable set for this project",
+                );
+                op.owner = Some(p.target());
+                ctx.push(LayerName::ProjectVariables, op);
+                return;
+            }
+        },
+        _ => {
+            let doc = VariableSet {
+                owner_id: Field::Value(p.id_text(ctx)),
+                ..VariableSet::default()
+            };
+            (
+                doc,
+                Target::SideEffect {
+                    owner: ItemRef::new(ResourceKind::Project, p.name()),
+                    field: "VariableSetId".to_owned(),
+                },
+            )
+        }
+    };
+    if p.cac {
+        ctx.clean(CleanupCategory::Skipped, &item, "the project is version controlled: only its sensitive variables are synced; the others live in git");
+    }
+    let owner = VariableOwner {
+        project: Some(p.name()),
+        dest_project: p.dest_id.clone(),
+        actions: ids.clone(),
+        only_sensitive: p.cac,
+        force_overwrite: false,
+    };
+    let merged = variables::merge(ctx, &item, &owner, &source.variables, &before.variables);
+    let mut desired = before.clone();
+    desired.variables = merged.variables.into_iter().collect();
+    let before_value = if p.dest_id.is_some() {
+        to_value(&before)
+    } else {
+        json!({})
+    };
+    let mut op = update_op(
+        ctx,
+        item,
+        target,
+        &before_value,
+        to_value(&desired),
+        "variable values or scopes differ",
+        "the variables match",
+    );
+    if op.action == OpAction::Update {
+        op.secret_slots = merged.secret_slots;
+    }
+    op.owner = Some(p.target());
+    ctx.push(LayerName::ProjectVariables, op);
+}
+
+fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+    let source_id = p
+        .source
+        .id
+        .get()
+        .map(|i| i.as_str().to_owned())
+        .unwrap_or_default();
+    let created: Vec<(ItemRef, Value)> = ctx
+        .layers
+        .get(&LayerName::Channels)
+        .map(|ops| {
+            ops.iter()
+                .filter(|op| {
+                    op.action == OpAction::Create && op.item.owner.as_deref() == Some(p.name())
+                })
+                .filter_map(|op| op.body.clone().map(|b| (op.item.clone(), b)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (item, body) in created {
+        let Some(channel) = ctx.src.channels.iter().find(|c| {
+            same_id(c.project_id.get().map(|i| i.as_str()), &source_id)
+                && name_key(&c.name) == name_key(&item.name)
+        }) else {
+            continue;
+        };
+        if channel.rules.is_empty() {
+            continue;
+        }
+        let mut rules = to_value(&channel.rules);
+        if let Value::Array(items) = &mut rules {
+            for r in items.iter_mut() {
+                remove(r, "Id");
+            }
+        }
+        let mut desired = body.clone();
+        set(&mut desired, "Rules", rules);
+        let mut op = update_op(
+            ctx,
+            item.clone(),
+            Target::Created { item },
+            &body,
+            desired,
+            "version rules are set once the process exists",
+            "no version rules",
+        );
+        op.owner = Some(p.target());
+        ctx.push(LayerName::ChannelRules, op);
+    }
+}
+
+fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+    let Some(body) = &p.create_body else { return };
+    let item = ItemRef::new(ResourceKind::Project, p.name());
+    let mut desired = body.clone();
+    let donor = p
+        .source
+        .versioning_strategy
+        .get()
+        .filter(|v| v.donor_package.is_set());
+    if let Some(v) = donor {
+        let mut v = v.clone();
+        v.donor_package_step_id = Field::Missing;
+        v.template = Field::Null;
+        set(&mut desired, "VersioningStrategy", to_value(&v));
+    }
+    if let Some(arc) = p
+        .source
+        .release_creation_strategy
+        .get()
+        .filter(|a| a.channel_id.is_set() || a.release_creation_package.is_set())
+    {
+        let mut arc = arc.clone();
+        arc.release_creation_package_step_id = Field::Missing;
+        let source_id = p
+            .source
+            .id
+            .get()
+            .map(|i| i.as_str().to_owned())
+            .unwrap_or_default();
+        let channel = arc
+            .channel_id
+            .get()
+            .map(|c| ctx.resolve_channel(c.as_str(), p.name(), None));
+        match channel.map(|(name, r)| (name, r.text())) {
+            Some((name, None)) => {
+                ctx.clean(CleanupCategory::Reference, &item, format!("automatic release creation was not set: its channel {name:?} is not on the destination"));
+            }
+            other => {
+                if let Some((_, Some(id))) = other {
+                    arc.channel_id.set(id.into());
+                }
+                set(&mut desired, "ReleaseCreationStrategy", to_value(&arc));
+                set(
+                    &mut desired,
+                    "AutoCreateRelease",
+                    Value::Bool(p.source.auto_create_release.get_or(false)),
+                );
+            }
+        }
+        let _ = source_id;
+    }
+    if desired == *body {
+        return;
+    }
+    let mut op = update_op(
+        ctx,
+        item.clone(),
+        Target::Created { item },
+        body,
+        desired,
+        "versioning and release creation name actions, so they are set once the process exists",
+        "unchanged",
+    );
+    op.owner = None;
+    ctx.push(LayerName::ProjectVersioning, op);
+}
+
+#[allow(dead_code)]
+fn unused(_: &[String]) -> String {
+    quote_list(&[])
+}

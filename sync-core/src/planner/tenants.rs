@@ -1,0 +1,352 @@
+//! Tenants: names first, then their project/environment connections once the projects
+//! exist, then (with `sync_tenant_variables`) their variable values; and team role
+//! scoping (with `sync_team_role_scoping`).
+//!
+//! Only selected tenants are synced. A connection is kept when its project is on the
+//! destination (or created by the plan) and at least one of its environments is; the
+//! destination's own connections are kept. A tenant whose every source connection is
+//! lost on the destination is not created (like **Development Team A**, tied only to
+//! Development and Test).
+
+use std::collections::BTreeMap;
+
+use octopus_model::{name_key, EnvironmentId, ProjectId, ResourceKind, ScopedUserRole, Tenant};
+use serde_json::Value;
+
+use super::common::{
+    left_alone, matches, quote_list, remove, set, strings, translate_list, translate_tags, Match,
+};
+use crate::context::{Ctx, Resolved};
+use crate::diff::{create_op, strip_for_create, to_value, update_op};
+use crate::index::Lookup;
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::rules::ScopeMode;
+
+/// Whether a source project will be on the destination after the plan.
+fn project_will_exist(ctx: &Ctx<'_>, name: &str) -> bool {
+    !matches!(ctx.di.lookup(ResourceKind::Project, name), Lookup::Missing)
+        || ctx.rules.select.projects.matches(name)
+}
+
+/// The source tenant's connections translated: destination project id (or pending) ->
+/// environment ids; plus what was dropped, in words.
+fn connections(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    tenant: &Tenant,
+) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let mut dropped = Vec::new();
+    for (project, envs) in tenant.project_environments.iter() {
+        let (name, r) = ctx.resolve(ResourceKind::Project, project.as_str());
+        let Some(project_id) = r.text() else {
+            dropped.push(format!("project {name:?}"));
+            continue;
+        };
+        let what = format!("connection to {name:?}");
+        let ids = translate_list(
+            ctx,
+            item,
+            ResourceKind::Environment,
+            ScopeMode::IgnoreMismatch,
+            &what,
+            envs.iter(),
+        )
+        .unwrap_or_default();
+        if ids.is_empty() {
+            dropped.push(format!(
+                "project {name:?} (none of its environments are on the destination)"
+            ));
+            continue;
+        }
+        out.insert(project_id, ids);
+    }
+    (out, dropped)
+}
+
+/// Whether any source connection of a tenant survives on the destination.
+fn any_connection_survives(ctx: &Ctx<'_>, tenant: &Tenant) -> bool {
+    tenant.project_environments.iter().any(|(project, envs)| {
+        let Some(entry) = ctx.si.by_id(ResourceKind::Project, project.as_str()) else {
+            return false;
+        };
+        project_will_exist(ctx, &entry.name)
+            && envs.iter().any(|e| {
+                ctx.si
+                    .by_id(ResourceKind::Environment, e.as_str())
+                    .is_some_and(|env| {
+                        ctx.rules.environment_map.map(&env.name).iter().any(|n| {
+                            !matches!(ctx.di.lookup(ResourceKind::Environment, n), Lookup::Missing)
+                                || ctx.created(ResourceKind::Environment, None, n).is_some()
+                        })
+                    })
+            })
+    })
+}
+
+/// Tenants by name (first pass).
+pub fn tenant_names(ctx: &mut Ctx<'_>) {
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.tenants.clone();
+    for m in matches(ctx, LayerName::Tenants, &filter, &src.tenants, &dst.tenants) {
+        let op = match m {
+            Match::Existing { dest, id, .. } => {
+                left_alone(ResourceKind::Tenant, &dest.name, &id, "exists")
+            }
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::Tenant, &source.name);
+                if !source.project_environments.is_empty() && !any_connection_survives(ctx, source)
+                {
+                    Op::bare(item, OpAction::Skip, "none of its project environments are on the destination, so it is not created")
+                } else {
+                    let mut body = to_value(source);
+                    strip_for_create(&mut body, ctx.dst.space_id());
+                    remove(&mut body, "ClonedFromTenantId");
+                    set(
+                        &mut body,
+                        "ProjectEnvironments",
+                        Value::Object(Default::default()),
+                    );
+                    let tags = translate_tags(
+                        ctx,
+                        &item,
+                        ScopeMode::IgnoreMismatch,
+                        "tenant tags",
+                        source.tenant_tags.iter(),
+                    )
+                    .unwrap_or_default();
+                    set(&mut body, "TenantTags", strings(&tags));
+                    create_op(ctx, item, body, "missing on the destination")
+                }
+            }
+        };
+        ctx.push(LayerName::Tenants, op);
+    }
+}
+
+/// Tenant project/environment connections (second pass, after the projects).
+pub fn tenant_connections(ctx: &mut Ctx<'_>) {
+    let src = ctx.src;
+    let filter = ctx.rules.select.tenants.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for tenant in &src.tenants {
+        if !filter.matches(&tenant.name) || !seen.insert(name_key(&tenant.name)) {
+            continue;
+        }
+        let item = ItemRef::new(ResourceKind::Tenant, &tenant.name);
+        let (target, before, create_body) = match ctx.di.lookup(ResourceKind::Tenant, &tenant.name)
+        {
+            Lookup::Found(id) => {
+                let id = id.to_owned();
+                let Some(dest) = ctx.dst.tenants.iter().find(|t| {
+                    t.id.get()
+                        .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&id))
+                }) else {
+                    continue;
+                };
+                (Target::Existing { id }, dest.clone(), None)
+            }
+            Lookup::Missing => {
+                let created = ctx
+                    .layers
+                    .get(&LayerName::Tenants)
+                    .and_then(|ops| {
+                        ops.iter()
+                            .find(|op| op.action == OpAction::Create && op.item == item)
+                    })
+                    .and_then(|op| op.body.clone());
+                let Some(body) = created else { continue };
+                let parsed: Tenant = serde_json::from_value(body.clone()).unwrap_or_default();
+                (Target::Created { item: item.clone() }, parsed, Some(body))
+            }
+            Lookup::Duplicate(_) => continue,
+        };
+        let (translated, dropped) = connections(ctx, &item, tenant);
+        if !dropped.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                &item,
+                format!("connections not synced: {}", quote_list(&dropped)),
+            );
+        }
+        let mut desired = before.clone();
+        let mut map: BTreeMap<ProjectId, Vec<EnvironmentId>> = before
+            .project_environments
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (project, envs) in translated {
+            let entry = map.entry(ProjectId::new(project)).or_default();
+            for e in envs {
+                let e = EnvironmentId::new(e);
+                if !entry.contains(&e) {
+                    entry.push(e);
+                }
+            }
+        }
+        desired.project_environments = map.into();
+        let before_value = create_body.clone().unwrap_or_else(|| to_value(&before));
+        let mut desired_value = create_body.unwrap_or_else(|| to_value(&before));
+        set(
+            &mut desired_value,
+            "ProjectEnvironments",
+            to_value(&desired.project_environments),
+        );
+        let op = update_op(
+            ctx,
+            item,
+            target,
+            &before_value,
+            desired_value,
+            "project connections to add",
+            "project connections match",
+        );
+        ctx.push(LayerName::TenantConnections, op);
+    }
+}
+
+/// Team role scoping: for selected teams, the source's scoped roles the destination team
+/// lacks (matched by team and user role), with projects, environments, tenants and project
+/// groups filtered to what exists. A role whose restriction would vanish entirely is not
+/// added, as it would grant more than on the source.
+pub fn team_permissions(ctx: &mut Ctx<'_>) {
+    if !ctx.rules.policy.sync_team_role_scoping {
+        return;
+    }
+    let src = ctx.src;
+    let filter = ctx.rules.select.teams.clone();
+    for role in &src.scoped_user_roles {
+        let Some(team_id) = role.team_id.get() else {
+            continue;
+        };
+        let Some(team) = ctx.si.by_id(ResourceKind::Team, team_id.as_str()).cloned() else {
+            continue;
+        };
+        if team.builtin.is_some() || !filter.matches(&team.name) {
+            continue;
+        }
+        let role_name = role
+            .user_role_id
+            .get()
+            .and_then(|r| {
+                ctx.si
+                    .by_id(ResourceKind::UserRole, r.as_str())
+                    .map(|e| e.name.clone())
+            })
+            .unwrap_or_else(|| {
+                role.user_role_id
+                    .get()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default()
+            });
+        let item = ItemRef::owned(ResourceKind::ScopedUserRole, &role_name, &team.name);
+        let op = plan_scoped_role(ctx, &item, role, team_id.as_str());
+        ctx.push(LayerName::TeamPermissions, op);
+    }
+}
+
+fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, team_id: &str) -> Op {
+    let (_, team) = ctx.resolve(ResourceKind::Team, team_id);
+    let Some(team_text) = team.text() else {
+        return Op::bare(
+            item.clone(),
+            OpAction::Skip,
+            "the team is not on the destination",
+        );
+    };
+    let Some(user_role) = role.user_role_id.get() else {
+        return Op::bare(
+            item.clone(),
+            OpAction::Skip,
+            "the source role has no user role",
+        );
+    };
+    let (name, r) = ctx.resolve(ResourceKind::UserRole, user_role.as_str());
+    let Some(user_role_text) = r.text() else {
+        return Op::bare(
+            item.clone(),
+            OpAction::Skip,
+            format!("user role {name:?} is not on the destination"),
+        );
+    };
+    if let (Resolved::Id(t), Resolved::Id(u)) = (&team, &r) {
+        let exists = ctx.dst.scoped_user_roles.iter().any(|d| {
+            d.team_id
+                .get()
+                .is_some_and(|x| x.as_str().eq_ignore_ascii_case(t))
+                && d.user_role_id
+                    .get()
+                    .is_some_and(|x| x.as_str().eq_ignore_ascii_case(u))
+        });
+        if exists {
+            return Op::bare(
+                item.clone(),
+                OpAction::Unchanged,
+                "the destination team already has this role; its scoping is left alone",
+            );
+        }
+    }
+    let mut body = to_value(role);
+    strip_for_create(&mut body, ctx.dst.space_id());
+    set(&mut body, "TeamId", Value::String(team_text));
+    set(&mut body, "UserRoleId", Value::String(user_role_text));
+    let lists: [(&str, ResourceKind, Vec<String>); 4] = [
+        (
+            "ProjectIds",
+            ResourceKind::Project,
+            role.project_ids
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+        ),
+        (
+            "EnvironmentIds",
+            ResourceKind::Environment,
+            role.environment_ids
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+        ),
+        (
+            "TenantIds",
+            ResourceKind::Tenant,
+            role.tenant_ids
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+        ),
+        (
+            "ProjectGroupIds",
+            ResourceKind::ProjectGroup,
+            role.project_group_ids
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+        ),
+    ];
+    for (field, kind, ids) in lists {
+        match translate_list(
+            ctx,
+            item,
+            kind,
+            ScopeMode::SkipUnlessPartialMatch,
+            field,
+            &ids,
+        ) {
+            Ok(values) => set(&mut body, field, strings(&values)),
+            Err(reason) => {
+                return Op::bare(
+                    item.clone(),
+                    OpAction::Skip,
+                    format!("{reason}; the role would grant more than on the source"),
+                )
+            }
+        }
+    }
+    create_op(
+        ctx,
+        item.clone(),
+        body,
+        "the destination team lacks this role",
+    )
+}

@@ -1,0 +1,464 @@
+//! An applier that applies a [`Plan`] to a destination [`Snapshot`] in memory, the way
+//! the applier contract in [`crate::plan`] describes and the way a real server answers:
+//! creates get new ids, a project comes with its deployment process, variable set and
+//! "Default" channel, a runbook with its process, a library variable set with its
+//! variable set; saved processes and variable sets get ids for new steps, actions,
+//! package references and variables; secrets read back as "set, value hidden".
+
+use std::collections::BTreeMap;
+
+use octopus_model::{
+    name_key, Channel, DeploymentProcess, Resource, ResourceKind, RunbookProcess, VariableSet,
+};
+use serde_json::Value;
+
+use crate::plan::{
+    fill_secret_slots, ItemRef, OpAction, Pending, Plan, Target, DEFAULT_SECRET_PLACEHOLDER,
+};
+use crate::snapshot::Snapshot;
+
+/// Why a plan could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// A pending reference names something not created earlier.
+    #[error("unresolved reference {0}")]
+    Unresolved(String),
+    /// An update's target does not exist.
+    #[error("{kind} {id} does not exist")]
+    NotFound {
+        /// The kind.
+        kind: ResourceKind,
+        /// The id.
+        id: String,
+    },
+    /// A body did not decode as its kind.
+    #[error("{0}")]
+    Decode(String),
+    /// The kind cannot be written by this applier.
+    #[error("cannot write {0}")]
+    Unsupported(ResourceKind),
+}
+
+/// Applies plans to a snapshot in memory.
+pub struct InMemoryApplier {
+    /// The destination as it is after the plans applied so far.
+    pub snapshot: Snapshot,
+    /// What each create answered, by item.
+    created: BTreeMap<ItemRef, Value>,
+    /// Action ids of processes saved, by (process key, action) name keys.
+    actions: BTreeMap<(String, String), String>,
+    next: u64,
+    /// How many writes (creates and updates) were applied.
+    pub writes: usize,
+}
+
+fn key(item: &ItemRef) -> ItemRef {
+    ItemRef {
+        kind: item.kind,
+        name: name_key(&item.name),
+        owner: item.owner.as_deref().map(name_key),
+    }
+}
+
+fn prefix(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Environment => "Environments",
+        ResourceKind::ProjectGroup => "ProjectGroups",
+        ResourceKind::Project => "Projects",
+        ResourceKind::Lifecycle => "Lifecycles",
+        ResourceKind::Channel => "Channels",
+        ResourceKind::Runbook => "Runbooks",
+        ResourceKind::LibraryVariableSet => "LibraryVariableSets",
+        ResourceKind::TagSet => "TagSets",
+        ResourceKind::Tenant => "Tenants",
+        ResourceKind::Feed => "Feeds",
+        ResourceKind::Account => "Accounts",
+        ResourceKind::Certificate => "Certificates",
+        ResourceKind::WorkerPool => "WorkerPools",
+        ResourceKind::MachinePolicy => "MachinePolicies",
+        ResourceKind::ActionTemplate => "ActionTemplates",
+        ResourceKind::Team => "Teams",
+        ResourceKind::ScopedUserRole => "ScopedUserRoles",
+        ResourceKind::UserRole => "UserRoles",
+        _ => "Items",
+    }
+}
+
+/// What a GET returns after a write: secrets are set but hidden.
+fn read_back(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("HasValue") && map.get("NewValue").is_some_and(|v| !v.is_null()) {
+                map.insert("HasValue".to_owned(), Value::Bool(true));
+                map.insert("NewValue".to_owned(), Value::Null);
+            }
+            let sensitive = map.get("IsSensitive") == Some(&Value::Bool(true))
+                || map.get("Type").and_then(Value::as_str) == Some("Sensitive");
+            if sensitive && map.contains_key("Value") {
+                map.insert("Value".to_owned(), Value::Null);
+            }
+            map.values_mut().for_each(read_back);
+        }
+        Value::Array(items) => items.iter_mut().for_each(read_back),
+        _ => {}
+    }
+}
+
+fn decode<T: Resource>(body: Value) -> Result<T, ApplyError> {
+    octopus_model::decode_value(body).map_err(|e| ApplyError::Decode(e.to_string()))
+}
+
+fn insert<T: Resource>(items: &mut Vec<T>, body: Value, id: String) -> Result<Value, ApplyError> {
+    let mut item: T = decode(body)?;
+    item.set_id(id.into());
+    let value = serde_json::to_value(&item).map_err(|e| ApplyError::Decode(e.to_string()))?;
+    items.push(item);
+    Ok(value)
+}
+
+fn replace<T: Resource>(items: &mut [T], id: &str, body: Value) -> Result<(), ApplyError> {
+    let slot = items
+        .iter_mut()
+        .find(|i| i.id().is_some_and(|x| x.as_ref().eq_ignore_ascii_case(id)))
+        .ok_or(ApplyError::NotFound {
+            kind: T::KIND,
+            id: id.to_owned(),
+        })?;
+    // Read-only fields the server keeps whatever a PUT says.
+    let mut body = body;
+    if let (Ok(Value::Object(old)), Value::Object(new)) = (serde_json::to_value(&*slot), &mut body)
+    {
+        for k in [
+            "DeploymentProcessId",
+            "VariableSetId",
+            "RunbookProcessId",
+            "SpaceId",
+        ] {
+            if new.get(k).is_none_or(Value::is_null) {
+                if let Some(v) = old.get(k) {
+                    new.insert(k.to_owned(), v.clone());
+                }
+            }
+        }
+    }
+    let mut item: T = decode(body)?;
+    if let Some(existing) = slot.id().cloned() {
+        item.set_id(existing);
+    }
+    *slot = item;
+    Ok(())
+}
+
+impl InMemoryApplier {
+    /// An applier over a destination snapshot.
+    pub fn new(destination: Snapshot) -> Self {
+        Self {
+            snapshot: destination,
+            created: BTreeMap::new(),
+            actions: BTreeMap::new(),
+            next: 0,
+            writes: 0,
+        }
+    }
+
+    fn next_number(&mut self) -> u64 {
+        self.next += 1;
+        90_000 + self.next
+    }
+
+    fn guid(&mut self) -> String {
+        let n = self.next_number();
+        format!("00000000-0000-4000-8000-{n:012}")
+    }
+
+    fn resolve(&self, pending: &Pending) -> Result<String, ApplyError> {
+        match pending {
+            Pending::Created { item } => self
+                .created
+                .get(&key(item))
+                .and_then(|v| v.get("Id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ApplyError::Unresolved(item.to_string())),
+            Pending::Action { process, action } => self
+                .actions
+                .get(&(name_key(process), name_key(action)))
+                .cloned()
+                .ok_or_else(|| ApplyError::Unresolved(format!("action {action:?} of {process:?}"))),
+        }
+    }
+
+    fn target_id(&self, target: &Target) -> Result<String, ApplyError> {
+        match target {
+            Target::Existing { id } => Ok(id.clone()),
+            Target::Created { item } => self.resolve(&Pending::Created { item: item.clone() }),
+            Target::SideEffect { owner, field } => self
+                .created
+                .get(&key(owner))
+                .and_then(|v| v.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ApplyError::Unresolved(format!("{field} of {owner}"))),
+        }
+    }
+
+    /// Applies a plan: every create and update, layer by layer.
+    pub fn apply(&mut self, plan: &Plan) -> Result<(), ApplyError> {
+        for op in plan.ops() {
+            if !matches!(op.action, OpAction::Create | OpAction::Update) {
+                continue;
+            }
+            let mut body = op.body.clone().unwrap_or(Value::Null);
+            for r in &op.pending {
+                let id = self.resolve(&r.reference)?;
+                if r.in_key {
+                    let (parent, last) = r.pointer.rsplit_once('/').unwrap_or(("", &r.pointer));
+                    let last = last.replace("~1", "/").replace("~0", "~");
+                    if let Some(Value::Object(map)) = body.pointer_mut(parent) {
+                        if let Some(v) = map.remove(&last) {
+                            map.insert(last.replace(&r.placeholder, &id), v);
+                        }
+                    }
+                } else if let Some(Value::String(s)) = body.pointer_mut(&r.pointer) {
+                    *s = s.replace(&r.placeholder, &id);
+                }
+            }
+            fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
+            read_back(&mut body);
+            self.writes += 1;
+            match op.action {
+                OpAction::Create => self.create(&op.item, body)?,
+                _ => {
+                    let target = op
+                        .target
+                        .as_ref()
+                        .ok_or_else(|| ApplyError::Unresolved(format!("target of {}", op.item)))?;
+                    let id = self.target_id(target)?;
+                    self.update(&op.item, &id, body)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, item: &ItemRef, mut body: Value) -> Result<(), ApplyError> {
+        let kind = item.kind;
+        let id = format!("{}-{}", prefix(kind), self.next_number());
+        let space = self.snapshot.space_id().map(str::to_owned);
+        if let (Some(space), Value::Object(map)) = (&space, &mut body) {
+            map.insert("SpaceId".to_owned(), Value::String(space.clone()));
+        }
+        let s = &mut self.snapshot;
+        let mut response = match kind {
+            ResourceKind::Environment => insert(&mut s.environments, body, id.clone())?,
+            ResourceKind::ProjectGroup => insert(&mut s.project_groups, body, id.clone())?,
+            ResourceKind::Lifecycle => insert(&mut s.lifecycles, body, id.clone())?,
+            ResourceKind::Channel => insert(&mut s.channels, body, id.clone())?,
+            ResourceKind::TagSet => {
+                let mut set: octopus_model::TagSet = decode(body)?;
+                set.id.set(id.clone().into());
+                for (i, tag) in set.tags.iter_mut().enumerate() {
+                    tag.id.set(format!("{id}-{i}").into());
+                    tag.canonical_tag_name
+                        .set(format!("{}/{}", set.name, tag.name));
+                }
+                let v =
+                    serde_json::to_value(&set).map_err(|e| ApplyError::Decode(e.to_string()))?;
+                s.tag_sets.push(set);
+                v
+            }
+            ResourceKind::Tenant => insert(&mut s.tenants, body, id.clone())?,
+            ResourceKind::Feed => insert(&mut s.feeds, body, id.clone())?,
+            ResourceKind::Account => insert(&mut s.accounts, body, id.clone())?,
+            ResourceKind::Certificate => insert(&mut s.certificates, body, id.clone())?,
+            ResourceKind::WorkerPool => insert(&mut s.worker_pools, body, id.clone())?,
+            ResourceKind::MachinePolicy => insert(&mut s.machine_policies, body, id.clone())?,
+            ResourceKind::ActionTemplate => {
+                if let Value::Object(map) = &mut body {
+                    map.insert("Version".to_owned(), Value::from(1));
+                }
+                insert(&mut s.action_templates, body, id.clone())?
+            }
+            ResourceKind::Team => insert(&mut s.teams, body, id.clone())?,
+            ResourceKind::UserRole => insert(&mut s.user_roles, body, id.clone())?,
+            ResourceKind::ScopedUserRole => insert(&mut s.scoped_user_roles, body, id.clone())?,
+            ResourceKind::Project => {
+                let mut project: octopus_model::Project = decode(body)?;
+                project.id.set(id.clone().into());
+                let process_id = format!("deploymentprocess-{id}");
+                let set_id = format!("variableset-{id}");
+                project.deployment_process_id.set(process_id.clone().into());
+                project.variable_set_id.set(set_id.clone().into());
+                s.deployment_processes.push(DeploymentProcess {
+                    id: octopus_model::Field::Value(process_id.into()),
+                    project_id: octopus_model::Field::Value(id.clone().into()),
+                    version: octopus_model::Field::Value(1),
+                    ..DeploymentProcess::default()
+                });
+                s.variable_sets.push(VariableSet {
+                    id: octopus_model::Field::Value(set_id.into()),
+                    owner_id: octopus_model::Field::Value(id.clone()),
+                    version: octopus_model::Field::Value(1),
+                    ..VariableSet::default()
+                });
+                let channel_id = format!("Channels-{}", self.next + 95_000);
+                let channel = Channel {
+                    id: octopus_model::Field::Value(channel_id.into()),
+                    name: crate::context::DEFAULT_CHANNEL.to_owned(),
+                    project_id: octopus_model::Field::Value(id.clone().into()),
+                    is_default: octopus_model::Field::Value(true),
+                    ..Channel::default()
+                };
+                let channel_value = serde_json::to_value(&channel)
+                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
+                s.channels.push(channel);
+                self.created.insert(
+                    key(&ItemRef::owned(
+                        ResourceKind::Channel,
+                        crate::context::DEFAULT_CHANNEL,
+                        &item.name,
+                    )),
+                    channel_value,
+                );
+                let v = serde_json::to_value(&project)
+                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
+                s.projects.push(project);
+                v
+            }
+            ResourceKind::Runbook => {
+                let mut runbook: octopus_model::Runbook = decode(body)?;
+                runbook.id.set(id.clone().into());
+                let process_id = format!("RunbookProcess-{id}");
+                runbook.runbook_process_id.set(process_id.clone().into());
+                s.runbook_processes.push(RunbookProcess {
+                    id: octopus_model::Field::Value(process_id.into()),
+                    runbook_id: octopus_model::Field::Value(id.clone().into()),
+                    project_id: runbook.project_id.clone(),
+                    version: octopus_model::Field::Value(1),
+                    ..RunbookProcess::default()
+                });
+                let v = serde_json::to_value(&runbook)
+                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
+                s.runbooks.push(runbook);
+                v
+            }
+            ResourceKind::LibraryVariableSet => {
+                let mut set: octopus_model::LibraryVariableSet = decode(body)?;
+                set.id.set(id.clone().into());
+                let set_id = format!("variableset-{id}");
+                set.variable_set_id.set(set_id.clone().into());
+                s.variable_sets.push(VariableSet {
+                    id: octopus_model::Field::Value(set_id.into()),
+                    owner_id: octopus_model::Field::Value(id.clone()),
+                    version: octopus_model::Field::Value(1),
+                    ..VariableSet::default()
+                });
+                let v =
+                    serde_json::to_value(&set).map_err(|e| ApplyError::Decode(e.to_string()))?;
+                s.library_variable_sets.push(set);
+                v
+            }
+            other => return Err(ApplyError::Unsupported(other)),
+        };
+        if let Value::Object(map) = &mut response {
+            map.insert("Id".to_owned(), Value::String(id));
+        }
+        self.created.insert(key(item), response);
+        Ok(())
+    }
+
+    fn number_steps(&mut self, steps: &mut [octopus_model::Step], process_key: &str) {
+        for step in steps.iter_mut() {
+            if !step.id.is_set() {
+                step.id.set(self.guid());
+            }
+            for action in step.actions.iter_mut() {
+                if !action.id.is_set() {
+                    action.id.set(self.guid());
+                }
+                for package in action.packages.iter_mut() {
+                    if !package.id.is_set() {
+                        package.id.set(self.guid());
+                    }
+                }
+                if let Some(id) = action.id.get() {
+                    self.actions
+                        .insert((name_key(process_key), name_key(&action.name)), id.clone());
+                }
+            }
+        }
+    }
+
+    fn update(&mut self, item: &ItemRef, id: &str, body: Value) -> Result<(), ApplyError> {
+        match item.kind {
+            ResourceKind::DeploymentProcess => {
+                let mut process: DeploymentProcess = decode(body)?;
+                let process_key = item.owner.clone().unwrap_or_else(|| item.name.clone());
+                self.number_steps(&mut process.steps, &process_key);
+                replace(
+                    &mut self.snapshot.deployment_processes,
+                    id,
+                    serde_json::to_value(&process).unwrap_or_default(),
+                )
+            }
+            ResourceKind::RunbookProcess => {
+                let mut process: RunbookProcess = decode(body)?;
+                let process_key = format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name);
+                self.number_steps(&mut process.steps, &process_key);
+                replace(
+                    &mut self.snapshot.runbook_processes,
+                    id,
+                    serde_json::to_value(&process).unwrap_or_default(),
+                )
+            }
+            ResourceKind::VariableSet => {
+                let mut set: VariableSet = decode(body)?;
+                for v in set.variables.iter_mut() {
+                    if !v.id.is_set() {
+                        v.id.set(self.guid());
+                    }
+                }
+                replace(
+                    &mut self.snapshot.variable_sets,
+                    id,
+                    serde_json::to_value(&set).unwrap_or_default(),
+                )
+            }
+            ResourceKind::Tenant => {
+                let s = &mut self.snapshot;
+                replace(&mut s.tenants, id, body)
+            }
+            kind => {
+                let s = &mut self.snapshot;
+                match kind {
+                    ResourceKind::Environment => replace(&mut s.environments, id, body),
+                    ResourceKind::ProjectGroup => replace(&mut s.project_groups, id, body),
+                    ResourceKind::Project => replace(&mut s.projects, id, body),
+                    ResourceKind::Lifecycle => replace(&mut s.lifecycles, id, body),
+                    ResourceKind::Channel => replace(&mut s.channels, id, body),
+                    ResourceKind::LibraryVariableSet => {
+                        replace(&mut s.library_variable_sets, id, body)
+                    }
+                    ResourceKind::TagSet => {
+                        let mut set: octopus_model::TagSet = decode(body)?;
+                        let name = set.name.clone();
+                        for (i, tag) in set.tags.iter_mut().enumerate() {
+                            if !tag.id.is_set() {
+                                tag.id.set(format!("{id}-new-{i}").into());
+                            }
+                            tag.canonical_tag_name.set(format!("{name}/{}", tag.name));
+                        }
+                        replace(
+                            &mut s.tag_sets,
+                            id,
+                            serde_json::to_value(&set).unwrap_or_default(),
+                        )
+                    }
+                    ResourceKind::ActionTemplate => replace(&mut s.action_templates, id, body),
+                    ResourceKind::UserRole => replace(&mut s.user_roles, id, body),
+                    other => Err(ApplyError::Unsupported(other)),
+                }
+            }
+        }
+    }
+}
