@@ -25,6 +25,8 @@ pub(crate) struct RateState {
     pub remaining: u32,
     /// Seconds until the next token (at least 1 when refused).
     pub reset_secs: u64,
+    /// Seconds until the bucket is full again.
+    pub refill_secs: u64,
 }
 
 impl RateLimiter {
@@ -57,8 +59,14 @@ impl RateLimiter {
         } else {
             60
         };
+        let refill = if per_sec > 0.0 {
+            ((f64::from(self.rpm) - self.tokens) / per_sec).ceil() as u64
+        } else {
+            60
+        };
         RateState {
             allowed,
+            refill_secs: refill,
             limit: self.rpm,
             remaining: self.tokens.floor().max(0.0) as u32,
             reset_secs: if allowed { reset } else { reset.max(1) },

@@ -127,11 +127,17 @@ pub(crate) fn list(
             .filter(|d| filter.matches(ctx, d) && only.is_none_or(|f| f(d)))
             .collect(),
     };
+    // Variable sets share one index of the space for their `ScopeValues`.
+    let index = match (spec.key, place) {
+        ("variables", Place::Space(space)) => Some(crate::variables::ScopeIndex::new(ctx, space)),
+        _ => None,
+    };
+    let show = |d: &Value| match &index {
+        Some(index) => index.present(ctx, d),
+        None => present(ctx, place, spec, d),
+    };
     if all {
-        let items: Vec<Value> = matches
-            .into_iter()
-            .map(|d| present(ctx, place, spec, d))
-            .collect();
+        let items: Vec<Value> = matches.into_iter().map(show).collect();
         return Ok(Reply::ok(Value::Array(items)));
     }
     let (skip, take) = window(req)?;
@@ -140,7 +146,7 @@ pub(crate) fn list(
         .into_iter()
         .skip(skip)
         .take(take)
-        .map(|d| present(ctx, place, spec, d))
+        .map(show)
         .collect();
     Ok(Reply::ok(envelope(
         path,
@@ -496,6 +502,20 @@ pub(crate) fn delete(
             "This resource is read-only and cannot be deleted.",
             vec![],
         ));
+    }
+    if spec.key == "spaces" {
+        if doc["IsDefault"] == Value::Bool(true) {
+            return Err(ApiError::bad_request(
+                "The default space cannot be deleted.",
+                vec![],
+            ));
+        }
+        if doc["TaskQueueStopped"] != Value::Bool(true) {
+            return Err(ApiError::bad_request(
+                "The task queue of this space must be stopped before the space can be deleted.",
+                vec![],
+            ));
+        }
     }
     let real_id = text(&doc, spec.id_field).to_owned();
     docs_mut(ctx, place, spec)?.remove(&real_id);

@@ -21,6 +21,29 @@
 //! ([`Snapshot`], the DESIGN contract), from the two shipped seeds ([`Seed::DevTest`],
 //! [`Seed::StagingProduction`]) or loaded and exported directly.
 //!
+//! # What it serves
+//!
+//! | Path (under `/api`) | Methods |
+//! |---|---|
+//! | `/` (root document, anonymous), `/users/me`, `/capabilities` (2022.3+), `/configuration/feature-toggles` | GET |
+//! | `/spaces` (+ `/all`), `/users`, `/userroles`, `/communityactiontemplates` (+ `/{id}`; no `/all`, as on the real server) | GET, POST, PUT, DELETE |
+//! | `/{spaceId}` (space root); `/spaces/{idOrSlug}/…` and unscoped `/<collection>` (default space) | GET |
+//! | `/{spaceId}/<collection>` (+ `/all`, `/{id}`) for environments, projectgroups, projects, lifecycles, channels, runbooks, libraryvariablesets, tagsets, tenants, feeds, accounts, certificates, workerpools, machinepolicies, machines, actiontemplates, teams, scopeduserroles | GET, POST, PUT, DELETE |
+//! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
+//! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` | GET, PUT |
+//! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
+//! | `/{spaceId}/tenants/{id}/variables`; `/commonvariables`, `/projectvariables` (2025.2+); `/tenantvariables/all` | GET, POST, PUT |
+//! | `/{spaceId}/communityactiontemplates/{id}/installation` | POST, PUT |
+//! | `/fake/stats` (an extension, not Octopus; anonymous and not counted) | GET |
+//!
+//! Deployments, releases, tasks and packages are not served: a sync never touches them.
+//!
+//! # Secrets
+//!
+//! As on a real server, the API never returns a secret: sensitive variables come back
+//! with `Value: null` and `SensitiveValue` objects with `NewValue: null`. Tests read what
+//! was stored with [`FakeServer::variable_secret`] and [`FakeServer::sensitive_value`].
+//!
 //! # Example
 //!
 //! ```
@@ -53,6 +76,7 @@
 //! # }
 //! ```
 
+mod adapt;
 mod chaos;
 mod clock;
 mod collections;

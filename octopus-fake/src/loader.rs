@@ -95,6 +95,7 @@ fn load_space(ctx: &mut Ctx<'_>, snapshot: &SpaceSnapshot) {
             if id.is_empty() {
                 continue;
             }
+            crate::adapt::to_version(spec, &mut doc, &ctx.settings.version);
             let map = object_mut(&mut doc);
             map.remove("ScopeValues");
             let modified = map.get("LastModifiedOn").cloned();
@@ -210,6 +211,17 @@ pub(crate) fn export(ctx: &Ctx<'_>) -> Snapshot {
                         tenant_variables::present(ctx, id, &stored)
                     })
                     .collect(),
+                "variables" => {
+                    let index = crate::variables::ScopeIndex::new(ctx, id);
+                    docs(ctx, &place, spec.key)
+                        .map(|d| {
+                            d.items()
+                                .iter()
+                                .map(|doc| index.present(ctx, doc))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
                 _ => docs(ctx, &place, spec.key)
                     .map(|d| {
                         d.items()

@@ -213,7 +213,7 @@ fn collection_routes(
     match (rest, req.verb) {
         ([], Verb::Get) => coll::list(ctx, place, spec, &req, &path, false, None),
         ([], Verb::Post) => coll::create(ctx, place, spec, req.body, &[]),
-        ([all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
+        ([all], Verb::Get) if all.eq_ignore_ascii_case("all") && spec.has_all() => {
             coll::list(ctx, place, spec, &req, &path, true, None)
         }
         ([id], Verb::Get) => coll::get(ctx, place, spec, id),

@@ -352,13 +352,14 @@ fn rate_headers(state: &RateState) -> HeaderMap {
             h.insert(name, v);
         }
     };
-    put("octopus-ratelimit-policy", format!("{};w=60", state.limit));
+    // The form Octopus 2026.3+ sends (a per-user token bucket; burst = rate here).
+    put(
+        "octopus-ratelimit-policy",
+        format!("l={};rpm={}", state.limit, state.limit),
+    );
     put(
         "octopus-ratelimit",
-        format!(
-            "limit={}, remaining={}, reset={}",
-            state.limit, state.remaining, state.reset_secs
-        ),
+        format!("r={};t={}", state.remaining, state.refill_secs),
     );
     if !state.allowed {
         put("retry-after", state.reset_secs.to_string());

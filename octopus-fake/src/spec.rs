@@ -276,6 +276,20 @@ pub(crate) const SYSTEM_COLLECTIONS: &[CollectionSpec] = &[
 ];
 
 impl CollectionSpec {
+    /// Whether the real server has `GET …/<collection>/all` (the 2020.5 swagger spec's
+    /// list, plus spaces); elsewhere `all` is read as an id and answers 404.
+    pub fn has_all(&self) -> bool {
+        !matches!(
+            self.key,
+            "users"
+                | "userroles"
+                | "scopeduserroles"
+                | "communityactiontemplates"
+                | "deploymentprocesses"
+                | "runbookprocesses"
+        )
+    }
+
     /// The name of the collection's link in the root and space documents
     /// (`ProjectGroups`).
     pub fn link_name(&self) -> &'static str {

@@ -2,7 +2,7 @@
 //! server enforces, optimistic concurrency and the sensitive-value semantics of
 //! reference §4 (a kept `Id` with an empty value keeps the secret, a new `Id` wipes it).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
@@ -37,63 +37,101 @@ fn actions_of(process: &Value, out: &mut Vec<Value>) {
     }
 }
 
-/// The `ScopeValues` lookup table of a variable set: every id its scopes may name.
-fn scope_values(ctx: &Ctx<'_>, space: &str, set: &Value) -> Value {
-    let place = Place::Space(space.to_owned());
-    let owner = text(set, "OwnerId");
-    let machines = docs(ctx, &place, "machines")
-        .map(|d| d.items())
-        .unwrap_or_default();
-    let mut roles: BTreeSet<String> = machines
-        .iter()
-        .flat_map(|m| m["Roles"].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    for var in set["Variables"].as_array().into_iter().flatten() {
-        for role in var["Scope"]["Role"].as_array().into_iter().flatten() {
-            if let Some(r) = role.as_str() {
-                roles.insert(r.to_owned());
-            }
+/// The space-wide parts of `ScopeValues`, computed once per request so that
+/// `variables/all` costs one pass over the space rather than one per variable set.
+pub(crate) struct ScopeIndex<'c> {
+    place: Place,
+    environments: Vec<Value>,
+    machines: Vec<Value>,
+    machine_roles: BTreeSet<String>,
+    tenant_tags: Vec<Value>,
+    channels: HashMap<String, Vec<Value>>,
+    runbooks: HashMap<String, Vec<&'c Value>>,
+}
+
+impl<'c> ScopeIndex<'c> {
+    /// Indexes the space.
+    pub fn new(ctx: &'c Ctx<'_>, space: &str) -> Self {
+        let place = Place::Space(space.to_owned());
+        let items = |key: &str| {
+            docs(ctx, &place, key)
+                .map(|d| d.items())
+                .unwrap_or_default()
+        };
+        let machines = items("machines");
+        let machine_roles = machines
+            .iter()
+            .flat_map(|m| m["Roles"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        let tenant_tags = items("tagsets")
+            .iter()
+            .flat_map(|s| s["Tags"].as_array().into_iter().flatten())
+            .map(|t| pair(text(t, "CanonicalTagName"), text(t, "CanonicalTagName")))
+            .collect();
+        let mut channels: HashMap<String, Vec<Value>> = HashMap::new();
+        for c in items("channels") {
+            channels
+                .entry(text(c, "ProjectId").to_lowercase())
+                .or_default()
+                .push(pair(text(c, "Id"), text(c, "Name")));
+        }
+        let mut runbooks: HashMap<String, Vec<&'c Value>> = HashMap::new();
+        for r in items("runbooks") {
+            runbooks
+                .entry(text(r, "ProjectId").to_lowercase())
+                .or_default()
+                .push(r);
+        }
+        ScopeIndex {
+            environments: named(ctx, &place, "environments"),
+            machines: machines
+                .iter()
+                .map(|m| pair(text(m, "Id"), text(m, "Name")))
+                .collect(),
+            machine_roles,
+            tenant_tags,
+            channels,
+            runbooks,
+            place,
         }
     }
-    let tenant_tags: Vec<Value> = docs(ctx, &place, "tagsets")
-        .map(|d| d.items())
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|s| s["Tags"].as_array().cloned().unwrap_or_default())
-        .map(|t| pair(text(&t, "CanonicalTagName"), text(&t, "CanonicalTagName")))
-        .collect();
-    let mut channels = Vec::new();
-    let mut actions = Vec::new();
-    let mut processes = Vec::new();
-    if let Some(project) = find(ctx, &place, "projects", owner) {
-        channels = docs(ctx, &place, "channels")
-            .map(|d| d.items())
-            .unwrap_or_default()
-            .iter()
-            .filter(|c| text(c, "ProjectId").eq_ignore_ascii_case(owner))
-            .map(|c| pair(text(c, "Id"), text(c, "Name")))
-            .collect();
-        if let Some(process) = find(
-            ctx,
-            &place,
-            "deploymentprocesses",
-            text(project, "DeploymentProcessId"),
-        ) {
-            actions_of(process, &mut actions);
+
+    /// The `ScopeValues` lookup table of a variable set: every id its scopes may name.
+    fn scope_values(&self, ctx: &Ctx<'_>, set: &Value) -> Value {
+        let place = &self.place;
+        let owner = text(set, "OwnerId");
+        let mut roles = self.machine_roles.clone();
+        for var in set["Variables"].as_array().into_iter().flatten() {
+            for role in var["Scope"]["Role"].as_array().into_iter().flatten() {
+                if let Some(r) = role.as_str() {
+                    roles.insert(r.to_owned());
+                }
+            }
         }
-        processes
-            .push(json!({"Id": owner, "Name": text(project, "Name"), "ProcessType": "Deployment"}));
-        for runbook in docs(ctx, &place, "runbooks")
-            .map(|d| d.items())
-            .unwrap_or_default()
-        {
-            if text(runbook, "ProjectId").eq_ignore_ascii_case(owner) {
+        let mut channels = Vec::new();
+        let mut actions = Vec::new();
+        let mut processes = Vec::new();
+        if let Some(project) = find(ctx, place, "projects", owner) {
+            let key = owner.to_lowercase();
+            channels = self.channels.get(&key).cloned().unwrap_or_default();
+            if let Some(process) = find(
+                ctx,
+                place,
+                "deploymentprocesses",
+                text(project, "DeploymentProcessId"),
+            ) {
+                actions_of(process, &mut actions);
+            }
+            processes.push(
+                json!({"Id": owner, "Name": text(project, "Name"), "ProcessType": "Deployment"}),
+            );
+            for runbook in self.runbooks.get(&key).into_iter().flatten() {
                 processes.push(json!({"Id": text(runbook, "Id"), "Name": text(runbook, "Name"), "ProcessType": "Runbook"}));
                 if let Some(process) = find(
                     ctx,
-                    &place,
+                    place,
                     "runbookprocesses",
                     text(runbook, "RunbookProcessId"),
                 ) {
@@ -101,24 +139,29 @@ fn scope_values(ctx: &Ctx<'_>, space: &str, set: &Value) -> Value {
                 }
             }
         }
+        json!({
+            "Environments": self.environments,
+            "Machines": self.machines,
+            "Actions": actions,
+            "Roles": roles.iter().map(|r| pair(r, r)).collect::<Vec<_>>(),
+            "Channels": channels,
+            "TenantTags": self.tenant_tags,
+            "Processes": processes,
+        })
     }
-    json!({
-        "Environments": named(ctx, &place, "environments"),
-        "Machines": machines.iter().map(|m| pair(text(m, "Id"), text(m, "Name"))).collect::<Vec<_>>(),
-        "Actions": actions,
-        "Roles": roles.iter().map(|r| pair(r, r)).collect::<Vec<_>>(),
-        "Channels": channels,
-        "TenantTags": tenant_tags,
-        "Processes": processes,
-    })
+
+    /// A stored variable set as the API shows it.
+    pub fn present(&self, ctx: &Ctx<'_>, stored: &Value) -> Value {
+        let mut doc = stored.clone();
+        let values = self.scope_values(ctx, stored);
+        object_mut(&mut doc).insert("ScopeValues".into(), values);
+        doc
+    }
 }
 
 /// A stored variable set as the API shows it.
 pub(crate) fn present(ctx: &Ctx<'_>, space: &str, stored: &Value) -> Value {
-    let mut doc = stored.clone();
-    let values = scope_values(ctx, space, stored);
-    object_mut(&mut doc).insert("ScopeValues".into(), values);
-    doc
+    ScopeIndex::new(ctx, space).present(ctx, stored)
 }
 
 fn is_sensitive(var: &Map<String, Value>) -> bool {

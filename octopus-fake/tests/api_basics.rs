@@ -268,3 +268,30 @@ async fn version_profiles_from_2020_to_2026() {
         200
     );
 }
+
+#[tokio::test]
+async fn deleting_a_space_needs_its_task_queue_stopped() {
+    let (_s, api) = start(Seed::Empty).await;
+    assert_eq!(api.delete("spaces/Spaces-1").await.status, 400);
+    let mut space = api
+        .created("spaces", json!({"Name": "Temp", "Slug": "temp"}))
+        .await;
+    assert_eq!(api.delete("spaces/Spaces-2").await.status, 400);
+    space["TaskQueueStopped"] = json!(true);
+    assert_eq!(api.put("spaces/Spaces-2", space).await.status, 200);
+    assert_eq!(api.delete("spaces/Spaces-2").await.status, 200);
+    assert_eq!(api.get("Spaces-2/environments").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_seed_loaded_into_an_older_version_loses_what_it_never_had() {
+    let old = FakeConfig::seeded(Seed::DevTest).with_version("2020.1.0".parse().unwrap());
+    let (_s, api) = start_with(old).await;
+    let project = api.named("projects", "OctoFX").await;
+    assert!(project.get("Slug").is_none());
+    assert!(project.get("PersistenceSettings").is_none());
+    assert_eq!(project["Name"], "OctoFX");
+    let (_s, api) = start(Seed::DevTest).await;
+    let project = api.named("projects", "OctoFX").await;
+    assert_eq!(project["Slug"], "octofx");
+}

@@ -50,7 +50,7 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     for _ in 0..3 {
         let ok = api.get("Spaces-1/environments").await;
         assert_eq!(ok.status, 200);
-        assert_eq!(ok.headers["octopus-ratelimit-policy"], "3;w=60");
+        assert_eq!(ok.headers["octopus-ratelimit-policy"], "l=3;rpm=3");
     }
     let limited = api.get("Spaces-1/environments").await;
     assert_eq!(limited.status, 429);
@@ -63,7 +63,7 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     assert!(limited.headers["octopus-ratelimit"]
         .to_str()
         .unwrap()
-        .contains("remaining=0"));
+        .starts_with("r=0;t="));
     assert!(limited.body["ErrorMessage"]
         .as_str()
         .unwrap()

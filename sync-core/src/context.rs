@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use octopus_model::{name_key, ResourceKind};
 use serde_json::Value;
 
+use crate::children::Children;
 use crate::index::{Lookup, NameIndex};
 use crate::plan::{
     CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef, Target,
@@ -78,6 +79,10 @@ pub struct Ctx<'a> {
     pub si: NameIndex,
     /// The destination index.
     pub di: NameIndex,
+    /// The source's per-owner documents.
+    pub sk: Children<'a>,
+    /// The destination's per-owner documents.
+    pub dk: Children<'a>,
     /// Items created so far in the plan, by (kind, owner key, name key) -> display name.
     creates: BTreeMap<(ResourceKind, String, String), ItemRef>,
     /// Actions that processes saved in this plan will have but that have no id yet, by
@@ -114,6 +119,8 @@ impl<'a> Ctx<'a> {
             rules,
             si: NameIndex::build(src),
             di: NameIndex::build(dst),
+            sk: Children::build(src),
+            dk: Children::build(dst),
             creates: BTreeMap::new(),
             new_actions: BTreeSet::new(),
             dest_tags,
@@ -306,13 +313,7 @@ impl<'a> Ctx<'a> {
             // whatever either is called; a new project gets one from the server.
             match dest_project {
                 Some(project) => {
-                    let found = self.dst.channels.iter().find(|c| {
-                        c.is_default.get_or(false)
-                            && c.project_id
-                                .get()
-                                .is_some_and(|p| p.as_str().eq_ignore_ascii_case(project))
-                    });
-                    if let Some(id) = found.and_then(|c| c.id.get()) {
+                    if let Some(id) = self.dk.default_channel(project).and_then(|c| c.id.get()) {
                         return (name, Resolved::Id(id.as_str().to_owned()));
                     }
                 }
@@ -492,6 +493,15 @@ fn scan(
 ) {
     match value {
         Value::String(s) if s.contains("(pending ") => {
+            if let Some(pending) = placeholders.get(s) {
+                out.push(PendingRef {
+                    pointer,
+                    placeholder: s.clone(),
+                    in_key: false,
+                    reference: pending.clone(),
+                });
+                return;
+            }
             for (text, pending) in placeholders {
                 if s.contains(text.as_str()) {
                     out.push(PendingRef {
@@ -527,5 +537,71 @@ fn scan(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(name: &str) -> (String, Resolved) {
+        (name.to_owned(), Resolved::Id(format!("id-{name}")))
+    }
+
+    fn miss(name: &str) -> (String, Resolved) {
+        (name.to_owned(), Resolved::Missing(format!("no {name}")))
+    }
+
+    /// SpaceCloner's table for id lists, per mode: (all match, some match, none match).
+    #[test]
+    fn scope_modes_follow_the_spacecloner_table() {
+        let snap = Snapshot::default();
+        let rules = SyncRules::default();
+        let ctx = Ctx::new(&snap, &snap, &rules);
+        let keep = |values: &[&str], dropped: &[&str], widened: bool| ListDecision::Keep {
+            values: values.iter().map(|v| format!("id-{v}")).collect(),
+            dropped: dropped.iter().map(|d| d.to_string()).collect(),
+            widened,
+        };
+        use ScopeMode::*;
+        for mode in [
+            ErrorUnlessExactMatch,
+            SkipUnlessExactMatch,
+            ErrorUnlessPartialMatch,
+            SkipUnlessPartialMatch,
+            IgnoreMismatch,
+            IgnoreMismatchOnNewLeaveExistingAlone,
+        ] {
+            // An empty list is always fine, and so is a full match.
+            assert_eq!(ctx.decide(mode, "x", vec![]), keep(&[], &[], false));
+            assert_eq!(
+                ctx.decide(mode, "x", vec![hit("a"), hit("b")]),
+                keep(&["a", "b"], &[], false)
+            );
+            let some = ctx.decide(mode, "x", vec![hit("a"), miss("b")]);
+            let none = ctx.decide(mode, "x", vec![miss("a")]);
+            match mode {
+                ErrorUnlessExactMatch => {
+                    assert!(matches!(some, ListDecision::Error(_)));
+                    assert!(matches!(none, ListDecision::Error(_)));
+                }
+                SkipUnlessExactMatch => {
+                    assert!(matches!(some, ListDecision::Skip(_)));
+                    assert!(matches!(none, ListDecision::Skip(_)));
+                }
+                ErrorUnlessPartialMatch => {
+                    assert_eq!(some, keep(&["a"], &["b"], false));
+                    assert!(matches!(none, ListDecision::Error(_)));
+                }
+                SkipUnlessPartialMatch => {
+                    assert_eq!(some, keep(&["a"], &["b"], false));
+                    assert!(matches!(none, ListDecision::Skip(ref r) if r.contains("no a")));
+                }
+                IgnoreMismatch | IgnoreMismatchOnNewLeaveExistingAlone => {
+                    assert_eq!(some, keep(&["a"], &["b"], false));
+                    assert_eq!(none, keep(&[], &["a"], true));
+                }
+            }
+        }
     }
 }

@@ -58,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod children;
 pub mod context;
 pub mod diff;
 pub mod index;
@@ -170,6 +171,7 @@ pub fn plan(
     infra::certificates(&mut ctx);
     projects::projects(&mut ctx);
     tenants::tenant_connections(&mut ctx);
+    tenants::tenant_variables(&mut ctx);
     tenants::team_permissions(&mut ctx);
     if let Some(err) = ctx.error.take() {
         return Err(PlanError::ScopeMismatch {

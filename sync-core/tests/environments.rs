@@ -526,3 +526,78 @@ fn certificate_with_the_same_name_is_referenced_and_a_missing_one_is_reported() 
         .any(|c| c.category == CleanupCategory::Placeholder
             && c.message.contains("octopusdemos.app")));
 }
+
+#[test]
+fn tenant_variables_of_internal_follow_its_staging_and_production_connections() {
+    let templates = json!([
+        {"Id": "t-url", "Name": "Tenant.Url", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
+        {"Id": "t-key", "Name": "Tenant.Key", "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
+    ]);
+    let mut source_parts = vec![
+        builtins(1),
+        vec![
+            ("environments", source_environments()),
+            (
+                "tenants",
+                json!([{"Id": "Tenants-1", "Name": "Internal", "ProjectEnvironments": {"Projects-1": ["Environments-1", "Environments-3", "Environments-4"]}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": "Tenants-1", "TenantName": "Internal", "ProjectVariables": {"Projects-1": {
+                "ProjectId": "Projects-1", "Templates": templates,
+                "Variables": {
+                    "Environments-1": {"t-url": "https://dev.internal"},
+                    "Environments-3": {"t-url": "https://staging.internal", "t-key": {"HasValue": true, "NewValue": null}},
+                    "Environments-4": {"t-url": "https://internal"}
+                }}}}]),
+            ),
+        ],
+        source_project(json!([]), json!([])),
+    ];
+    let source = snapshot(join(std::mem::take(&mut source_parts)));
+    let mut dest_project = destination_project(json!([]), json!([]));
+    dest_project[0].1[0]["Templates"] = json!([
+        {"Id": "dt-url", "Name": "tenant.url", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
+        {"Id": "dt-key", "Name": "Tenant.Key", "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
+    ]);
+    let destination = snapshot(join(vec![
+        builtins(71),
+        vec![
+            ("environments", destination_environments()),
+            (
+                "tenants",
+                json!([{"Id": "Tenants-71", "Name": "Internal", "ProjectEnvironments": {"Projects-71": ["Environments-71", "Environments-72"]}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": "Tenants-71", "TenantName": "Internal", "ProjectVariables": {"Projects-71": {
+                "ProjectId": "Projects-71", "Variables": {"Environments-72": {"dt-url": "https://prod.example"}}}}}]),
+            ),
+        ],
+        dest_project,
+    ]));
+    let rules = rules("[select]\nprojects = [\"OctoFX\"]\ntenants = [\"Internal\"]\n[policy]\nsync_tenant_variables = true");
+    let (plan, after) = plan_apply_replan(&source, &destination, &rules);
+    let op = op(&plan, ResourceKind::TenantVariables, "Internal");
+    assert_eq!(op.action, OpAction::Update);
+    let values = &op.body.as_ref().unwrap()["ProjectVariables"]["Projects-71"]["Variables"];
+    assert_eq!(
+        values["Environments-71"]["dt-url"],
+        "https://staging.internal"
+    );
+    assert_eq!(
+        values["Environments-71"]["dt-key"],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    // The destination's own production value is left alone.
+    assert_eq!(values["Environments-72"]["dt-url"], "https://prod.example");
+    assert_eq!(
+        op.secret_slots,
+        vec!["/ProjectVariables/Projects-71/Variables/Environments-71/dt-key"]
+    );
+    assert!(plan
+        .cleanup
+        .iter()
+        .any(|c| c.message.contains("\"Development\"")));
+    assert_eq!(after.tenant_variables.len(), 1);
+}

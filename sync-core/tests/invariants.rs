@@ -176,6 +176,8 @@ proptest! {
         let plan = plan(&src, &dst, &rules).unwrap();
         let selected = ["project 0000", "project 0002"];
         for op in plan.ops() {
+            // Data that is never synced is never in a plan.
+            prop_assert!(!matches!(op.item.kind, ResourceKind::Machine | ResourceKind::User | ResourceKind::Space), "{}", op.item);
             let project = match op.item.kind {
                 ResourceKind::Project => Some(op.item.name.to_lowercase()),
                 ResourceKind::DeploymentProcess | ResourceKind::VariableSet | ResourceKind::Channel

@@ -628,3 +628,75 @@ fn plans_serialize_and_read_back_unchanged() {
         "{plan}"
     );
 }
+
+#[test]
+fn versioning_release_creation_and_channel_rules_follow_once_the_process_exists() {
+    let mut source = source_with(
+        vec![],
+        json!([{"Id": "s-1", "Name": "Deploy", "Actions": [{"Id": "a-1", "Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
+            "Packages": [{"Id": "pr-1", "Name": "", "PackageId": "App", "FeedId": "Feeds-1"}]}]}]),
+        json!([]),
+    );
+    let project = &mut source.projects[0];
+    project.versioning_strategy = serde_json::from_value::<octopus_model::VersioningStrategy>(
+        json!({"DonorPackage": {"DeploymentAction": "Deploy", "PackageReference": ""}}),
+    )
+    .unwrap()
+    .into();
+    project.release_creation_strategy = serde_json::from_value::<octopus_model::ReleaseCreationStrategy>(
+        json!({"ChannelId": "Channels-1", "ReleaseCreationPackage": {"DeploymentAction": "Deploy", "PackageReference": ""}})).unwrap().into();
+    project.auto_create_release = true.into();
+    source.channels.push(serde_json::from_value(json!({"Id": "Channels-2", "Name": "Hotfix", "ProjectId": "Projects-1",
+        "Rules": [{"Id": "r-1", "VersionRange": "[1.0,2.0)", "ActionPackages": [{"DeploymentAction": "Deploy", "PackageReference": ""}]}]})).unwrap());
+    let rules = rules(&format!("{PROJECT}channels = \"all\""));
+    let (plan, after) = plan_apply_replan(&source, &destination_with(vec![]), &rules);
+    let create = op(&plan, ResourceKind::Project, "OctoFX");
+    assert_eq!(create.action, OpAction::Create);
+    let body = create.body.as_ref().unwrap();
+    assert!(body["VersioningStrategy"]["Template"].is_string());
+    assert_eq!(body["AutoCreateRelease"], false);
+    let versioning = &plan
+        .layers
+        .iter()
+        .find(|l| l.name == sync_core::LayerName::ProjectVersioning)
+        .unwrap()
+        .ops[0];
+    let vbody = versioning.body.as_ref().unwrap();
+    assert_eq!(
+        vbody["VersioningStrategy"]["DonorPackage"]["DeploymentAction"],
+        "Deploy"
+    );
+    assert_eq!(vbody["AutoCreateRelease"], true);
+    assert!(vbody["ReleaseCreationStrategy"]["ChannelId"]
+        .as_str()
+        .unwrap()
+        .contains("channel \"Default\""));
+    let rules_op = &plan
+        .layers
+        .iter()
+        .find(|l| l.name == sync_core::LayerName::ChannelRules)
+        .unwrap()
+        .ops[0];
+    assert_eq!(rules_op.item.name, "Hotfix");
+    assert_eq!(
+        rules_op.body.as_ref().unwrap()["Rules"][0]["VersionRange"],
+        "[1.0,2.0)"
+    );
+    let hotfix = after.channels.iter().find(|c| c.name == "Hotfix").unwrap();
+    assert_eq!(hotfix.rules.len(), 1);
+    let project = after.projects.iter().find(|p| p.name == "OctoFX").unwrap();
+    let default_channel = after
+        .channels
+        .iter()
+        .find(|c| c.is_default.get_or(false))
+        .unwrap();
+    assert_eq!(
+        project
+            .release_creation_strategy
+            .get()
+            .unwrap()
+            .channel_id
+            .get(),
+        default_channel.id.get()
+    );
+}

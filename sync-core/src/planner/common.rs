@@ -41,6 +41,10 @@ pub fn matches<'s, T: Resource>(
     dest: &[T],
 ) -> Vec<Match<'s, T>> {
     let kind = T::KIND;
+    let by_id: std::collections::BTreeMap<String, &T> = dest
+        .iter()
+        .filter_map(|d| d.id().map(|id| (id.as_ref().to_lowercase(), d)))
+        .collect();
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for item in source {
@@ -84,10 +88,7 @@ pub fn matches<'s, T: Resource>(
         };
         match dest_id {
             Ok(id) => {
-                let found = dest
-                    .iter()
-                    .find(|d| d.id().is_some_and(|d| d.as_ref().eq_ignore_ascii_case(&id)))
-                    .cloned();
+                let found = by_id.get(&id.to_lowercase()).map(|d| (*d).clone());
                 match found {
                     Some(d) => out.push(Match::Existing {
                         source: item,

@@ -10,7 +10,7 @@ use octopus_model::{
 };
 use serde_json::{json, Value};
 
-use super::common::{left_alone, matches, remove, set, Match};
+use super::common::{left_alone, matches, remove, Match};
 use super::process::ProcessOwnerIds;
 use super::variables::{self, VariableOwner};
 use crate::context::Ctx;
@@ -389,7 +389,6 @@ pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
                 None => Target::Created { item },
             });
             ctx.push(LayerName::LibraryVariables, op);
-            let _ = set;
         }
     }
 }

@@ -16,11 +16,10 @@ use octopus_model::{
 };
 use serde_json::{json, Value};
 
-use super::common::{
-    matches, quote_list, remove, set, strings, translate_list, translate_tags, Match,
-};
+use super::common::{matches, remove, set, strings, translate_list, translate_tags, Match};
 use super::process::{self, ProcessOwner, ProcessOwnerIds};
 use super::variables::{self, VariableOwner};
+use crate::children::Children;
 use crate::context::{Ctx, DEFAULT_CHANNEL};
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
 use crate::index::Lookup;
@@ -66,10 +65,6 @@ impl Planned<'_> {
     }
 }
 
-fn same_id(a: Option<&str>, b: &str) -> bool {
-    a.is_some_and(|a| a.eq_ignore_ascii_case(b))
-}
-
 /// Plans every selected project and its parts.
 pub fn projects(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
@@ -86,21 +81,19 @@ pub fn projects(ctx: &mut Ctx<'_>) {
             planned.push(p);
         }
     }
-    for p in &planned {
-        channels(ctx, p);
-    }
-    let mut ids: Vec<ProcessOwnerIds> = planned.iter().map(|p| owner_ids(ctx, p)).collect();
+    let created: Vec<_> = planned.iter().map(|p| channels(ctx, p)).collect();
+    let ids: Vec<ProcessOwnerIds> = planned.iter().map(|p| owner_ids(ctx, p)).collect();
     for p in &planned {
         deployment_process(ctx, p);
     }
-    for (p, ids) in planned.iter().zip(ids.iter_mut()) {
-        runbooks(ctx, p, ids);
+    for p in &planned {
+        runbooks(ctx, p);
     }
     for (p, ids) in planned.iter().zip(ids.iter()) {
         project_variables(ctx, p, ids);
     }
-    for p in &planned {
-        channel_rules(ctx, p);
+    for (p, created) in planned.iter().zip(created) {
+        channel_rules(ctx, p, created);
         versioning(ctx, p);
     }
 }
@@ -258,6 +251,8 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 "missing on the destination",
             );
             op.secret_slots = slots;
+            // Later updates of the new project start from the body as sent (shims applied).
+            let body = op.body.clone().unwrap_or(body);
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,
@@ -275,8 +270,7 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
     }
 }
 
-fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
-    let src = ctx.src;
+fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Value)> {
     let source_id = p
         .source
         .id
@@ -285,29 +279,28 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         .unwrap_or_default();
     let filter = ctx.rules.select.channels.clone();
     let mut seen = std::collections::BTreeSet::new();
-    for channel in src
-        .channels
-        .iter()
-        .filter(|c| same_id(c.project_id.get().map(|i| i.as_str()), &source_id))
-    {
+    let mut created = Vec::new();
+    for channel in ctx.sk.channels(&source_id) {
         if !filter.matches(&channel.name) || !seen.insert(name_key(&channel.name)) {
             continue;
         }
         let item = ItemRef::owned(ResourceKind::Channel, &channel.name, p.name());
         let mut op = plan_channel(ctx, p, channel, &item);
         op.owner = Some(p.target());
+        if let (OpAction::Create, Some(body)) = (op.action, &op.body) {
+            created.push((item.clone(), body.clone()));
+        }
         ctx.push(LayerName::Channels, op);
     }
+    created
 }
 
 fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &ItemRef) -> Op {
     if channel.is_default.get_or(false) {
-        let found = p.dest_id.as_deref().and_then(|project| {
-            ctx.dst.channels.iter().find(|c| {
-                c.is_default.get_or(false)
-                    && same_id(c.project_id.get().map(|i| i.as_str()), project)
-            })
-        });
+        let found = p
+            .dest_id
+            .as_deref()
+            .and_then(|project| ctx.dk.default_channel(project));
         let mut op = Op::bare(
             item.clone(),
             OpAction::Unchanged,
@@ -386,19 +379,11 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
 }
 
 fn source_process<'a>(ctx: &Ctx<'a>, project: &Project) -> Option<&'a DeploymentProcess> {
-    let id = project.id.get()?.as_str().to_owned();
-    ctx.src
-        .deployment_processes
-        .iter()
-        .find(|d| same_id(d.project_id.get().map(|i| i.as_str()), &id))
+    ctx.sk.process(project.id.get()?.as_str())
 }
 
 fn dest_process<'a>(ctx: &Ctx<'a>, p: &Planned<'_>) -> Option<&'a DeploymentProcess> {
-    let id = p.dest_id.as_deref()?;
-    ctx.dst
-        .deployment_processes
-        .iter()
-        .find(|d| same_id(d.project_id.get().map(|i| i.as_str()), id))
+    ctx.dk.process(p.dest_id.as_deref()?)
 }
 
 fn runbook_key(project: &str, runbook: &str) -> String {
@@ -419,24 +404,14 @@ fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
         .get()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
-    for rb in ctx
-        .src
-        .runbooks
-        .iter()
-        .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), &source_id))
-    {
-        if let Some(process) = runbook_process(&ctx.src.runbook_processes, rb) {
+    for rb in ctx.sk.runbooks(&source_id) {
+        if let Some(process) = runbook_process(&ctx.sk, rb) {
             ids.add_source(&runbook_key(p.name(), &rb.name), &process.steps);
         }
     }
     if let Some(dest_id) = &p.dest_id {
-        for rb in ctx
-            .dst
-            .runbooks
-            .iter()
-            .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), dest_id))
-        {
-            if let Some(process) = runbook_process(&ctx.dst.runbook_processes, rb) {
+        for rb in ctx.dk.runbooks(dest_id) {
+            if let Some(process) = runbook_process(&ctx.dk, rb) {
                 ids.add_dest(&runbook_key(p.name(), &rb.name), &process.steps);
             }
         }
@@ -444,10 +419,8 @@ fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
     ids
 }
 
-fn runbook_process<'a>(all: &'a [RunbookProcess], rb: &Runbook) -> Option<&'a RunbookProcess> {
-    let id = rb.id.get()?.as_str().to_owned();
-    all.iter()
-        .find(|p| same_id(p.runbook_id.get().map(|i| i.as_str()), &id))
+fn runbook_process<'a>(kids: &Children<'a>, rb: &Runbook) -> Option<&'a RunbookProcess> {
+    kids.runbook_process(rb.id.get()?.as_str())
 }
 
 const GIT_BACKED: &str = "the project is version controlled: this lives in git and is not synced";
@@ -531,8 +504,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     ctx.push(LayerName::DeploymentProcesses, op);
 }
 
-fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
-    let src = ctx.src;
+fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     let source_id = p
         .source
         .id
@@ -541,11 +513,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
         .unwrap_or_default();
     let filter = ctx.rules.select.runbooks.clone();
     let mut seen = std::collections::BTreeSet::new();
-    for rb in src
-        .runbooks
-        .iter()
-        .filter(|r| same_id(r.project_id.get().map(|i| i.as_str()), &source_id))
-    {
+    for rb in ctx.sk.runbooks(&source_id) {
         if !filter.matches(&rb.name) || !seen.insert(name_key(&rb.name)) {
             continue;
         }
@@ -574,10 +542,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
             }
             Some(Lookup::Found(id)) => {
                 let id = id.to_owned();
-                ctx.dst
-                    .runbooks
-                    .iter()
-                    .find(|r| same_id(r.id.get().map(|i| i.as_str()), &id))
+                ctx.dk.runbook(&id)
             }
             _ => None,
         };
@@ -593,7 +558,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
                 });
                 op.owner = Some(p.target());
                 ctx.push(LayerName::Runbooks, op);
-                match runbook_process(&ctx.dst.runbook_processes, d) {
+                match runbook_process(&ctx.dk, d) {
                     Some(proc_) => (
                         Target::Existing {
                             id: proc_
@@ -657,7 +622,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
         };
         let key = runbook_key(p.name(), &rb.name);
         let process_item = ItemRef::owned(ResourceKind::RunbookProcess, &rb.name, p.name());
-        let Some(source) = runbook_process(&src.runbook_processes, rb) else {
+        let Some(source) = runbook_process(&ctx.sk, rb) else {
             ctx.warnings.push(format!(
                 "the source snapshot has no process for runbook {:?} of {:?}",
                 rb.name,
@@ -709,19 +674,11 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &mut ProcessOwnerIds) {
             None => Target::Created { item },
         });
         ctx.push(LayerName::RunbookProcesses, op);
-        let _ = &ids;
     }
 }
 
-fn variable_set_of<'a>(
-    sets: &'a [VariableSet],
-    owner: &str,
-    id: Option<&str>,
-) -> Option<&'a VariableSet> {
-    sets.iter().find(|s| {
-        same_id(s.owner_id.get().map(String::as_str), owner)
-            || id.is_some_and(|id| same_id(s.id.get().map(|i| i.as_str()), id))
-    })
+fn variable_set_of<'a>(kids: &Children<'a>, owner: &str) -> Option<&'a VariableSet> {
+    kids.variable_set(owner)
 }
 
 fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) {
@@ -732,11 +689,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         .get()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
-    let Some(source) = variable_set_of(
-        &ctx.src.variable_sets,
-        &source_id,
-        p.source.variable_set_id.get().map(|i| i.as_str()),
-    ) else {
+    let Some(source) = variable_set_of(&ctx.sk, &source_id) else {
         ctx.warnings.push(format!(
             "the source snapshot has no variable set for project {:?}",
             p.name()
@@ -744,11 +697,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         return;
     };
     let (before, target) = match (&p.dest_id, &p.dest) {
-        (Some(id), Some(dest)) => match variable_set_of(
-            &ctx.dst.variable_sets,
-            id,
-            dest.variable_set_id.get().map(|i| i.as_str()),
-        ) {
+        (Some(id), Some(_)) => match variable_set_of(&ctx.dk, id) {
             Some(set) => (
                 set.clone(),
                 Target::Existing {
@@ -818,30 +767,21 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
     ctx.push(LayerName::ProjectVariables, op);
 }
 
-fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, created: Vec<(ItemRef, Value)>) {
     let source_id = p
         .source
         .id
         .get()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
-    let created: Vec<(ItemRef, Value)> = ctx
-        .layers
-        .get(&LayerName::Channels)
-        .map(|ops| {
-            ops.iter()
-                .filter(|op| {
-                    op.action == OpAction::Create && op.item.owner.as_deref() == Some(p.name())
-                })
-                .filter_map(|op| op.body.clone().map(|b| (op.item.clone(), b)))
-                .collect()
-        })
-        .unwrap_or_default();
+
     for (item, body) in created {
-        let Some(channel) = ctx.src.channels.iter().find(|c| {
-            same_id(c.project_id.get().map(|i| i.as_str()), &source_id)
-                && name_key(&c.name) == name_key(&item.name)
-        }) else {
+        let Some(channel) = ctx
+            .sk
+            .channels(&source_id)
+            .into_iter()
+            .find(|c| name_key(&c.name) == name_key(&item.name))
+        else {
             continue;
         };
         if channel.rules.is_empty() {
@@ -892,12 +832,6 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     {
         let mut arc = arc.clone();
         arc.release_creation_package_step_id = Field::Missing;
-        let source_id = p
-            .source
-            .id
-            .get()
-            .map(|i| i.as_str().to_owned())
-            .unwrap_or_default();
         let channel = arc
             .channel_id
             .get()
@@ -918,7 +852,6 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
                 );
             }
         }
-        let _ = source_id;
     }
     if desired == *body {
         return;
@@ -934,9 +867,4 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     );
     op.owner = None;
     ctx.push(LayerName::ProjectVersioning, op);
-}
-
-#[allow(dead_code)]
-fn unused(_: &[String]) -> String {
-    quote_list(&[])
 }

@@ -10,7 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use octopus_model::{name_key, EnvironmentId, ProjectId, ResourceKind, ScopedUserRole, Tenant};
+use octopus_model::{
+    name_key, ActionTemplateParameter, EnvironmentId, ProjectId, PropertyValue, ResourceKind,
+    ScopedUserRole, Tenant,
+};
 use serde_json::Value;
 
 use super::common::{
@@ -20,7 +23,7 @@ use crate::context::{Ctx, Resolved};
 use crate::diff::{create_op, strip_for_create, to_value, update_op};
 use crate::index::Lookup;
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
-use crate::rules::ScopeMode;
+use crate::rules::{OverwriteVariables, ScopeMode};
 
 /// Whether a source project will be on the destination after the plan.
 fn project_will_exist(ctx: &Ctx<'_>, name: &str) -> bool {
@@ -349,4 +352,300 @@ fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, te
         body,
         "the destination team lacks this role",
     )
+}
+
+/// How a tenant variable value should change.
+fn merge_value(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    what: &str,
+    template: &ActionTemplateParameter,
+    source: Option<&PropertyValue>,
+    dest: Option<&PropertyValue>,
+) -> Result<Option<PropertyValue>, String> {
+    let overwrite = ctx.rules.policy.overwrite_existing_variables == OverwriteVariables::Always;
+    match (source, dest) {
+        (None, None) => Ok(None),
+        (None, Some(d)) => Ok((!overwrite).then(|| d.clone())),
+        (Some(_), Some(d)) if d.is_sensitive() || !overwrite => Ok(Some(d.clone())),
+        (Some(PropertyValue::Sensitive(s)), None) if !s.has_value => Ok(None),
+        (Some(PropertyValue::Sensitive(_)), _) => {
+            ctx.clean(
+                CleanupCategory::DummySecret,
+                item,
+                format!("{what}: sensitive value set to a dummy value; enter the real one"),
+            );
+            Ok(Some(PropertyValue::Sensitive(
+                octopus_model::SensitiveValue::keep(),
+            )))
+        }
+        (Some(PropertyValue::Text(text)), _) => {
+            let control = template
+                .display_settings
+                .get("Octopus.ControlType")
+                .map(String::as_str)
+                .unwrap_or("");
+            let kind = match control {
+                "Certificate" => Some(ResourceKind::Certificate),
+                "WorkerPool" => Some(ResourceKind::WorkerPool),
+                c if c.ends_with("Account") => Some(ResourceKind::Account),
+                _ => None,
+            };
+            match kind {
+                Some(kind) if !text.trim().is_empty() && !text.contains("#{") => {
+                    let (name, r) = ctx.resolve(kind, text);
+                    match r.text() {
+                        Some(id) => Ok(Some(PropertyValue::Text(id))),
+                        None => Err(format!("{what}: {kind} {name:?} is not on the destination")),
+                    }
+                }
+                _ => Ok(Some(PropertyValue::Text(text.clone()))),
+            }
+        }
+        (Some(other), _) => Ok(Some(other.clone())),
+    }
+}
+
+fn template_id(
+    templates: &[ActionTemplateParameter],
+    source_templates: &[ActionTemplateParameter],
+    source_id: &str,
+) -> Option<(ActionTemplateParameter, String)> {
+    let source = source_templates.iter().find(|t| {
+        t.id.get()
+            .is_some_and(|i| i.eq_ignore_ascii_case(source_id))
+    })?;
+    let dest = templates
+        .iter()
+        .find(|t| name_key(&t.name) == name_key(&source.name))?;
+    Some((dest.clone(), dest.id.get()?.clone()))
+}
+
+fn pointer_key(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Tenant variables (old shape), with `sync_tenant_variables`: values are matched by
+/// template name and environment; missing values are added, existing ones overwritten
+/// only under `overwrite_existing_variables = "always"` and never when sensitive.
+/// Templates of projects or library variable sets created in the same plan have no ids
+/// yet, so their values follow on the next run.
+pub fn tenant_variables(ctx: &mut Ctx<'_>) {
+    if !ctx.rules.policy.sync_tenant_variables {
+        return;
+    }
+    let (src, dst) = (ctx.src, ctx.dst);
+    let filter = ctx.rules.select.tenants.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for tenant in &src.tenants {
+        if !filter.matches(&tenant.name) || !seen.insert(name_key(&tenant.name)) {
+            continue;
+        }
+        let Some(source_vars) = src
+            .tenant_variables
+            .iter()
+            .find(|v| v.tenant_id.get() == tenant.id.get())
+        else {
+            continue;
+        };
+        let item = ItemRef::new(ResourceKind::TenantVariables, &tenant.name);
+        let tenant_item = ItemRef::new(ResourceKind::Tenant, &tenant.name);
+        let (target, before, tenant_text) = match ctx.find_dest(ResourceKind::Tenant, &tenant.name)
+        {
+            Resolved::Id(id) => {
+                let doc = dst
+                    .tenant_variables
+                    .iter()
+                    .find(|v| {
+                        v.tenant_id
+                            .get()
+                            .is_some_and(|t| t.as_str().eq_ignore_ascii_case(&id))
+                    })
+                    .cloned();
+                (Target::Existing { id: id.clone() }, doc, id)
+            }
+            Resolved::Pending(p) => (
+                Target::Created {
+                    item: tenant_item.clone(),
+                },
+                None,
+                p.placeholder(),
+            ),
+            Resolved::Missing(_) => continue,
+        };
+        let mut desired = before.clone().unwrap_or_default();
+        desired.tenant_id.set(tenant_text.into());
+        let mut slots = Vec::new();
+        let mut deferred = Vec::new();
+        for (source_project, pv) in source_vars.project_variables.iter() {
+            let Some(entry) = ctx
+                .si
+                .by_id(ResourceKind::Project, source_project.as_str())
+                .cloned()
+            else {
+                continue;
+            };
+            let Lookup::Found(dest_project_id) = ctx.di.lookup(ResourceKind::Project, &entry.name)
+            else {
+                if ctx
+                    .created(ResourceKind::Project, None, &entry.name)
+                    .is_some()
+                {
+                    deferred.push(entry.name.clone());
+                }
+                continue;
+            };
+            let dest_project_id = dest_project_id.to_owned();
+            let Some(dest_project) = dst.projects.iter().find(|p| {
+                p.id.get()
+                    .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&dest_project_id))
+            }) else {
+                continue;
+            };
+            let dest_templates: Vec<_> = dest_project.templates.iter().cloned().collect();
+            let source_templates: Vec<_> = pv.templates.iter().cloned().collect();
+            let key = ProjectId::new(dest_project_id.clone());
+            let mut out = desired
+                .project_variables
+                .get(&key)
+                .cloned()
+                .unwrap_or_default();
+            out.project_id.set(key.clone());
+            for (source_env, values) in pv.variables.iter() {
+                let (env_name, env) = ctx.resolve(ResourceKind::Environment, source_env.as_str());
+                let Some(env_id) = env.text() else {
+                    ctx.clean(CleanupCategory::Skipped, &item, format!("{:?} values for environment {env_name:?} not synced: not on the destination", entry.name));
+                    continue;
+                };
+                let env_key = EnvironmentId::new(env_id);
+                let mut env_values = out.variables.get(&env_key).cloned().unwrap_or_default();
+                for (source_template, value) in values {
+                    let Some((template, tid)) =
+                        template_id(&dest_templates, &source_templates, source_template)
+                    else {
+                        continue;
+                    };
+                    let what = format!("{:?} {:?} in {env_name:?}", entry.name, template.name);
+                    match merge_value(
+                        ctx,
+                        &item,
+                        &what,
+                        &template,
+                        Some(value),
+                        env_values.get(&tid),
+                    ) {
+                        Ok(Some(v)) => {
+                            if v.is_sensitive() && !env_values.contains_key(&tid) {
+                                slots.push(format!(
+                                    "/ProjectVariables/{}/Variables/{}/{}",
+                                    pointer_key(&dest_project_id),
+                                    pointer_key(env_key.as_str()),
+                                    pointer_key(&tid)
+                                ));
+                            }
+                            env_values.insert(tid, v);
+                        }
+                        Ok(None) => {
+                            env_values.remove(&tid);
+                        }
+                        Err(reason) => ctx.clean(CleanupCategory::Skipped, &item, reason),
+                    }
+                }
+                out.variables.insert(env_key, env_values);
+            }
+            desired.project_variables.insert(key, out);
+        }
+        for (source_set, lv) in source_vars.library_variables.iter() {
+            let Some(entry) = ctx
+                .si
+                .by_id(ResourceKind::LibraryVariableSet, source_set.as_str())
+                .cloned()
+            else {
+                continue;
+            };
+            let Lookup::Found(dest_set_id) =
+                ctx.di.lookup(ResourceKind::LibraryVariableSet, &entry.name)
+            else {
+                if ctx
+                    .created(ResourceKind::LibraryVariableSet, None, &entry.name)
+                    .is_some()
+                {
+                    deferred.push(entry.name.clone());
+                }
+                continue;
+            };
+            let dest_set_id = dest_set_id.to_owned();
+            let Some(dest_set) = dst.library_variable_sets.iter().find(|l| {
+                l.id.get()
+                    .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&dest_set_id))
+            }) else {
+                continue;
+            };
+            if dest_set.is_script_module() {
+                continue;
+            }
+            let dest_templates: Vec<_> = dest_set.templates.iter().cloned().collect();
+            let source_templates: Vec<_> = lv.templates.iter().cloned().collect();
+            let key = octopus_model::LibraryVariableSetId::new(dest_set_id.clone());
+            let mut out = desired
+                .library_variables
+                .get(&key)
+                .cloned()
+                .unwrap_or_default();
+            out.library_variable_set_id.set(key.clone());
+            for (source_template, value) in lv.variables.iter() {
+                let Some((template, tid)) =
+                    template_id(&dest_templates, &source_templates, source_template)
+                else {
+                    continue;
+                };
+                let what = format!("{:?} {:?}", entry.name, template.name);
+                match merge_value(
+                    ctx,
+                    &item,
+                    &what,
+                    &template,
+                    Some(value),
+                    out.variables.get(&tid),
+                ) {
+                    Ok(Some(v)) => {
+                        if v.is_sensitive() && !out.variables.contains_key(&tid) {
+                            slots.push(format!(
+                                "/LibraryVariables/{}/Variables/{}",
+                                pointer_key(&dest_set_id),
+                                pointer_key(&tid)
+                            ));
+                        }
+                        out.variables.insert(tid, v);
+                    }
+                    Ok(None) => {
+                        out.variables.remove(&tid);
+                    }
+                    Err(reason) => ctx.clean(CleanupCategory::Skipped, &item, reason),
+                }
+            }
+            desired.library_variables.insert(key, out);
+        }
+        if !deferred.is_empty() {
+            ctx.clean(CleanupCategory::Skipped, &item, format!(
+                "values for {} follow on the next run: their templates get ids when they are created", quote_list(&deferred)));
+        }
+        let before_value = before
+            .as_ref()
+            .map(to_value)
+            .unwrap_or_else(|| serde_json::json!({}));
+        let mut op = update_op(
+            ctx,
+            item,
+            target,
+            &before_value,
+            to_value(&desired),
+            "tenant variable values to add or change",
+            "tenant variable values match",
+        );
+        if op.action == OpAction::Update {
+            op.secret_slots = slots;
+        }
+        ctx.push(LayerName::TenantVariables, op);
+    }
 }

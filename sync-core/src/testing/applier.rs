@@ -428,6 +428,20 @@ impl InMemoryApplier {
                 let s = &mut self.snapshot;
                 replace(&mut s.tenants, id, body)
             }
+            ResourceKind::TenantVariables => {
+                let mut doc: octopus_model::TenantVariables = decode(body)?;
+                doc.tenant_id.set(id.into());
+                let all = &mut self.snapshot.tenant_variables;
+                match all.iter_mut().find(|v| {
+                    v.tenant_id
+                        .get()
+                        .is_some_and(|t| t.as_str().eq_ignore_ascii_case(id))
+                }) {
+                    Some(slot) => *slot = doc,
+                    None => all.push(doc),
+                }
+                Ok(())
+            }
             kind => {
                 let s = &mut self.snapshot;
                 match kind {

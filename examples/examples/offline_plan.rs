@@ -1,0 +1,37 @@
+//! Planning offline: export two instances to snapshot directories (as
+//! `octosync export` does), then plan between the directories with no server running.
+//!
+//! `cargo run -p examples --example offline_plan`
+
+use examples::{client, start};
+use octopus_fake::Seed;
+use octosync::report::{render, Format};
+use octosync::snapshot_dir;
+use sync_core::SyncRules;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let dev = start(Seed::DevTest).await?;
+    let prod = start(Seed::StagingProduction).await?;
+    snapshot_dir::export(&client(&dev)?, "Default", &dir.path().join("dev")).await?;
+    snapshot_dir::export(&client(&prod)?, "Default", &dir.path().join("prod")).await?;
+    dev.stop().await;
+    prod.stop().await;
+
+    // No server from here on.
+    let source = snapshot_dir::read(&dir.path().join("dev"), "Default", None)?;
+    let destination = snapshot_dir::read(&dir.path().join("prod"), "Default", None)?;
+    let rules = SyncRules::from_toml_str(
+        r#"
+        [select]
+        projects = ["all"]
+        lifecycles = ["all"]
+        [environment_map]
+        Test = ["Staging"]
+        "#,
+    )?;
+    let plan = sync_core::plan(&source, &destination, &rules)?;
+    print!("{}", render(&plan, "prod (offline)", Format::Markdown));
+    Ok(())
+}
