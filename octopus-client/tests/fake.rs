@@ -265,8 +265,8 @@ async fn injected_5xx_failures_are_retried_until_they_succeed() {
 
 #[tokio::test]
 async fn a_burst_past_the_rate_limit_waits_for_retry_after_and_completes() {
-    // A bucket of 60 refilled at one a second; 64 requests at once empty it, so a few
-    // are answered 429 with `Retry-After` and must wait for a token.
+    // A bucket of 60 refilled at one a second; 64 requests at once, with pacing from
+    // the headers off, empty it, so a few are answered 429 with `Retry-After` and wait.
     let server = FakeServer::start(FakeConfig {
         rate_limit_rpm: Some(60),
         ..FakeConfig::default()
@@ -276,6 +276,7 @@ async fn a_burst_past_the_rate_limit_waits_for_retry_after_and_completes() {
     let client = OctopusHttpClient::builder(server.url(), server.api_key())
         .space_id("Spaces-1")
         .max_concurrency(64)
+        .pace_from_headers(false)
         .build()
         .unwrap();
     let reads = (0..64).map(|_| client.get_raw(ResourceKind::Space, "Spaces-1"));
@@ -286,6 +287,27 @@ async fn a_burst_past_the_rate_limit_waits_for_retry_after_and_completes() {
     assert_eq!(stats.get, 64 + stats.retries);
     assert_eq!(stats.throttled, stats.retries);
     assert_eq!(server.stats().get, stats.get);
+}
+
+#[tokio::test]
+async fn pacing_from_the_headers_keeps_a_long_run_under_the_limit() {
+    // 10 requests a second with a burst of 600: 650 reads spend the burst, then the
+    // headers slow the client to the refill rate before the bucket runs dry.
+    let server = FakeServer::start(FakeConfig {
+        rate_limit_rpm: Some(600),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = OctopusHttpClient::builder(server.url(), server.api_key())
+        .space_id("Spaces-1")
+        .build()
+        .unwrap();
+    let reads = (0..650).map(|_| client.get_raw(ResourceKind::Space, "Spaces-1"));
+    futures::future::try_join_all(reads).await.unwrap();
+    let stats = client.stats();
+    assert_eq!(stats.throttled, 0, "{stats:?}");
+    assert_eq!(stats.get, 650);
 }
 
 #[tokio::test]

@@ -72,8 +72,11 @@ impl OctopusHttpClient {
         let mut retries_done = 0u32;
         loop {
             let attempt = retries_done + 1;
-            inner.pacer.wait_turn().await;
+            // The permit first: a start time reserved while queueing for a permit would
+            // be stale by the time the request goes, and would ignore what the answers
+            // in between said about the server's budget.
             let permit = inner.permits.acquire().await;
+            inner.pacer.wait_turn().await;
             let span = tracing::info_span!(
                 "octopus_request",
                 method = request.method.as_str(),
@@ -182,13 +185,15 @@ impl OctopusHttpClient {
         let status = response.status().as_u16();
         let span = tracing::Span::current();
         span.record("status", status);
-        let limits = RateLimitHeaders::parse(
-            header(&response, "Octopus-RateLimit"),
-            header(&response, "Octopus-RateLimit-Policy"),
-        );
-        inner
-            .pacer
-            .observe(&limits, inner.max_concurrency as u64 * LOW_WATER_FACTOR);
+        if inner.pace_from_headers {
+            let limits = RateLimitHeaders::parse(
+                header(&response, "Octopus-RateLimit"),
+                header(&response, "Octopus-RateLimit-Policy"),
+            );
+            inner
+                .pacer
+                .observe(&limits, inner.max_concurrency as u64 * LOW_WATER_FACTOR);
+        }
         let retry_after =
             header(&response, "Retry-After").and_then(|v| parse_retry_after(v, SystemTime::now()));
         let bytes = match response.bytes().await {

@@ -43,6 +43,7 @@ pub struct ClientBuilder {
     max_concurrency: usize,
     retry: RetryPolicy,
     requests_per_minute: Option<u32>,
+    pace_from_headers: bool,
     page_size: u64,
 }
 
@@ -101,6 +102,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether to slow down when the server's `Octopus-RateLimit` headers say its budget
+    /// is nearly spent (default: yes). A 429's `Retry-After` is honoured either way.
+    pub fn pace_from_headers(mut self, pace: bool) -> Self {
+        self.pace_from_headers = pace;
+        self
+    }
+
     /// The `take` asked for when a collection has to be paged (default 1000; the
     /// client follows `Page.Next` whatever the server honours).
     pub fn page_size(mut self, take: u64) -> Self {
@@ -135,6 +143,7 @@ impl ClientBuilder {
                 max_concurrency: self.max_concurrency,
                 permits: Semaphore::new(self.max_concurrency),
                 pacer: Pacer::new(self.requests_per_minute),
+                pace_from_headers: self.pace_from_headers,
                 retry: self.retry,
                 counters: Counters::default(),
                 page_size: self.page_size,
@@ -179,6 +188,7 @@ struct Inner {
     max_concurrency: usize,
     permits: Semaphore,
     pacer: Pacer,
+    pace_from_headers: bool,
     retry: RetryPolicy,
     counters: Counters,
     page_size: u64,
@@ -200,6 +210,7 @@ impl OctopusHttpClient {
             max_concurrency: 8,
             retry: RetryPolicy::default(),
             requests_per_minute: None,
+            pace_from_headers: true,
             page_size: 1000,
         }
     }
