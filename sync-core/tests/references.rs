@@ -700,3 +700,18 @@ fn versioning_release_creation_and_channel_rules_follow_once_the_process_exists(
         default_channel.id.get()
     );
 }
+
+#[test]
+fn a_slug_the_destination_server_stamped_is_not_a_change() {
+    // An older source (or a hand-made snapshot) has no slugs; the destination's server
+    // stamped one on every step and action when the process was saved.
+    let source = source_with(vec![], json!([script("Deploy", json!({}))]), json!([]));
+    let mut dest_step = script("Deploy", json!({"Slug": "deploy"}));
+    dest_step["Id"] = json!("s-dest");
+    dest_step["Slug"] = json!("deploy");
+    dest_step["Actions"][0]["Id"] = json!("a-dest");
+    let destination = destination_with(destination_project(json!([dest_step]), json!([])));
+    let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
+    let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
+    assert_eq!(process.action, OpAction::Unchanged, "{plan}");
+}

@@ -240,7 +240,14 @@ fn translate_action(
     let mut action = source.clone();
     let what = |w: &str| format!("action {:?} {w}", source.name);
     match dest {
-        Some(d) => action.id = d.id.clone(),
+        Some(d) => {
+            action.id = d.id.clone();
+            // The server stamps a slug on every action; a source without one (an older
+            // server, a hand-made snapshot) must not make every run an update.
+            if !action.slug.is_set() {
+                action.slug = d.slug.clone();
+            }
+        }
         None => action.id = Default::default(),
     }
     // Environments.
