@@ -85,7 +85,7 @@ fn qa_step_answer_3_sign_off_before_production_runs_only_in_staging() {
     // instructions. The step keeps running in Staging only, never in Production.
     let rules = rules(&format!("{PROJECT}[environment_map]\nTest = [\"Staging\"]"));
     let existing = json!([
-        {"Id": "ds-1", "Name": "Deploy", "Actions": [{"Id": "da-1", "Name": "Deploy", "ActionType": "Octopus.Script",
+        {"Id": "ds-1", "Name": "Deploy", "Properties": {"Octopus.Action.TargetRoles": "web"}, "Actions": [{"Id": "da-1", "Name": "Deploy", "ActionType": "Octopus.Script",
             "Properties": {"Octopus.Action.Script.ScriptBody": "deploy"}}]},
         {"Id": "ds-2", "Name": "QA sign-off", "Actions": [{"Id": "da-2", "Name": "QA sign-off", "ActionType": "Octopus.Manual",
             "Environments": ["Environments-71"], "Properties": {"Octopus.Action.Manual.Instructions": "old"}}]}

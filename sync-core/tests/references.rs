@@ -715,3 +715,26 @@ fn a_slug_the_destination_server_stamped_is_not_a_change() {
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
     assert_eq!(process.action, OpAction::Unchanged, "{plan}");
 }
+
+#[test]
+fn an_existing_step_takes_the_source_settings_and_keeps_what_the_server_added() {
+    let mut src_step = script("Deploy", json!({}));
+    src_step["Condition"] = json!("Always");
+    src_step["Properties"] = json!({"Octopus.Action.TargetRoles": "web,api"});
+    let source = source_with(vec![], json!([src_step]), json!([]));
+    let mut dest_step = script("Deploy", json!({"Slug": "deploy"}));
+    dest_step["Id"] = json!("s-dest");
+    dest_step["Slug"] = json!("deploy");
+    dest_step["Condition"] = json!("Success");
+    dest_step["Properties"] = json!({"Octopus.Action.TargetRoles": "web"});
+    dest_step["Actions"][0]["Id"] = json!("a-dest");
+    let destination = destination_with(destination_project(json!([dest_step]), json!([])));
+    let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
+    let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
+    assert_eq!(process.action, OpAction::Update, "{plan}");
+    let step = &process.body.as_ref().unwrap()["Steps"][0];
+    assert_eq!(step["Condition"], "Always");
+    assert_eq!(step["Properties"]["Octopus.Action.TargetRoles"], "web,api");
+    assert_eq!(step["Id"], "s-dest");
+    assert_eq!(step["Slug"], "deploy");
+}

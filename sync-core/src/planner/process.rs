@@ -421,7 +421,23 @@ pub fn merge(
             .iter()
             .find(|s| name_key(&s.name) == name_key(&src_step.name));
         let mut step = match dst_step {
-            Some(d) => d.clone(),
+            // The destination's step, with the source's settings laid over it: fields
+            // only the destination's server adds (ids, slugs, newer fields) stay.
+            Some(d) => {
+                let mut s = d.clone();
+                s.name = src_step.name.clone();
+                if src_step.condition.is_set() {
+                    s.condition = src_step.condition.clone();
+                }
+                if src_step.start_trigger.is_set() {
+                    s.start_trigger = src_step.start_trigger.clone();
+                }
+                if src_step.package_requirement.is_set() {
+                    s.package_requirement = src_step.package_requirement.clone();
+                }
+                s.properties = src_step.properties.clone();
+                s
+            }
             None => {
                 let mut s = src_step.clone();
                 s.id = Default::default();
