@@ -576,29 +576,7 @@ async fn describe(
                 .version()
                 .await
                 .map_err(|e| format!("cannot reach {name}: {e}"))?;
-            let spaces = client
-                .spaces()
-                .await
-                .map_err(|e| format!("cannot list the spaces of {name}: {e}"))?;
-            let key = octopus_model::name_key(&instance.space);
-            let found = spaces.iter().any(|s| {
-                octopus_model::name_key(&s.name) == key
-                    || s.id
-                        .get()
-                        .is_some_and(|id| id.as_str().eq_ignore_ascii_case(instance.space.trim()))
-            });
-            if !found {
-                return Err(format!(
-                    "{name} has no space {:?} (it has: {})",
-                    instance.space,
-                    spaces
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-                .into());
-            }
+            crate::load::find_space(client, &name, &instance.space).await?;
             println!(
                 "{name}: Octopus {version}, space {:?} found",
                 instance.space

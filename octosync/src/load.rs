@@ -195,8 +195,9 @@ pub async fn load_snapshot(
     })
 }
 
-/// The space by name or id; `None` on servers without spaces.
-async fn find_space(
+/// The space by name or id; `None` on servers without spaces. Errors name the instance
+/// and, for a missing space, the spaces it has.
+pub async fn find_space(
     reader: &dyn OctopusRead,
     instance: &str,
     space: &str,

@@ -10,7 +10,7 @@ use octopus_model::{OctopusVersion, ResourceKind};
 use sync_core::{Plan, Snapshot, SyncRules};
 
 use crate::apply::{apply_plan, ApplyOptions, ApplyReport};
-use crate::config::{ConfigError, InstanceConfig, SyncConfig};
+use crate::config::{ConfigError, InstanceConfig};
 use crate::load::{kinds_to_read, load_snapshot, LoadError};
 
 /// What went wrong in a run, for one instance.
@@ -235,17 +235,4 @@ pub fn version_verdict(source: &OctopusVersion, destination: &OctopusVersion) ->
             "source {source} and destination {destination} are {n} minor versions apart"
         )),
     }
-}
-
-/// Builds the run's inputs from a config: one client per instance.
-pub fn clients(
-    config: &SyncConfig,
-) -> Result<(OctopusHttpClient, Vec<OctopusHttpClient>), RunError> {
-    let source = connect(&config.source, &config.apply)?;
-    let destinations = config
-        .destinations
-        .iter()
-        .map(|d| connect(&d.instance, &config.apply))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((source, destinations))
 }
