@@ -118,6 +118,28 @@ pub fn left_alone(kind: ResourceKind, name: &str, id: &str, why: &str) -> Op {
     op
 }
 
+/// Plans a kind whose existing items keep their own details: each selected source item
+/// the destination has is left alone (`why_existing`); a missing one is planned by `new`.
+pub fn create_when_missing<'a, 's, T: Resource>(
+    ctx: &mut Ctx<'a>,
+    layer: LayerName,
+    filter: &NameFilter,
+    source: &'s [T],
+    dest: &[T],
+    why_existing: &str,
+    mut new: impl FnMut(&mut Ctx<'a>, &'s T) -> Op,
+) {
+    for m in matches(ctx, layer, filter, source, dest) {
+        let op = match m {
+            Match::Existing { source, id, .. } => {
+                left_alone(T::KIND, source.name(), &id, why_existing)
+            }
+            Match::New { source } => new(ctx, source),
+        };
+        ctx.push(layer, op);
+    }
+}
+
 /// Translates a list of source ids of a top-level kind under a mode and records dropped
 /// or widened scopes. `Err` carries the skip reason; an error-mode failure is recorded on
 /// the context and also returned as `Err`.

@@ -10,7 +10,8 @@ use octopus_model::{name_key, FeedType, ResourceKind, TagSet, UserRole};
 use serde_json::{json, Value};
 
 use super::common::{
-    left_alone, matches, remove, set, strings, translate_list, translate_tags, Match,
+    create_when_missing, left_alone, matches, remove, set, strings, translate_list, translate_tags,
+    Match,
 };
 use crate::context::Ctx;
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
@@ -27,71 +28,53 @@ fn space(ctx: &Ctx<'_>) -> Option<String> {
 pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
     let filter = ctx.rules.select.environments.clone();
-    for m in matches(
+    create_when_missing(
         ctx,
         LayerName::Environments,
         &filter,
         &src.environments,
         &dst.environments,
-    ) {
-        let op = match m {
-            Match::Existing { source, id, .. } => left_alone(
-                ResourceKind::Environment,
-                &source.name,
-                &id,
-                DIFFERENT_DETAILS,
-            ),
-            Match::New { source } => {
-                let mut body = to_value(source);
-                strip_for_create(&mut body, space(ctx).as_deref());
-                create_op(
-                    ctx,
-                    ItemRef::new(ResourceKind::Environment, &source.name),
-                    body,
-                    "missing on the destination",
-                )
-            }
-        };
-        ctx.push(LayerName::Environments, op);
-    }
+        DIFFERENT_DETAILS,
+        |ctx, source| {
+            let mut body = to_value(source);
+            strip_for_create(&mut body, space(ctx).as_deref());
+            create_op(
+                ctx,
+                ItemRef::new(ResourceKind::Environment, &source.name),
+                body,
+                "missing on the destination",
+            )
+        },
+    );
     let filter = ctx.rules.select.project_groups.clone();
-    for m in matches(
+    create_when_missing(
         ctx,
         LayerName::ProjectGroups,
         &filter,
         &src.project_groups,
         &dst.project_groups,
-    ) {
-        let op = match m {
-            Match::Existing { source, id, .. } => left_alone(
-                ResourceKind::ProjectGroup,
-                &source.name,
-                &id,
-                DIFFERENT_DETAILS,
-            ),
-            Match::New { source } => {
-                let item = ItemRef::new(ResourceKind::ProjectGroup, &source.name);
-                let mut body = to_value(source);
-                strip_for_create(&mut body, space(ctx).as_deref());
-                remove(&mut body, "RetentionPolicyId");
-                let envs = translate_list(
-                    ctx,
-                    &item,
-                    ResourceKind::Environment,
-                    ScopeMode::IgnoreMismatch,
-                    "legacy environments",
-                    source.environment_ids.iter(),
-                );
-                set(
-                    &mut body,
-                    "EnvironmentIds",
-                    strings(&envs.unwrap_or_default()),
-                );
-                create_op(ctx, item, body, "missing on the destination")
-            }
-        };
-        ctx.push(LayerName::ProjectGroups, op);
-    }
+        DIFFERENT_DETAILS,
+        |ctx, source| {
+            let item = ItemRef::new(ResourceKind::ProjectGroup, &source.name);
+            let mut body = to_value(source);
+            strip_for_create(&mut body, space(ctx).as_deref());
+            remove(&mut body, "RetentionPolicyId");
+            let envs = translate_list(
+                ctx,
+                &item,
+                ResourceKind::Environment,
+                ScopeMode::IgnoreMismatch,
+                "legacy environments",
+                source.environment_ids.iter(),
+            );
+            set(
+                &mut body,
+                "EnvironmentIds",
+                strings(&envs.unwrap_or_default()),
+            );
+            create_op(ctx, item, body, "missing on the destination")
+        },
+    );
 }
 
 fn tag_set_body(source: &TagSet, dest: Option<&TagSet>) -> TagSet {
@@ -343,83 +326,64 @@ pub fn user_roles(ctx: &mut Ctx<'_>) {
 pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
     let filter = ctx.rules.select.machine_policies.clone();
-    for m in matches(
+    create_when_missing(
         ctx,
         LayerName::MachinePolicies,
         &filter,
         &src.machine_policies,
         &dst.machine_policies,
-    ) {
-        let op = match m {
-            Match::Existing { source, id, .. } => left_alone(
-                ResourceKind::MachinePolicy,
-                &source.name,
-                &id,
-                DIFFERENT_DETAILS,
-            ),
-            Match::New { source } => {
-                let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
-                let mut body = to_value(source);
-                strip_for_create(&mut body, space(ctx).as_deref());
-                set(&mut body, "IsDefault", Value::Bool(false));
-                let account = body
-                    .pointer("/MachineUpdatePolicy/TentacleUpdateAccountId")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                if let Some(account) = account {
-                    let (name, r) = ctx.resolve(ResourceKind::Account, &account);
-                    let new = match r.text() {
-                        Some(id) => Value::String(id),
-                        None => {
-                            ctx.clean(CleanupCategory::Reference, &item, format!("tentacle update account {name:?} is not on the destination; the policy uses none"));
-                            Value::Null
-                        }
-                    };
-                    if let Some(slot) =
-                        body.pointer_mut("/MachineUpdatePolicy/TentacleUpdateAccountId")
-                    {
-                        *slot = new;
+        DIFFERENT_DETAILS,
+        |ctx, source| {
+            let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
+            let mut body = to_value(source);
+            strip_for_create(&mut body, space(ctx).as_deref());
+            set(&mut body, "IsDefault", Value::Bool(false));
+            let account = body
+                .pointer("/MachineUpdatePolicy/TentacleUpdateAccountId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(account) = account {
+                let (name, r) = ctx.resolve(ResourceKind::Account, &account);
+                let new = match r.text() {
+                    Some(id) => Value::String(id),
+                    None => {
+                        ctx.clean(CleanupCategory::Reference, &item, format!("tentacle update account {name:?} is not on the destination; the policy uses none"));
+                        Value::Null
                     }
+                };
+                if let Some(slot) = body.pointer_mut("/MachineUpdatePolicy/TentacleUpdateAccountId")
+                {
+                    *slot = new;
                 }
-                create_op(ctx, item, body, "missing on the destination")
             }
-        };
-        ctx.push(LayerName::MachinePolicies, op);
-    }
+            create_op(ctx, item, body, "missing on the destination")
+        },
+    );
     let filter = ctx.rules.select.worker_pools.clone();
-    for m in matches(
+    create_when_missing(
         ctx,
         LayerName::WorkerPools,
         &filter,
         &src.worker_pools,
         &dst.worker_pools,
-    ) {
-        let op = match m {
-            Match::Existing { source, id, .. } => left_alone(
-                ResourceKind::WorkerPool,
-                &source.name,
-                &id,
-                "exists; its workers are the destination's own",
-            ),
-            Match::New { source } => {
-                let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
-                if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
-                    Op::bare(
-                        item,
-                        OpAction::Skip,
-                        "dynamic worker pools are provided by Octopus Cloud and cannot be created",
-                    )
-                } else {
-                    let mut body = to_value(source);
-                    strip_for_create(&mut body, space(ctx).as_deref());
-                    set(&mut body, "IsDefault", Value::Bool(false));
-                    remove(&mut body, "CanAddWorkers");
-                    create_op(ctx, item, body, "missing on the destination")
-                }
+        "exists; its workers are the destination's own",
+        |ctx, source| {
+            let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
+            if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
+                Op::bare(
+                    item,
+                    OpAction::Skip,
+                    "dynamic worker pools are provided by Octopus Cloud and cannot be created",
+                )
+            } else {
+                let mut body = to_value(source);
+                strip_for_create(&mut body, space(ctx).as_deref());
+                set(&mut body, "IsDefault", Value::Bool(false));
+                remove(&mut body, "CanAddWorkers");
+                create_op(ctx, item, body, "missing on the destination")
             }
-        };
-        ctx.push(LayerName::WorkerPools, op);
-    }
+        },
+    );
 }
 
 /// Translates the environment, tenant and tag restrictions of an account or certificate.
@@ -463,53 +427,44 @@ fn ids<T: AsRef<str>>(items: &[T]) -> Vec<String> {
 pub fn accounts(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
     let filter = ctx.rules.select.accounts.clone();
-    for m in matches(
+    create_when_missing(
         ctx,
         LayerName::Accounts,
         &filter,
         &src.accounts,
         &dst.accounts,
-    ) {
-        let op = match m {
-            Match::Existing { source, id, .. } => left_alone(
-                ResourceKind::Account,
-                &source.name,
-                &id,
-                "exists; same name, its credentials and details are left alone",
-            ),
-            Match::New { source } => {
-                let item = ItemRef::new(ResourceKind::Account, &source.name);
-                let mut body = to_value(source);
-                strip_for_create(&mut body, space(ctx).as_deref());
-                match infrastructure_scope(
-                    ctx,
-                    &item,
-                    &mut body,
-                    &ids(&source.environment_ids),
-                    &ids(&source.tenant_ids),
-                    &source.tenant_tags,
-                ) {
-                    Err(reason) => Op::bare(item, OpAction::Skip, reason),
-                    Ok(()) => {
-                        let slots = sensitive_slots(&body);
-                        for slot in &slots {
-                            ctx.clean(
-                                CleanupCategory::DummySecret,
-                                &item,
-                                format!(
-                                    "secret {slot} set to a dummy value; enter the real credential"
-                                ),
-                            );
-                        }
-                        let mut op = create_op(ctx, item, body, "missing on the destination");
-                        op.secret_slots = slots;
-                        op
+        "exists; same name, its credentials and details are left alone",
+        |ctx, source| {
+            let item = ItemRef::new(ResourceKind::Account, &source.name);
+            let mut body = to_value(source);
+            strip_for_create(&mut body, space(ctx).as_deref());
+            match infrastructure_scope(
+                ctx,
+                &item,
+                &mut body,
+                &ids(&source.environment_ids),
+                &ids(&source.tenant_ids),
+                &source.tenant_tags,
+            ) {
+                Err(reason) => Op::bare(item, OpAction::Skip, reason),
+                Ok(()) => {
+                    let slots = sensitive_slots(&body);
+                    for slot in &slots {
+                        ctx.clean(
+                            CleanupCategory::DummySecret,
+                            &item,
+                            format!(
+                                "secret {slot} set to a dummy value; enter the real credential"
+                            ),
+                        );
                     }
+                    let mut op = create_op(ctx, item, body, "missing on the destination");
+                    op.secret_slots = slots;
+                    op
                 }
             }
-        };
-        ctx.push(LayerName::Accounts, op);
-    }
+        },
+    );
 }
 
 /// Certificates: matched by name. The API never returns certificate data, so a missing
