@@ -183,6 +183,7 @@ fn category_title(category: CleanupCategory) -> &'static str {
         CleanupCategory::Placeholder => "Placeholder values to fill in",
         CleanupCategory::DroppedScope => "Scopes that lost values",
         CleanupCategory::WidenedScope => "Scopes widened to apply more broadly",
+        CleanupCategory::NarrowedScope => "Existing values narrowed to the source's scope",
         CleanupCategory::Skipped => "Items not synced",
         CleanupCategory::VersionShim => "Version shims applied",
         CleanupCategory::Reference => "References left out or reset",

@@ -64,6 +64,7 @@ pub mod diff;
 pub mod index;
 pub mod plan;
 pub mod planner;
+pub mod resolve;
 pub mod rules;
 pub mod snapshot;
 #[cfg(any(test, feature = "testing"))]
@@ -71,9 +72,9 @@ pub mod testing;
 
 pub use octopus_model::ResourceKind;
 pub use plan::{
-    fill_secret_slots, resolve_pending, CleanupCategory, CleanupEntry, FieldChange, ItemRef, Layer,
-    LayerName, Op, OpAction, Pending, PendingRef, Plan, Summary, Target,
-    DEFAULT_SECRET_PLACEHOLDER,
+    fill_secret_slots, resolve_pending, CleanupCategory, CleanupEntry, ContextResolution,
+    FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef, Plan, ResolvedValue,
+    Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
 };
 pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};

@@ -346,6 +346,81 @@ pub struct Op {
     /// [`fill_secret_slots`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_slots: Vec<String>,
+    /// For variable sets: per changed variable name, what each destination context
+    /// resolves to before and after (what a reviewer checks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<VariableReview>,
+}
+
+/// What a destination context resolves a variable to, as a reviewer reads it. Secrets
+/// are never shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ResolvedValue {
+    /// No value applies.
+    Unset,
+    /// A plain (or typed) value.
+    Text {
+        /// The value.
+        value: String,
+    },
+    /// A secret the destination keeps.
+    Secret,
+    /// A secret this plan adds with a dummy value, to be replaced.
+    DummySecret,
+    /// Several values tie; Octopus's pick is not defined.
+    Ambiguous {
+        /// The tied values.
+        values: Vec<ResolvedValue>,
+    },
+}
+
+impl fmt::Display for ResolvedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolvedValue::Unset => f.write_str("(none)"),
+            ResolvedValue::Text { value } => {
+                if value.chars().count() > 60 {
+                    let cut: String = value.chars().take(57).collect();
+                    write!(f, "{cut}...")
+                } else {
+                    f.write_str(value)
+                }
+            }
+            ResolvedValue::Secret => f.write_str("<secret>"),
+            ResolvedValue::DummySecret => f.write_str("<dummy secret>"),
+            ResolvedValue::Ambiguous { values } => {
+                f.write_str("ambiguous: ")?;
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" | ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One destination context's resolution of a variable, before and after the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextResolution {
+    /// The context (`Staging`, `Production · role SQL-Server`).
+    pub context: String,
+    /// What it resolves to now.
+    pub before: ResolvedValue,
+    /// What it resolves to after the plan is applied.
+    pub after: ResolvedValue,
+}
+
+/// What the destination contexts resolve one variable name to, before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariableReview {
+    /// The variable's name.
+    pub name: String,
+    /// One row per context.
+    pub contexts: Vec<ContextResolution>,
 }
 
 impl Op {
@@ -361,6 +436,7 @@ impl Op {
             diff: Vec::new(),
             pending: Vec::new(),
             secret_slots: Vec::new(),
+            variables: Vec::new(),
         }
     }
 }
@@ -378,6 +454,9 @@ pub enum CleanupCategory {
     /// Every value of a scope dimension was dropped: the value or step now applies more
     /// widely than on the source.
     WidenedScope,
+    /// An existing destination value took a narrower scope from the source: contexts it
+    /// applied to before may now resolve another value, or none.
+    NarrowedScope,
     /// An item was not synced.
     Skipped,
     /// A version shim changed a body.
@@ -393,6 +472,7 @@ impl CleanupCategory {
             CleanupCategory::Placeholder => "placeholder",
             CleanupCategory::DroppedScope => "dropped scope",
             CleanupCategory::WidenedScope => "widened scope",
+            CleanupCategory::NarrowedScope => "narrowed scope",
             CleanupCategory::Skipped => "skipped",
             CleanupCategory::VersionShim => "version shim",
             CleanupCategory::Reference => "reference",
@@ -566,6 +646,17 @@ impl fmt::Display for Plan {
                         short(&change.before),
                         short(&change.after)
                     )?;
+                }
+                for review in &op.variables {
+                    writeln!(f, "      {} resolves to:", review.name)?;
+                    for row in &review.contexts {
+                        let mark = if row.before == row.after { " " } else { "*" };
+                        writeln!(
+                            f,
+                            "       {mark} {}: {} -> {}",
+                            row.context, row.before, row.after
+                        )?;
+                    }
                 }
             }
         }

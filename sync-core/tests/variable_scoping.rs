@@ -88,15 +88,20 @@ fn initial_sync_clones_values_as_is_without_environment_scoping() {
             ),
         ]
     );
-    // The widening is never silent: each value is in the clean-up log.
+    // The widening is never silent: each value is in the clean-up log, and so is the
+    // tie the two now-unscoped values make (the guide's "edit the values after the sync").
     let widened: Vec<_> = plan
         .cleanup
         .iter()
         .filter(|c| c.category == CleanupCategory::WidenedScope)
         .collect();
-    assert_eq!(widened.len(), 2, "{plan}");
+    assert_eq!(widened.len(), 3, "{plan}");
     assert!(widened[0].message.contains("Development"));
     assert!(widened[1].message.contains("Test"));
+    assert!(
+        widened[2].message.contains("ties in Staging, Production"),
+        "{plan}"
+    );
     insta::assert_json_snapshot!(plan);
 }
 

@@ -6,4 +6,5 @@ pub mod library;
 pub mod process;
 pub mod projects;
 pub mod tenants;
+pub mod variable_contexts;
 pub mod variables;

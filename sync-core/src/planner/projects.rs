@@ -762,6 +762,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
     );
     if op.action == OpAction::Update {
         op.secret_slots = merged.secret_slots;
+        op.variables = merged.review;
     }
     op.owner = Some(p.target());
     ctx.push(LayerName::ProjectVariables, op);

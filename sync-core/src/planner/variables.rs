@@ -1,38 +1,53 @@
-//! Variables: values matched by name and translated scope across multi-valued variables.
+//! Variables: the merge of a source variable set into a destination that has its own
+//! values.
 //!
-//! For each source value, in order:
+//! The promise is about what each destination context *resolves to* (see
+//! [`crate::resolve`]): nothing of the destination's moves to other environments, widens,
+//! or gets a competitor unless the plan says so.
 //!
-//! 1. Its scope is translated field by field under the `variable_*` modes; a field that
-//!    fails its mode skips the value. Roles are names and need no translation.
-//! 2. A typed value (account, certificate, worker pool) is translated under the
-//!    single-value modes.
-//! 3. It is compared with the destination's values of the same name and sensitivity that
-//!    no earlier source value matched:
-//!    - same value and same scope: nothing to do;
-//!    - sensitive, same scope: the destination's secret is kept untouched (its `Id` is
-//!      reused, its value stays `null`, which the API reads as "keep");
-//!    - same value (non-sensitive), different scope: the destination's scope becomes the
-//!      source's (fields under `ignore-mismatch-on-new-leave-existing-alone` keep the
-//!      destination's);
-//!    - same scope (fields under `ignore-mismatch-on-new-leave-existing-alone` count as
-//!      the same), different value: overwritten only under
-//!      `overwrite_existing_variables = "always"`, and never when sensitive;
-//!    - no match: appended as a new value, unless the destination already has values of
-//!      that name and `add_additional_variable_values_on_existing_variable_sets` is off.
-//!      New sensitive values get a dummy secret and a clean-up entry; under
-//!      `add-new-with-placeholder` new text values get `placeholder_value`. A new value
-//!      identical to one already added (same name, value, type and scope) is collapsed.
+//! Each source value is first translated: its scope field by field under the
+//! `variable_*` modes of `[scoping]` (after `[environment_map]`; a field that fails its
+//! mode skips the value, a field whose values are all dropped under `ignore-mismatch` is
+//! a widening with a `WidenedScope` entry); a typed value (account, certificate, worker
+//! pool) under the single-value modes. Then, per variable name (exact text comparison,
+//! case-sensitive; scopes compared as sets of ids):
 //!
-//! Destination-only values are never removed.
+//! | # | source value | destination | result | example |
+//! |---|---|---|---|---|
+//! | 1 | same scope, same value | — | unchanged | `Timeout = 30 [Staging]` on both |
+//! | 2 | same scope, other value | plain | `never` and `add-new-with-placeholder` keep the destination's; `always` takes the source's | source `Timeout = 30 [Staging], 60 [Production]`, destination `60 [Staging], 30 [Production]`: under `never` nothing changes |
+//! | 3 | same scope | secret on both | the destination's secret is kept, with its id | `Signing.Key [Production]` |
+//! | 4 | plain, same scope | secret | the secret is kept; a `Skipped` entry | source `Smtp.Password = "dev-pw"`, destination secret |
+//! | 5 | secret, same scope | plain | the plain value is kept; a `Skipped` entry says to make it sensitive by hand | |
+//! | 6 | no exact partner, same value, **narrower** scope | a value with a wider scope | the destination's value takes the source's scope; a `NarrowedScope` entry | `ConnectionString` unscoped → `[Role SQL-Server]` (the seed's recurring sync) |
+//! | 7 | no partner, same value, other or wider scope | | never moved or widened by value: the source value is considered for adding (rows 8–13) | `Banner = off [Staging]` vs destination `off [Production]`: `[Production]` stays, `[Staging]` is added |
+//! | 8 | no partner | | added (a new secret gets a dummy and a `DummySecret` entry; under `add-new-with-placeholder` a new text value gets the placeholder) | `ConnectionString = Data Source=… [Role Oracle]` |
+//! | 9 | no partner | values of the name exist and `add_additional_variable_values_on_existing_variable_sets` is off | not added; `Skipped` | |
+//! | 10 | plain, no partner | the name is a secret there | not added; `Skipped`: a plain value beside a secret would compete with it | `Smtp.Password = "dev-pw"` unscoped vs a `[Production]` secret |
+//! | 11 | secret, no partner | secrets that already apply in every context of its scope | not added; `Skipped` | source `Signing.Key [Staging, Production]`, destination secrets `[Staging]` and `[Production]` |
+//! | 12 | no partner | every context it would apply to resolves a more specific destination value | not added (no deployment would use it); `Skipped` | source `Application.Database.Name` unscoped, destination values `[Staging]` and `[Production]` |
+//! | 13 | no partner | a value of equal rank in some context, with another value | not added (Octopus's pick between them is not defined); `Skipped` — unless the source has the same tie (carried across) or the value was widened by an explicit rule (added, `WidenedScope` entry names the tie) source `X = a [Role web]`, destination `X = b [Role web, db]` |
+//!
+//! Destination-only values are never removed, moved or rescoped. Sensitive values keep
+//! their ids (the API reads a `null` value with a known id as "keep the secret").
+//! A new value identical to one already there (name, value, type and scope) is collapsed.
+//!
+//! "Context" means a combination that exists on the destination (see
+//! [`super::variable_contexts`]). A destination value never applies to a context it did
+//! not apply to before: rows 6 only narrows, and nothing else changes a destination
+//! value's scope. A change of resolution is shown per context in the plan (see
+//! [`crate::plan::VariableReview`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, Field, Lenient, ResourceKind, ScopeField, Variable};
+use octopus_model::{name_key, Field, Lenient, ResourceKind, ScopeField, Variable, VariableType};
 
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::process::ProcessOwnerIds;
+use super::variable_contexts::{contexts, LabeledContext, Side};
 use crate::context::{Ctx, Resolved};
-use crate::plan::{CleanupCategory, ItemRef};
+use crate::plan::{CleanupCategory, ContextResolution, ItemRef, ResolvedValue, VariableReview};
+use crate::resolve::{resolve, same_value, variable_specificity, Resolution};
 use crate::rules::{OverwriteVariables, PlaceholderValues, ScopeMode};
 
 /// What the variables of one set may refer to.
@@ -55,6 +70,8 @@ pub struct MergedVariables {
     pub variables: Vec<Variable>,
     /// JSON pointers (relative to the variable set) of dummy secrets.
     pub secret_slots: Vec<String>,
+    /// Per changed name, what each destination context resolves to before and after.
+    pub review: Vec<VariableReview>,
 }
 
 type ScopeMap = BTreeMap<ScopeField, Vec<String>>;
@@ -82,11 +99,6 @@ fn scopes_equal(a: &ScopeMap, b: &ScopeMap, ignored: &BTreeSet<ScopeField>) -> b
                 b.get(f).map(Vec::as_slice).unwrap_or(&[]),
             )
     })
-}
-
-fn values_equal(a: &Variable, b: &Variable) -> bool {
-    let (x, y) = (a.value.as_str().trim(), b.value.as_str().trim());
-    !x.is_empty() && x.to_lowercase() == y.to_lowercase()
 }
 
 fn mode_for(ctx: &Ctx<'_>, field: &ScopeField) -> Option<ScopeMode> {
@@ -234,6 +246,71 @@ fn translate_value(
     }
 }
 
+/// One source value, translated for the destination.
+struct Incoming {
+    /// Its position in the source's list.
+    source: usize,
+    /// The value to add if it is added (no id, translated value and scope).
+    var: Variable,
+    /// The translated scope.
+    scope: ScopeMap,
+    secret: bool,
+    /// Whether an explicit `ignore-mismatch` rule dropped a whole scope field.
+    widened: bool,
+}
+
+/// Whether `new` applies to a subset of the contexts `old` applies to, judged by the
+/// scopes alone: every field `old` constrains, `new` constrains to a subset.
+fn narrower_or_equal(new: &ScopeMap, old: &ScopeMap) -> bool {
+    old.iter()
+        .filter(|(_, v)| !v.is_empty())
+        .all(|(field, old_values)| {
+            new.get(field).is_some_and(|new_values| {
+                !new_values.is_empty()
+                    && new_values
+                        .iter()
+                        .all(|n| old_values.iter().any(|o| o.eq_ignore_ascii_case(n)))
+            })
+        })
+}
+
+fn labels(contexts: &[&LabeledContext]) -> String {
+    const SHOWN: usize = 6;
+    let mut names: Vec<&str> = contexts.iter().map(|c| c.label.as_str()).collect();
+    names.dedup();
+    let more = names.len().saturating_sub(SHOWN);
+    let mut text = names.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
+/// A value as a reviewer sees it; `added` holds the values this plan adds.
+fn shown(v: &Variable, added: &[&Variable]) -> ResolvedValue {
+    if v.is_secret() {
+        if added.iter().any(|a| std::ptr::eq(*a, v)) {
+            ResolvedValue::DummySecret
+        } else {
+            ResolvedValue::Secret
+        }
+    } else {
+        ResolvedValue::Text {
+            value: v.value.get().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+fn shown_resolution(r: Resolution<'_>, added: &[&Variable]) -> ResolvedValue {
+    match r {
+        Resolution::Unset => ResolvedValue::Unset,
+        Resolution::Value(v) => shown(v, added),
+        Resolution::Ambiguous(vs) => ResolvedValue::Ambiguous {
+            values: vs.into_iter().map(|v| shown(v, added)).collect(),
+        },
+    }
+}
+
 /// Merges source variables into the destination's (see the module docs).
 pub fn merge(
     ctx: &mut Ctx<'_>,
@@ -247,17 +324,19 @@ pub fn merge(
         owner.force_overwrite || policy.overwrite_existing_variables == OverwriteVariables::Always;
     let leave = leave_alone_fields(ctx);
     let none = BTreeSet::new();
-    let mut desired: Vec<Variable> = dest.to_vec();
-    let mut matched = vec![false; dest.len()];
-    let mut added: Vec<Variable> = Vec::new();
-    for src in source {
+
+    // Translation needs the context mutably (it logs); it comes first.
+    let mut incoming: Vec<Incoming> = Vec::new();
+    for (i, src) in source.iter().enumerate() {
         let secret = src.is_secret();
         if owner.only_sensitive && !secret {
             continue;
         }
         let widened_before = ctx.widened;
-        let scope = match translate_scope(ctx, item, owner, src) {
-            Ok(s) => s,
+        let translated = translate_scope(ctx, item, owner, src)
+            .and_then(|scope| translate_value(ctx, item, src).map(|value| (scope, value)));
+        let (scope, value) = match translated {
+            Ok(t) => t,
             Err(reason) => {
                 ctx.clean(
                     CleanupCategory::Skipped,
@@ -267,125 +346,441 @@ pub fn merge(
                 continue;
             }
         };
-        let value = match translate_value(ctx, item, src) {
-            Ok(v) => v,
-            Err(reason) => {
-                ctx.clean(
-                    CleanupCategory::Skipped,
-                    item,
-                    format!("{reason}; the value was not synced"),
-                );
-                continue;
-            }
-        };
-        let was_widened = ctx.widened > widened_before;
-        let mut new = src.clone();
-        new.id = Field::Missing;
-        new.value = value;
-        new.scope = Lenient::present(scope.clone());
-        let candidates: Vec<usize> = (0..dest.len())
-            .filter(|&i| {
-                !matched[i]
-                    && name_key(&dest[i].name) == name_key(&src.name)
-                    && dest[i].is_secret() == secret
-            })
-            .collect();
-        let find =
-            |pred: &dyn Fn(&Variable) -> bool| candidates.iter().copied().find(|&i| pred(&dest[i]));
-        if let Some(i) = find(&|d| {
-            (secret || values_equal(d, &new)) && scopes_equal(&scope_of(d), &scope, &none)
-        }) {
-            matched[i] = true;
-            continue;
-        }
-        if !secret {
-            if let Some(i) = find(&|d| values_equal(d, &new)) {
-                matched[i] = true;
-                let mut merged_scope = scope.clone();
-                let dest_scope = scope_of(&dest[i]);
-                for field in &leave {
-                    merged_scope.remove(field);
-                    if let Some(v) = dest_scope.get(field) {
-                        merged_scope.insert(field.clone(), v.clone());
-                    }
-                }
-                desired[i].scope = Lenient::present(merged_scope);
-                continue;
-            }
-        }
-        if let Some(i) = find(&|d| scopes_equal(&scope_of(d), &scope, &leave)) {
-            matched[i] = true;
-            if overwrite && !secret && dest[i].value != new.value {
-                desired[i].value = new.value.clone();
-            }
-            continue;
-        }
-        let name_exists = dest
-            .iter()
-            .any(|d| name_key(&d.name) == name_key(&src.name));
-        if name_exists && !policy.add_additional_variable_values_on_existing_variable_sets {
-            ctx.clean(CleanupCategory::Skipped, item, format!(
-                "an additional value of {:?} was not added (add_additional_variable_values_on_existing_variable_sets is off)", src.name));
-            continue;
-        }
-        let notes = ctx.cleanup.len();
-        if secret {
-            new.value = Field::Null;
-            ctx.clean(
-                CleanupCategory::DummySecret,
-                item,
-                format!(
-                    "new sensitive variable {:?} set to a dummy value; enter the real one",
-                    src.name
-                ),
-            );
-        } else if policy.overwrite_existing_variables == OverwriteVariables::AddNewWithPlaceholder
-            && !owner.force_overwrite
-            && (policy.placeholder_values == PlaceholderValues::AllNew || was_widened)
-        {
-            let is_text = matches!(
-                new.r#type.get(),
-                None | Some(octopus_model::VariableType::String)
-            );
-            new.value = Field::Value(if is_text {
-                policy.placeholder_value.clone()
-            } else {
-                String::new()
-            });
-            ctx.clean(
-                CleanupCategory::Placeholder,
-                item,
-                format!(
-                    "new variable {:?} added with a placeholder value; set the real one",
-                    src.name
-                ),
-            );
-        }
-        let same_name_scope = |a: &Variable| {
-            name_key(&a.name) == name_key(&new.name) && scopes_equal(&scope_of(a), &scope, &none)
-        };
-        let identical = desired.iter().chain(added.iter()).any(|a| {
-            same_name_scope(a)
-                && a.value == new.value
-                && a.r#type == new.r#type
-                && a.is_secret() == secret
+        let mut var = src.clone();
+        var.id = Field::Missing;
+        var.value = value;
+        var.scope = Lenient::present(scope.clone());
+        incoming.push(Incoming {
+            source: i,
+            var,
+            scope,
+            secret,
+            widened: ctx.widened > widened_before,
         });
-        if identical {
-            // Collapsed into the earlier value: its notes stand for both.
-            ctx.cleanup.truncate(notes);
-            continue;
-        }
-        added.push(new);
     }
+
+    let mut notes: Vec<(CleanupCategory, String)> = Vec::new();
+    let merged = {
+        let dest_side = Side {
+            snapshot: ctx.dst,
+            index: &ctx.di,
+            actions: owner
+                .actions
+                .dest
+                .iter()
+                .map(|((_, action), id)| (id.to_lowercase(), action.clone()))
+                .collect(),
+        };
+        let source_side = Side {
+            snapshot: ctx.src,
+            index: &ctx.si,
+            actions: owner
+                .actions
+                .source
+                .iter()
+                .map(|(id, (_, action))| (id.clone(), action.clone()))
+                .collect(),
+        };
+        let mut m = Merge {
+            dest,
+            source,
+            incoming: &incoming,
+            dest_side: &dest_side,
+            source_side: &source_side,
+            desired: dest.to_vec(),
+            origin: vec![None; dest.len()],
+            added: Vec::new(),
+            notes: &mut notes,
+        };
+        m.pair(&none, &leave, overwrite);
+        m.narrow(&leave);
+        m.add(&policy, owner.force_overwrite, &none);
+        let review = m.review();
+        (m.desired, m.added, review)
+    };
+    for (category, message) in notes {
+        ctx.clean(category, item, message);
+    }
+    let (mut desired, added, review) = merged;
     let mut secret_slots = Vec::new();
-    for (k, var) in added.iter().enumerate() {
+    for (k, (var, _)) in added.iter().enumerate() {
         if var.is_secret() {
             secret_slots.push(format!("/Variables/{}/Value", dest.len() + k));
         }
     }
-    desired.extend(added);
+    desired.extend(added.into_iter().map(|(v, _)| v));
     MergedVariables {
         variables: desired,
         secret_slots,
+        review,
+    }
+}
+
+/// The state of one merge: the destination's values as they will be, what is added, and
+/// the clean-up notes.
+struct Merge<'m> {
+    dest: &'m [Variable],
+    source: &'m [Variable],
+    incoming: &'m [Incoming],
+    dest_side: &'m Side<'m>,
+    source_side: &'m Side<'m>,
+    /// The destination's values, changed in place where the merge changes them.
+    desired: Vec<Variable>,
+    /// For each destination value, the incoming value it is paired with.
+    origin: Vec<Option<usize>>,
+    /// Values to add, with the incoming value each comes from.
+    added: Vec<(Variable, usize)>,
+    notes: &'m mut Vec<(CleanupCategory, String)>,
+}
+
+impl Merge<'_> {
+    fn is_paired(&self, t: usize) -> bool {
+        self.origin.contains(&Some(t))
+    }
+
+    fn dest_of(&self, name: &str) -> Vec<usize> {
+        let key = name_key(name);
+        (0..self.dest.len())
+            .filter(|&d| name_key(&self.dest[d].name) == key)
+            .collect()
+    }
+
+    /// Rows 1–5: pairs by exact translated scope, preferring equal values, then the same
+    /// sensitivity, then any; then (fields under `ignore-mismatch-on-new-leave-existing-
+    /// alone` counted as equal) the same sensitivity.
+    fn pair(&mut self, none: &BTreeSet<ScopeField>, leave: &BTreeSet<ScopeField>, overwrite: bool) {
+        type Test = fn(&Variable, &Incoming) -> bool;
+        let rounds: [(bool, Test); 4] = [
+            (false, |d, t| {
+                (d.is_secret() && t.secret) || same_value(d, &t.var)
+            }),
+            (false, |d, t| d.is_secret() == t.secret),
+            (false, |_, _| true),
+            (true, |d, t| d.is_secret() == t.secret),
+        ];
+        for (lenient, test) in rounds {
+            if lenient && leave.is_empty() {
+                continue;
+            }
+            let ignored = if lenient { leave } else { none };
+            for t in 0..self.incoming.len() {
+                if self.is_paired(t) {
+                    continue;
+                }
+                let inc = &self.incoming[t];
+                let found = self.dest_of(&inc.var.name).into_iter().find(|&d| {
+                    self.origin[d].is_none()
+                        && scopes_equal(&scope_of(&self.dest[d]), &inc.scope, ignored)
+                        && test(&self.dest[d], inc)
+                });
+                if let Some(d) = found {
+                    self.origin[d] = Some(t);
+                    self.settle_pair(d, t, overwrite);
+                }
+            }
+        }
+    }
+
+    fn settle_pair(&mut self, d: usize, t: usize, overwrite: bool) {
+        let inc = &self.incoming[t];
+        let dv = &self.dest[d];
+        let scope = self.dest_side.describe(&scope_of(dv));
+        match (dv.is_secret(), inc.secret) {
+            (true, true) => {}
+            (false, false) => {
+                if overwrite && !same_value(dv, &inc.var) {
+                    self.desired[d].value = inc.var.value.clone();
+                    self.desired[d].r#type = inc.var.r#type.clone();
+                }
+            }
+            (true, false) => self.notes.push((
+                CleanupCategory::Skipped,
+                format!(
+                    "{:?} ({scope}) is plain text on the source but a secret on the destination; the destination's secret was kept",
+                    dv.name
+                ),
+            )),
+            (false, true) => self.notes.push((
+                CleanupCategory::Skipped,
+                format!(
+                    "{:?} ({scope}) is sensitive on the source but plain text on the destination; the destination's value was kept: make it sensitive there if it should be",
+                    dv.name
+                ),
+            )),
+        }
+    }
+
+    /// Row 6: a destination value with no partner takes the scope of a source value with
+    /// the same text when that scope is narrower than its own.
+    fn narrow(&mut self, leave: &BTreeSet<ScopeField>) {
+        for t in 0..self.incoming.len() {
+            let inc = &self.incoming[t];
+            if self.is_paired(t) || inc.secret {
+                continue;
+            }
+            let mut found = None;
+            for d in self.dest_of(&inc.var.name) {
+                let dv = &self.dest[d];
+                if self.origin[d].is_some() || !same_value(dv, &inc.var) {
+                    continue;
+                }
+                let old = scope_of(dv);
+                let mut new = inc.scope.clone();
+                for field in leave {
+                    new.remove(field);
+                    if let Some(v) = old.get(field) {
+                        new.insert(field.clone(), v.clone());
+                    }
+                }
+                if narrower_or_equal(&new, &old) && !scopes_equal(&new, &old, &BTreeSet::new()) {
+                    found = Some((d, old, new));
+                    break;
+                }
+            }
+            if let Some((d, old, new)) = found {
+                self.notes.push((
+                    CleanupCategory::NarrowedScope,
+                    format!(
+                        "the destination's value of {:?} ({}) now applies only to {}, the scope the source gives the same value; contexts outside it resolve another value or none (the plan lists them)",
+                        self.dest[d].name,
+                        self.dest_side.describe(&old),
+                        self.dest_side.describe(&new)
+                    ),
+                ));
+                self.desired[d].scope = Lenient::present(new);
+                self.origin[d] = Some(t);
+            }
+        }
+    }
+
+    /// The values of a name as they stand, with the incoming value each comes from
+    /// (`None`: the destination's own) and whether it is the destination's.
+    fn current(&self, name: &str) -> Vec<(&Variable, Option<usize>, bool)> {
+        let key = name_key(name);
+        let mut out: Vec<(&Variable, Option<usize>, bool)> = self
+            .desired
+            .iter()
+            .zip(&self.origin)
+            .filter(|(v, _)| name_key(&v.name) == key)
+            .map(|(v, o)| (v, *o, true))
+            .collect();
+        out.extend(
+            self.added
+                .iter()
+                .filter(|(v, _)| name_key(&v.name) == key)
+                .map(|(v, t)| (v, Some(*t), false)),
+        );
+        out
+    }
+
+    /// Whether two incoming values tie in some context of the source (an ambiguity the
+    /// source has, carried across rather than blocked).
+    fn tie_on_source(&self, a: usize, b: usize) -> bool {
+        let (sa, sb) = (self.incoming[a].source, self.incoming[b].source);
+        let key = name_key(&self.source[sa].name);
+        let values: Vec<&Variable> = self
+            .source
+            .iter()
+            .filter(|v| name_key(&v.name) == key)
+            .collect();
+        let scopes: Vec<ScopeMap> = values.iter().map(|v| scope_of(v)).collect();
+        let refs: Vec<&ScopeMap> = scopes.iter().collect();
+        contexts(self.source_side, &refs).iter().any(|c| {
+            match resolve(values.iter().copied(), &c.context) {
+                Resolution::Ambiguous(tied) => {
+                    tied.iter().any(|v| std::ptr::eq(*v, &self.source[sa]))
+                        && tied.iter().any(|v| std::ptr::eq(*v, &self.source[sb]))
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Rows 8–13: source values with no partner.
+    fn add(
+        &mut self,
+        policy: &crate::rules::Policy,
+        force_overwrite: bool,
+        none: &BTreeSet<ScopeField>,
+    ) {
+        for t in 0..self.incoming.len() {
+            if self.is_paired(t) {
+                continue;
+            }
+            let inc = &self.incoming[t];
+            let name = &inc.var.name;
+            let scope_text = self.dest_side.describe(&inc.scope);
+            let what = format!("{name:?} ({scope_text})");
+            let dest_values = self.dest_of(name);
+            if !dest_values.is_empty()
+                && !policy.add_additional_variable_values_on_existing_variable_sets
+            {
+                self.notes.push((CleanupCategory::Skipped, format!(
+                    "an additional value of {name:?} was not added (add_additional_variable_values_on_existing_variable_sets is off)")));
+                continue;
+            }
+            if !inc.secret && dest_values.iter().any(|&d| self.dest[d].is_secret()) {
+                self.notes.push((CleanupCategory::Skipped, format!(
+                    "a plain value of {what} was not added: the destination keeps {name:?} as a secret, and a plain value beside it would compete with it at deploy time")));
+                continue;
+            }
+            let mut new = inc.var.clone();
+            let mut new_notes: Vec<(CleanupCategory, String)> = Vec::new();
+            if inc.secret {
+                new.value = Field::Null;
+                new_notes.push((
+                    CleanupCategory::DummySecret,
+                    format!(
+                        "new sensitive variable {name:?} set to a dummy value; enter the real one"
+                    ),
+                ));
+            } else if policy.overwrite_existing_variables
+                == OverwriteVariables::AddNewWithPlaceholder
+                && !force_overwrite
+                && (policy.placeholder_values == PlaceholderValues::AllNew || inc.widened)
+            {
+                let is_text = matches!(new.r#type.get(), None | Some(VariableType::String));
+                new.value = Field::Value(if is_text {
+                    policy.placeholder_value.clone()
+                } else {
+                    String::new()
+                });
+                new_notes.push((
+                    CleanupCategory::Placeholder,
+                    format!(
+                        "new variable {name:?} added with a placeholder value; set the real one"
+                    ),
+                ));
+            }
+            let current = self.current(name);
+            let identical = current.iter().any(|(v, _, _)| {
+                scopes_equal(&scope_of(v), &inc.scope, none)
+                    && v.value == new.value
+                    && v.r#type == new.r#type
+                    && v.is_secret() == inc.secret
+            });
+            if identical {
+                // Collapsed into the value already there: its notes stand for both.
+                continue;
+            }
+            let mut scopes: Vec<ScopeMap> = current.iter().map(|(v, _, _)| scope_of(v)).collect();
+            scopes.push(inc.scope.clone());
+            let refs: Vec<&ScopeMap> = scopes.iter().collect();
+            let universe = contexts(self.dest_side, &refs);
+            let applies: Vec<(&LabeledContext, crate::resolve::Specificity)> = universe
+                .iter()
+                .filter_map(|c| variable_specificity(&new, &c.context).map(|s| (c, s)))
+                .collect();
+            let where_ = |set: &[&LabeledContext]| labels(set);
+            if inc.secret && !applies.is_empty() {
+                let covered = applies.iter().all(|(c, _)| {
+                    current.iter().any(|(v, _, own)| {
+                        *own && v.is_secret() && variable_specificity(v, &c.context).is_some()
+                    })
+                });
+                if covered {
+                    let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
+                    self.notes.push((CleanupCategory::Skipped, format!(
+                        "secret {what} was not added: the destination's own secrets of that name already apply in {}; a dummy beside them would compete with them", where_(&at))));
+                    continue;
+                }
+            }
+            if !applies.is_empty() {
+                let shadowed = applies.iter().all(|(c, s)| {
+                    current.iter().any(|(v, _, own)| {
+                        *own && variable_specificity(v, &c.context).is_some_and(|vs| vs > *s)
+                    })
+                });
+                if shadowed {
+                    let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
+                    self.notes.push((CleanupCategory::Skipped, format!(
+                        "{what} was not added: every destination context it would apply to ({}) resolves a more specific destination value, so no deployment would use it", where_(&at))));
+                    continue;
+                }
+            }
+            let mut ties: Vec<(&LabeledContext, &Variable, Option<usize>)> = Vec::new();
+            for (c, s) in &applies {
+                let top = current
+                    .iter()
+                    .filter_map(|(v, _, _)| variable_specificity(v, &c.context))
+                    .max();
+                if top.is_some_and(|top| top > *s) {
+                    continue;
+                }
+                for (v, o, _) in &current {
+                    if variable_specificity(v, &c.context) == Some(*s) && !same_value(v, &new) {
+                        ties.push((c, v, *o));
+                    }
+                }
+            }
+            if !ties.is_empty() {
+                let at: Vec<&LabeledContext> = ties.iter().map(|(c, _, _)| *c).collect();
+                let others: BTreeSet<String> = ties
+                    .iter()
+                    .map(|(_, v, _)| self.dest_side.describe(&scope_of(v)))
+                    .collect();
+                let others: Vec<String> = others.into_iter().collect();
+                let carried = ties
+                    .iter()
+                    .all(|(_, _, o)| o.is_some_and(|o| o != t && self.tie_on_source(t, o)));
+                if inc.widened {
+                    new_notes.push((CleanupCategory::WidenedScope, format!(
+                        "{name:?}: the value widened by the [scoping] rule ties in {} with the value scoped {}; Octopus's pick between them is not defined: edit them on the destination", where_(&at), others.join(" / "))));
+                } else if !carried {
+                    self.notes.push((CleanupCategory::Skipped, format!(
+                        "{what} was not added: in {} it would tie with the value scoped {}, and Octopus's pick between two equally specific values is not defined", where_(&at), others.join(" / "))));
+                    continue;
+                }
+            }
+            self.notes.extend(new_notes);
+            self.added.push((new, t));
+        }
+    }
+
+    /// What each destination context resolves every changed name to, before and after.
+    fn review(&self) -> Vec<VariableReview> {
+        let mut names: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for v in self.dest.iter().chain(self.added.iter().map(|(v, _)| v)) {
+            if seen.insert(name_key(&v.name)) {
+                names.push(v.name.clone());
+            }
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let key = name_key(&name);
+            let before: Vec<&Variable> = self
+                .dest
+                .iter()
+                .filter(|v| name_key(&v.name) == key)
+                .collect();
+            let after: Vec<&Variable> = self
+                .desired
+                .iter()
+                .chain(self.added.iter().map(|(v, _)| v))
+                .filter(|v| name_key(&v.name) == key)
+                .collect();
+            let changed =
+                before.len() != after.len() || before.iter().zip(&after).any(|(b, a)| b != a);
+            if !changed {
+                continue;
+            }
+            let scopes: Vec<ScopeMap> = before.iter().chain(&after).map(|v| scope_of(v)).collect();
+            let refs: Vec<&ScopeMap> = scopes.iter().collect();
+            let added: Vec<&Variable> = self.added.iter().map(|(v, _)| v).collect();
+            let rows = contexts(self.dest_side, &refs)
+                .into_iter()
+                .map(|c| ContextResolution {
+                    before: shown_resolution(resolve(before.iter().copied(), &c.context), &[]),
+                    after: shown_resolution(resolve(after.iter().copied(), &c.context), &added),
+                    context: c.label,
+                })
+                .collect();
+            out.push(VariableReview {
+                name,
+                contexts: rows,
+            });
+        }
+        out
     }
 }
