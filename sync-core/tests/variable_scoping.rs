@@ -401,3 +401,83 @@ fn existing_sensitive_value_is_never_overwritten_and_keeps_its_id() {
         );
     }
 }
+
+/// The seed's recurring sync from a destination that keeps its own value per
+/// environment: `Application.Database.Name` is left alone and no unscoped value is added
+/// that no environment would ever use; `ConnectionString` gets its role scopes.
+#[test]
+fn recurring_sync_from_per_environment_values_leaves_them_alone_and_adds_no_shadowed_value() {
+    let destination_vars = json!([
+        {"Id": "d-1", "Name": "Application.Database.Name", "Value": "OctoFX-Staging", "Type": "String", "Scope": {"Environment": ["Environments-71"]}},
+        {"Id": "d-3", "Name": "Application.Database.Name", "Value": "OctoFX-Prod", "Type": "String", "Scope": {"Environment": ["Environments-72"]}},
+        {"Id": "d-2", "Name": "ConnectionString", "Value": "Database=#{Application.Database.Name}", "Type": "String", "Scope": {}}
+    ]);
+    let source = dev_test_source(changed_variables());
+    let destination = staging_prod_destination(Some(destination_vars));
+    let (plan, after) = plan_apply_replan(&source, &destination, &rules(PROJECT));
+    let set = after
+        .variable_sets
+        .iter()
+        .find(|s| s.owner_id.as_str() == "Projects-71")
+        .unwrap();
+    let vars: Vec<octopus_model::Variable> = set.variables.iter().cloned().collect();
+    let db: Vec<_> = vars
+        .iter()
+        .filter(|v| v.name == "Application.Database.Name")
+        .collect();
+    assert_eq!(db.len(), 2, "no shadowed unscoped value added: {plan}");
+    for (env, want) in [
+        ("Environments-71", "OctoFX-Staging"),
+        ("Environments-72", "OctoFX-Prod"),
+    ] {
+        let ctx = sync_core::resolve::DeploymentContext::in_environment(env);
+        assert_eq!(
+            sync_core::resolve::resolve(db.iter().copied(), &ctx).value(),
+            Some(want)
+        );
+    }
+    let cs: Vec<_> = vars
+        .iter()
+        .filter(|v| v.name == "ConnectionString")
+        .map(|v| (v.value.get().cloned().unwrap(), json!(v.scope)))
+        .collect();
+    assert_eq!(
+        cs,
+        vec![
+            (
+                "Database=#{Application.Database.Name}".to_owned(),
+                json!({"Role": ["SQL-Server"]})
+            ),
+            (
+                "Data Source=#{Application.Database.Name}".to_owned(),
+                json!({"Role": ["Oracle"]})
+            ),
+        ]
+    );
+    assert!(plan
+        .cleanup
+        .iter()
+        .any(|c| c.category == CleanupCategory::Skipped
+            && c.message.contains("Application.Database.Name")
+            && c.message.contains("more specific destination value")));
+}
+
+/// The seed's recurring sync from a destination an earlier sync already brought to the
+/// desired result: nothing changes.
+#[test]
+fn recurring_sync_from_an_already_narrowed_destination_changes_nothing() {
+    let destination_vars = json!([
+        {"Id": "d-1", "Name": "Application.Database.Name", "Value": "Replace Me", "Type": "String", "Scope": {}},
+        {"Id": "d-2", "Name": "ConnectionString", "Value": "Database=#{Application.Database.Name}", "Type": "String", "Scope": {"Role": ["SQL-Server"]}},
+        {"Id": "d-4", "Name": "ConnectionString", "Value": "Data Source=#{Application.Database.Name}", "Type": "String", "Scope": {"Role": ["Oracle"]}}
+    ]);
+    let source = dev_test_source(changed_variables());
+    let destination = staging_prod_destination(Some(destination_vars));
+    let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
+    assert_eq!(
+        op(&plan, ResourceKind::VariableSet, "OctoFX").action,
+        OpAction::Unchanged,
+        "{plan}"
+    );
+    assert!(plan.cleanup.is_empty(), "{plan}");
+}
