@@ -444,3 +444,56 @@ fn secrets_never_appear_in_the_review_only_their_kind() {
     assert!(text.contains("Staging: (none) -> <dummy secret>"), "{text}");
     assert!(text.contains("Production: <secret> -> <secret>"), "{text}");
 }
+
+#[test]
+fn row_14_under_never_a_more_specific_source_value_never_takes_a_context_from_a_value_the_source_also_has(
+) {
+    let (plan, after) = sync(
+        json!([
+            var("Timeout", "30", &[]),
+            var("Timeout", "45", &["Environments-3"])
+        ]),
+        json!([var("Timeout", "60", &[])]),
+        &policy(""),
+    );
+    assert_eq!(in_env(&after, "Timeout", STAGING), "60");
+    assert_eq!(in_env(&after, "Timeout", PRODUCTION), "60");
+    assert!(
+        cleanup(&plan, CleanupCategory::Skipped)
+            .iter()
+            .any(|m| m.contains("would take the place of the destination's own value")),
+        "{plan}"
+    );
+    // Under `always` the destination follows the source in every environment.
+    let (_, after) = sync(
+        json!([
+            var("Timeout", "30", &[]),
+            var("Timeout", "45", &["Environments-3"])
+        ]),
+        json!([var("Timeout", "60", &[])]),
+        &policy("[policy]\noverwrite_existing_variables = \"always\""),
+    );
+    assert_eq!(in_env(&after, "Timeout", STAGING), "45");
+    assert_eq!(in_env(&after, "Timeout", PRODUCTION), "30");
+}
+
+#[test]
+fn row_15_under_always_an_overwrite_that_would_make_two_equally_specific_values_differ_is_taken_back(
+) {
+    let (plan, after) = sync(
+        json!([var("Region", "eu-west", &["Environments-3"])]),
+        json!([
+            var("Region", "us-east", &[STAGING]),
+            var("Region", "us-east", &[STAGING, PRODUCTION])
+        ]),
+        &policy("[policy]\noverwrite_existing_variables = \"always\""),
+    );
+    assert_eq!(in_env(&after, "Region", STAGING), "us-east");
+    assert_eq!(in_env(&after, "Region", PRODUCTION), "us-east");
+    assert!(
+        cleanup(&plan, CleanupCategory::Skipped)
+            .iter()
+            .any(|m| m.contains("was not written over the destination's")),
+        "{plan}"
+    );
+}

@@ -27,6 +27,8 @@
 //! | 11 | secret, no partner | secrets that already apply in every context of its scope | not added; `Skipped` | source `Signing.Key [Staging, Production]`, destination secrets `[Staging]` and `[Production]` |
 //! | 12 | no partner | every context it would apply to resolves a more specific destination value | not added (no deployment would use it); `Skipped` | source `Application.Database.Name` unscoped, destination values `[Staging]` and `[Production]` |
 //! | 13 | no partner | a value of equal rank in some context, with another value | not added (Octopus's pick between them is not defined); `Skipped` — unless the source has the same tie (carried across) or the value was widened by an explicit rule (added, `WidenedScope` entry names the tie) source `X = a [Role web]`, destination `X = b [Role web, db]` |
+//! | 14 | no partner (under `never` and `add-new-with-placeholder`) | a value paired by row 1–2 resolves some context it would apply to, as or less specifically | not added: the destination's value keeps that context; `Skipped` | source `Timeout = 30, 45 [Staging]`, destination `Timeout = 60`: Staging keeps 60 (under `always` it gets 45) |
+//! | 15 | same scope, other value, under `always` | another value of equal rank and the same text | not overwritten when the two would then differ (an ambiguity the destination did not have, unless the source has it); `Skipped` | destination `Region = us-east [Staging]`, `us-east [Staging, Production]`, source `eu-west [Staging]` |
 //!
 //! Destination-only values are never removed, moved or rescoped. Sensitive values keep
 //! their ids (the API reads a `null` value with a known id as "keep the secret").
@@ -389,12 +391,14 @@ pub fn merge(
             source_side: &source_side,
             desired: dest.to_vec(),
             origin: vec![None; dest.len()],
+            exact: vec![false; dest.len()],
+            overwritten: Vec::new(),
             added: Vec::new(),
             notes: &mut notes,
         };
         m.pair(&none, &leave, overwrite);
         m.narrow(&leave);
-        m.add(&policy, owner.force_overwrite, &none);
+        m.add(&policy, overwrite, owner.force_overwrite, &none);
         let review = m.review();
         (m.desired, m.added, review)
     };
@@ -428,6 +432,10 @@ struct Merge<'m> {
     desired: Vec<Variable>,
     /// For each destination value, the incoming value it is paired with.
     origin: Vec<Option<usize>>,
+    /// Destination values paired by exact scope (rows 1–5), not by narrowing.
+    exact: Vec<bool>,
+    /// Destination values whose text the source's overwrote.
+    overwritten: Vec<usize>,
     /// Values to add, with the incoming value each comes from.
     added: Vec<(Variable, usize)>,
     notes: &'m mut Vec<(CleanupCategory, String)>,
@@ -475,8 +483,69 @@ impl Merge<'_> {
                 });
                 if let Some(d) = found {
                     self.origin[d] = Some(t);
+                    self.exact[d] = true;
                     self.settle_pair(d, t, overwrite);
                 }
+            }
+        }
+        self.check_overwrites();
+    }
+
+    /// An overwrite under `always` must not make two values of equal rank differ where
+    /// they agreed (an ambiguity the destination did not have), unless the source has the
+    /// same tie: such an overwrite is taken back.
+    fn check_overwrites(&mut self) {
+        for d in std::mem::take(&mut self.overwritten) {
+            let Some(t) = self.origin[d] else { continue };
+            let name = self.dest[d].name.clone();
+            let key = name_key(&name);
+            let before: Vec<&Variable> = self
+                .dest
+                .iter()
+                .filter(|v| name_key(&v.name) == key)
+                .collect();
+            let scopes: Vec<ScopeMap> = before.iter().map(|v| scope_of(v)).collect();
+            let refs: Vec<&ScopeMap> = scopes.iter().collect();
+            let universe = contexts(self.dest_side, &refs);
+            let mut conflict: Vec<(&LabeledContext, String)> = Vec::new();
+            for c in &universe {
+                if resolve(before.iter().copied(), &c.context).is_ambiguous() {
+                    continue;
+                }
+                let now: Vec<(usize, &Variable)> = self
+                    .desired
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| name_key(&v.name) == key)
+                    .collect();
+                let Resolution::Ambiguous(tied) = resolve(now.iter().map(|(_, v)| *v), &c.context)
+                else {
+                    continue;
+                };
+                if !tied.iter().any(|v| std::ptr::eq(*v, &self.desired[d])) {
+                    continue;
+                }
+                for (i, v) in &now {
+                    let other_tied = *i != d && tied.iter().any(|x| std::ptr::eq(*x, *v));
+                    let carried =
+                        self.origin[*i].is_some_and(|o| o != t && self.tie_on_source(t, o));
+                    if other_tied && !carried {
+                        conflict.push((c, self.dest_side.describe(&scope_of(v))));
+                    }
+                }
+            }
+            if !conflict.is_empty() {
+                let at: Vec<&LabeledContext> = conflict.iter().map(|(c, _)| *c).collect();
+                let with: BTreeSet<&str> = conflict.iter().map(|(_, s)| s.as_str()).collect();
+                let message = format!(
+                    "the source's value of {name:?} ({}) was not written over the destination's: in {} it would differ from the equally specific value scoped {}, and Octopus's pick between them is not defined",
+                    self.dest_side.describe(&scope_of(&self.dest[d])),
+                    labels(&at),
+                    with.into_iter().collect::<Vec<_>>().join(" / ")
+                );
+                self.desired[d].value = self.dest[d].value.clone();
+                self.desired[d].r#type = self.dest[d].r#type.clone();
+                self.notes.push((CleanupCategory::Skipped, message));
             }
         }
     }
@@ -491,6 +560,7 @@ impl Merge<'_> {
                 if overwrite && !same_value(dv, &inc.var) {
                     self.desired[d].value = inc.var.value.clone();
                     self.desired[d].r#type = inc.var.r#type.clone();
+                    self.overwritten.push(d);
                 }
             }
             (true, false) => self.notes.push((
@@ -573,6 +643,14 @@ impl Merge<'_> {
         out
     }
 
+    /// Whether a value of `current` is a destination value paired by exact scope.
+    fn is_exactly_paired(&self, v: &Variable) -> bool {
+        self.desired
+            .iter()
+            .zip(&self.exact)
+            .any(|(d, e)| *e && std::ptr::eq(d, v))
+    }
+
     /// Whether two incoming values tie in some context of the source (an ambiguity the
     /// source has, carried across rather than blocked).
     fn tie_on_source(&self, a: usize, b: usize) -> bool {
@@ -600,6 +678,7 @@ impl Merge<'_> {
     fn add(
         &mut self,
         policy: &crate::rules::Policy,
+        overwrite: bool,
         force_overwrite: bool,
         none: &BTreeSet<ScopeField>,
     ) {
@@ -695,6 +774,33 @@ impl Merge<'_> {
                     let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
                     self.notes.push((CleanupCategory::Skipped, format!(
                         "{what} was not added: every destination context it would apply to ({}) resolves a more specific destination value, so no deployment would use it", where_(&at))));
+                    continue;
+                }
+            }
+            if !overwrite {
+                // A destination value the source also has (same scope) keeps every
+                // context it resolves: a more specific new value would overwrite it there.
+                let mut taken: Vec<(&LabeledContext, String)> = Vec::new();
+                for (c, s) in &applies {
+                    let Resolution::Value(v) =
+                        resolve(current.iter().map(|(v, _, _)| *v), &c.context)
+                    else {
+                        continue;
+                    };
+                    let vs = variable_specificity(v, &c.context);
+                    if self.is_exactly_paired(v)
+                        && vs.is_some_and(|vs| *s >= vs)
+                        && !same_value(v, &new)
+                    {
+                        taken.push((c, self.dest_side.describe(&scope_of(v))));
+                    }
+                }
+                if !taken.is_empty() {
+                    let at: Vec<&LabeledContext> = taken.iter().map(|(c, _)| *c).collect();
+                    let from: BTreeSet<&str> = taken.iter().map(|(_, s)| s.as_str()).collect();
+                    self.notes.push((CleanupCategory::Skipped, format!(
+                        "{what} was not added: in {} it would take the place of the destination's own value scoped {}, which the source also has; overwrite_existing_variables keeps the destination's values",
+                        labels(&at), from.into_iter().collect::<Vec<_>>().join(" / "))));
                     continue;
                 }
             }
