@@ -49,7 +49,7 @@ use super::process::ProcessOwnerIds;
 use super::variable_contexts::{contexts, LabeledContext, Side};
 use crate::context::{Ctx, Resolved};
 use crate::plan::{CleanupCategory, ContextResolution, ItemRef, ResolvedValue, VariableReview};
-use crate::resolve::{resolve, same_value, variable_specificity, Resolution};
+use crate::resolve::{resolve, same_value, variable_specificity, DeploymentContext, Resolution};
 use crate::rules::{OverwriteVariables, PlaceholderValues, ScopeMode};
 
 /// What the variables of one set may refer to.
@@ -250,8 +250,6 @@ fn translate_value(
 
 /// One source value, translated for the destination.
 struct Incoming {
-    /// Its position in the source's list.
-    source: usize,
     /// The value to add if it is added (no id, translated value and scope).
     var: Variable,
     /// The translated scope.
@@ -329,7 +327,7 @@ pub fn merge(
 
     // Translation needs the context mutably (it logs); it comes first.
     let mut incoming: Vec<Incoming> = Vec::new();
-    for (i, src) in source.iter().enumerate() {
+    for src in source {
         let secret = src.is_secret();
         if owner.only_sensitive && !secret {
             continue;
@@ -353,7 +351,6 @@ pub fn merge(
         var.value = value;
         var.scope = Lenient::present(scope.clone());
         incoming.push(Incoming {
-            source: i,
             var,
             scope,
             secret,
@@ -373,22 +370,10 @@ pub fn merge(
                 .map(|((_, action), id)| (id.to_lowercase(), action.clone()))
                 .collect(),
         };
-        let source_side = Side {
-            snapshot: ctx.src,
-            index: &ctx.si,
-            actions: owner
-                .actions
-                .source
-                .iter()
-                .map(|(id, (_, action))| (id.clone(), action.clone()))
-                .collect(),
-        };
         let mut m = Merge {
             dest,
-            source,
             incoming: &incoming,
             dest_side: &dest_side,
-            source_side: &source_side,
             desired: dest.to_vec(),
             origin: vec![None; dest.len()],
             exact: vec![false; dest.len()],
@@ -420,14 +405,20 @@ pub fn merge(
     }
 }
 
+/// What [`Merge::consider`] decided about one incoming value.
+enum Consider {
+    /// Add this value, with these clean-up notes.
+    Add(Box<Variable>, Vec<(CleanupCategory, String)>),
+    /// Do not add it, for this reason (`None`: it is already there).
+    Skip(Option<(CleanupCategory, String)>),
+}
+
 /// The state of one merge: the destination's values as they will be, what is added, and
 /// the clean-up notes.
 struct Merge<'m> {
     dest: &'m [Variable],
-    source: &'m [Variable],
     incoming: &'m [Incoming],
     dest_side: &'m Side<'m>,
-    source_side: &'m Side<'m>,
     /// The destination's values, changed in place where the merge changes them.
     desired: Vec<Variable>,
     /// For each destination value, the incoming value it is paired with.
@@ -496,58 +487,133 @@ impl Merge<'_> {
     /// same tie: such an overwrite is taken back.
     fn check_overwrites(&mut self) {
         for d in std::mem::take(&mut self.overwritten) {
-            let Some(t) = self.origin[d] else { continue };
-            let name = self.dest[d].name.clone();
-            let key = name_key(&name);
-            let before: Vec<&Variable> = self
-                .dest
-                .iter()
-                .filter(|v| name_key(&v.name) == key)
-                .collect();
-            let scopes: Vec<ScopeMap> = before.iter().map(|v| scope_of(v)).collect();
-            let refs: Vec<&ScopeMap> = scopes.iter().collect();
-            let universe = contexts(self.dest_side, &refs);
-            let mut conflict: Vec<(&LabeledContext, String)> = Vec::new();
-            for c in &universe {
-                if resolve(before.iter().copied(), &c.context).is_ambiguous() {
-                    continue;
-                }
-                let now: Vec<(usize, &Variable)> = self
-                    .desired
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| name_key(&v.name) == key)
-                    .collect();
-                let Resolution::Ambiguous(tied) = resolve(now.iter().map(|(_, v)| *v), &c.context)
-                else {
-                    continue;
-                };
-                if !tied.iter().any(|v| std::ptr::eq(*v, &self.desired[d])) {
-                    continue;
-                }
-                for (i, v) in &now {
-                    let other_tied = *i != d && tied.iter().any(|x| std::ptr::eq(*x, *v));
-                    let carried =
-                        self.origin[*i].is_some_and(|o| o != t && self.tie_on_source(t, o));
-                    if other_tied && !carried {
-                        conflict.push((c, self.dest_side.describe(&scope_of(v))));
-                    }
-                }
+            if self.origin[d].is_none() {
+                continue;
             }
-            if !conflict.is_empty() {
-                let at: Vec<&LabeledContext> = conflict.iter().map(|(c, _)| *c).collect();
-                let with: BTreeSet<&str> = conflict.iter().map(|(_, s)| s.as_str()).collect();
+            let (at, with) = self.new_ambiguity(d);
+            if !at.is_empty() {
                 let message = format!(
-                    "the source's value of {name:?} ({}) was not written over the destination's: in {} it would differ from the equally specific value scoped {}, and Octopus's pick between them is not defined",
+                    "the source's value of {:?} ({}) was not written over the destination's: in {at} it would differ from the equally specific value scoped {with}, and Octopus's pick between them is not defined",
+                    self.dest[d].name,
                     self.dest_side.describe(&scope_of(&self.dest[d])),
-                    labels(&at),
-                    with.into_iter().collect::<Vec<_>>().join(" / ")
                 );
                 self.desired[d].value = self.dest[d].value.clone();
                 self.desired[d].r#type = self.dest[d].r#type.clone();
                 self.notes.push((CleanupCategory::Skipped, message));
             }
         }
+    }
+
+    /// The values of `d`'s name as the merge has them so far, with and without the
+    /// change to `d` (every other change kept), and the contexts they can tell apart.
+    fn with_and_without(&self, d: usize) -> (Vec<Variable>, Vec<Variable>, Vec<LabeledContext>) {
+        let key = name_key(&self.dest[d].name);
+        let mut without = Vec::new();
+        let mut with = Vec::new();
+        for (i, v) in self.desired.iter().enumerate() {
+            if name_key(&v.name) != key {
+                continue;
+            }
+            with.push(v.clone());
+            without.push(if i == d {
+                self.dest[d].clone()
+            } else {
+                v.clone()
+            });
+        }
+        let mut scopes: Vec<ScopeMap> = without.iter().chain(&with).map(scope_of).collect();
+        scopes.extend(self.incoming_scopes(&key));
+        let refs: Vec<&ScopeMap> = scopes.iter().collect();
+        let universe = contexts(self.dest_side, &refs);
+        (without, with, universe)
+    }
+
+    /// The translated scopes of the source's values of a name (by name key): the
+    /// contexts the source tells apart must be told apart here too.
+    fn incoming_scopes(&self, key: &str) -> Vec<ScopeMap> {
+        self.incoming
+            .iter()
+            .filter(|i| name_key(&i.var.name) == key)
+            .map(|i| i.scope.clone())
+            .collect()
+    }
+
+    /// The position of `d` among the values of its name.
+    fn position_in_name(&self, d: usize) -> usize {
+        let key = name_key(&self.dest[d].name);
+        self.desired[..d]
+            .iter()
+            .filter(|v| name_key(&v.name) == key)
+            .count()
+    }
+
+    /// Whether the change to the destination value `d` takes a context from another
+    /// value, or makes it compete there: some context that resolved another value without
+    /// the change resolves something else with it.
+    fn takes_a_context(&self, d: usize) -> bool {
+        let (without, with, universe) = self.with_and_without(d);
+        let at = self.position_in_name(d);
+        universe.iter().any(|c| match resolve(&without, &c.context) {
+            Resolution::Value(v) if !std::ptr::eq(v, &without[at]) => {
+                let k = without.iter().position(|x| std::ptr::eq(x, v));
+                !matches!(resolve(&with, &c.context), Resolution::Value(n) if k.is_some_and(|k| std::ptr::eq(n, &with[k])) || same_value(n, v))
+            }
+            _ => false,
+        })
+    }
+
+    /// With the change to the destination value `d`: the contexts that resolved one value
+    /// without it and now tie between differing values (a tie the source does not have
+    /// there), and the scopes of the values tied there; empty texts when there are none.
+    fn new_ambiguity(&self, d: usize) -> (String, String) {
+        let (without, with, universe) = self.with_and_without(d);
+        let key = name_key(&self.dest[d].name);
+        let origins: Vec<Option<usize>> = self
+            .desired
+            .iter()
+            .zip(&self.origin)
+            .filter(|(v, _)| name_key(&v.name) == key)
+            .map(|(_, o)| *o)
+            .collect();
+        let mut at: Vec<&LabeledContext> = Vec::new();
+        let mut others: BTreeSet<String> = BTreeSet::new();
+        for c in &universe {
+            if resolve(&without, &c.context).is_ambiguous() {
+                continue;
+            }
+            let Resolution::Ambiguous(tied) = resolve(&with, &c.context) else {
+                continue;
+            };
+            let is_tied = |k: usize| tied.iter().any(|v| std::ptr::eq(*v, &with[k]));
+            for i in 0..with.len() {
+                for j in i + 1..with.len() {
+                    if !is_tied(i) || !is_tied(j) || same_value(&with[i], &with[j]) {
+                        continue;
+                    }
+                    // A plain value never joins a secret, even where the source has that
+                    // tie.
+                    let carried = with[i].is_secret() == with[j].is_secret()
+                        && match (origins[i], origins[j]) {
+                            (Some(oa), Some(ob)) => {
+                                oa != ob && self.source_ties(oa, ob, &c.context)
+                            }
+                            _ => false,
+                        };
+                    if !carried {
+                        at.push(c);
+                        others.insert(self.dest_side.describe(&scope_of(&with[i])));
+                        others.insert(self.dest_side.describe(&scope_of(&with[j])));
+                    }
+                }
+            }
+        }
+        if at.is_empty() {
+            return (String::new(), String::new());
+        }
+        (
+            labels(&at),
+            others.into_iter().collect::<Vec<_>>().join(" / "),
+        )
     }
 
     fn settle_pair(&mut self, d: usize, t: usize, overwrite: bool) {
@@ -608,6 +674,15 @@ impl Merge<'_> {
                 }
             }
             if let Some((d, old, new)) = found {
+                self.desired[d].scope = Lenient::present(new.clone());
+                self.origin[d] = Some(t);
+                if !self.new_ambiguity(d).0.is_empty() || self.takes_a_context(d) {
+                    // Narrowed, it would tie with another value, or outrank one where it
+                    // did not before: the source value is considered for adding instead.
+                    self.desired[d].scope = self.dest[d].scope.clone();
+                    self.origin[d] = None;
+                    continue;
+                }
                 self.notes.push((
                     CleanupCategory::NarrowedScope,
                     format!(
@@ -617,8 +692,6 @@ impl Merge<'_> {
                         self.dest_side.describe(&new)
                     ),
                 ));
-                self.desired[d].scope = Lenient::present(new);
-                self.origin[d] = Some(t);
             }
         }
     }
@@ -643,38 +716,30 @@ impl Merge<'_> {
         out
     }
 
-    /// Whether a value of `current` is a destination value paired by exact scope.
-    fn is_exactly_paired(&self, v: &Variable) -> bool {
-        self.desired
-            .iter()
-            .zip(&self.exact)
-            .any(|(d, e)| *e && std::ptr::eq(d, v))
-    }
-
-    /// Whether two incoming values tie in some context of the source (an ambiguity the
-    /// source has, carried across rather than blocked).
-    fn tie_on_source(&self, a: usize, b: usize) -> bool {
-        let (sa, sb) = (self.incoming[a].source, self.incoming[b].source);
-        let key = name_key(&self.source[sa].name);
+    /// Whether two incoming values tie in a context among the source's values of their
+    /// name, as translated for the destination: an ambiguity the source has there, which
+    /// is carried across rather than blocked.
+    fn source_ties(&self, a: usize, b: usize, context: &DeploymentContext) -> bool {
+        let key = name_key(&self.incoming[a].var.name);
         let values: Vec<&Variable> = self
-            .source
+            .incoming
             .iter()
-            .filter(|v| name_key(&v.name) == key)
+            .filter(|i| name_key(&i.var.name) == key)
+            .map(|i| &i.var)
             .collect();
-        let scopes: Vec<ScopeMap> = values.iter().map(|v| scope_of(v)).collect();
-        let refs: Vec<&ScopeMap> = scopes.iter().collect();
-        contexts(self.source_side, &refs).iter().any(|c| {
-            match resolve(values.iter().copied(), &c.context) {
-                Resolution::Ambiguous(tied) => {
-                    tied.iter().any(|v| std::ptr::eq(*v, &self.source[sa]))
-                        && tied.iter().any(|v| std::ptr::eq(*v, &self.source[sb]))
-                }
-                _ => false,
+        match resolve(values, context) {
+            Resolution::Ambiguous(tied) => {
+                tied.iter().any(|v| std::ptr::eq(*v, &self.incoming[a].var))
+                    && tied.iter().any(|v| std::ptr::eq(*v, &self.incoming[b].var))
             }
-        })
+            _ => false,
+        }
     }
 
-    /// Rows 8–13: source values with no partner.
+    /// Rows 8–15: source values with no partner. A value refused because of what else
+    /// was there is considered again once others are added, until nothing more is, so
+    /// the outcome does not depend on the order of the source's values (and a second
+    /// plan after the apply agrees with the first).
     fn add(
         &mut self,
         policy: &crate::rules::Policy,
@@ -682,165 +747,197 @@ impl Merge<'_> {
         force_overwrite: bool,
         none: &BTreeSet<ScopeField>,
     ) {
-        for t in 0..self.incoming.len() {
-            if self.is_paired(t) {
-                continue;
-            }
-            let inc = &self.incoming[t];
-            let name = &inc.var.name;
-            let scope_text = self.dest_side.describe(&inc.scope);
-            let what = format!("{name:?} ({scope_text})");
-            let dest_values = self.dest_of(name);
-            if !dest_values.is_empty()
-                && !policy.add_additional_variable_values_on_existing_variable_sets
-            {
-                self.notes.push((CleanupCategory::Skipped, format!(
-                    "an additional value of {name:?} was not added (add_additional_variable_values_on_existing_variable_sets is off)")));
-                continue;
-            }
-            if !inc.secret && dest_values.iter().any(|&d| self.dest[d].is_secret()) {
-                self.notes.push((CleanupCategory::Skipped, format!(
-                    "a plain value of {what} was not added: the destination keeps {name:?} as a secret, and a plain value beside it would compete with it at deploy time")));
-                continue;
-            }
-            let mut new = inc.var.clone();
-            let mut new_notes: Vec<(CleanupCategory, String)> = Vec::new();
-            if inc.secret {
-                new.value = Field::Null;
-                new_notes.push((
-                    CleanupCategory::DummySecret,
-                    format!(
-                        "new sensitive variable {name:?} set to a dummy value; enter the real one"
-                    ),
-                ));
-            } else if policy.overwrite_existing_variables
-                == OverwriteVariables::AddNewWithPlaceholder
-                && !force_overwrite
-                && (policy.placeholder_values == PlaceholderValues::AllNew || inc.widened)
-            {
-                let is_text = matches!(new.r#type.get(), None | Some(VariableType::String));
-                new.value = Field::Value(if is_text {
-                    policy.placeholder_value.clone()
-                } else {
-                    String::new()
-                });
-                new_notes.push((
-                    CleanupCategory::Placeholder,
-                    format!(
-                        "new variable {name:?} added with a placeholder value; set the real one"
-                    ),
-                ));
-            }
-            let current = self.current(name);
-            let identical = current.iter().any(|(v, _, _)| {
-                scopes_equal(&scope_of(v), &inc.scope, none)
-                    && v.value == new.value
-                    && v.r#type == new.r#type
-                    && v.is_secret() == inc.secret
-            });
-            if identical {
-                // Collapsed into the value already there: its notes stand for both.
-                continue;
-            }
-            let mut scopes: Vec<ScopeMap> = current.iter().map(|(v, _, _)| scope_of(v)).collect();
-            scopes.push(inc.scope.clone());
-            let refs: Vec<&ScopeMap> = scopes.iter().collect();
-            let universe = contexts(self.dest_side, &refs);
-            let applies: Vec<(&LabeledContext, crate::resolve::Specificity)> = universe
-                .iter()
-                .filter_map(|c| variable_specificity(&new, &c.context).map(|s| (c, s)))
-                .collect();
-            let where_ = |set: &[&LabeledContext]| labels(set);
-            if inc.secret && !applies.is_empty() {
-                let covered = applies.iter().all(|(c, _)| {
-                    current.iter().any(|(v, _, own)| {
-                        *own && v.is_secret() && variable_specificity(v, &c.context).is_some()
-                    })
-                });
-                if covered {
-                    let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
-                    self.notes.push((CleanupCategory::Skipped, format!(
-                        "secret {what} was not added: the destination's own secrets of that name already apply in {}; a dummy beside them would compete with them", where_(&at))));
-                    continue;
-                }
-            }
-            if !applies.is_empty() {
-                let shadowed = applies.iter().all(|(c, s)| {
-                    current.iter().any(|(v, _, own)| {
-                        *own && variable_specificity(v, &c.context).is_some_and(|vs| vs > *s)
-                    })
-                });
-                if shadowed {
-                    let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
-                    self.notes.push((CleanupCategory::Skipped, format!(
-                        "{what} was not added: every destination context it would apply to ({}) resolves a more specific destination value, so no deployment would use it", where_(&at))));
-                    continue;
-                }
-            }
-            if !overwrite {
-                // A destination value the source also has (same scope) keeps every
-                // context it resolves: a more specific new value would overwrite it there.
-                let mut taken: Vec<(&LabeledContext, String)> = Vec::new();
-                for (c, s) in &applies {
-                    let Resolution::Value(v) =
-                        resolve(current.iter().map(|(v, _, _)| *v), &c.context)
-                    else {
-                        continue;
-                    };
-                    let vs = variable_specificity(v, &c.context);
-                    if self.is_exactly_paired(v)
-                        && vs.is_some_and(|vs| *s >= vs)
-                        && !same_value(v, &new)
-                    {
-                        taken.push((c, self.dest_side.describe(&scope_of(v))));
+        let mut open: Vec<usize> = (0..self.incoming.len())
+            .filter(|&t| !self.is_paired(t))
+            .collect();
+        let mut refused: BTreeMap<usize, (CleanupCategory, String)> = BTreeMap::new();
+        loop {
+            let mut progress = false;
+            let mut still = Vec::new();
+            for t in open {
+                match self.consider(t, policy, overwrite, force_overwrite, none) {
+                    Consider::Add(new, notes) => {
+                        refused.remove(&t);
+                        self.notes.extend(notes);
+                        self.added.push((*new, t));
+                        progress = true;
                     }
-                }
-                if !taken.is_empty() {
-                    let at: Vec<&LabeledContext> = taken.iter().map(|(c, _)| *c).collect();
-                    let from: BTreeSet<&str> = taken.iter().map(|(_, s)| s.as_str()).collect();
-                    self.notes.push((CleanupCategory::Skipped, format!(
-                        "{what} was not added: in {} it would take the place of the destination's own value scoped {}, which the source also has; overwrite_existing_variables keeps the destination's values",
-                        labels(&at), from.into_iter().collect::<Vec<_>>().join(" / "))));
-                    continue;
-                }
-            }
-            let mut ties: Vec<(&LabeledContext, &Variable, Option<usize>)> = Vec::new();
-            for (c, s) in &applies {
-                let top = current
-                    .iter()
-                    .filter_map(|(v, _, _)| variable_specificity(v, &c.context))
-                    .max();
-                if top.is_some_and(|top| top > *s) {
-                    continue;
-                }
-                for (v, o, _) in &current {
-                    if variable_specificity(v, &c.context) == Some(*s) && !same_value(v, &new) {
-                        ties.push((c, v, *o));
+                    Consider::Skip(None) => {
+                        refused.remove(&t);
+                    }
+                    Consider::Skip(Some(note)) => {
+                        refused.insert(t, note);
+                        still.push(t);
                     }
                 }
             }
-            if !ties.is_empty() {
-                let at: Vec<&LabeledContext> = ties.iter().map(|(c, _, _)| *c).collect();
-                let others: BTreeSet<String> = ties
-                    .iter()
-                    .map(|(_, v, _)| self.dest_side.describe(&scope_of(v)))
-                    .collect();
-                let others: Vec<String> = others.into_iter().collect();
-                let carried = ties
-                    .iter()
-                    .all(|(_, _, o)| o.is_some_and(|o| o != t && self.tie_on_source(t, o)));
-                if inc.widened {
-                    new_notes.push((CleanupCategory::WidenedScope, format!(
-                        "{name:?}: the value widened by the [scoping] rule ties in {} with the value scoped {}; Octopus's pick between them is not defined: edit them on the destination", where_(&at), others.join(" / "))));
-                } else if !carried {
-                    self.notes.push((CleanupCategory::Skipped, format!(
-                        "{what} was not added: in {} it would tie with the value scoped {}, and Octopus's pick between two equally specific values is not defined", where_(&at), others.join(" / "))));
-                    continue;
-                }
+            open = still;
+            if !progress || open.is_empty() {
+                break;
             }
-            self.notes.extend(new_notes);
-            self.added.push((new, t));
         }
+        self.notes.extend(refused.into_values());
+        // Source order, whatever round added them.
+        self.added.sort_by_key(|(_, t)| *t);
+    }
+
+    /// Whether the incoming value `t` is added now, with the value and notes to add, or
+    /// not, with the reason (`None` when it collapses into an identical value).
+    fn consider(
+        &self,
+        t: usize,
+        policy: &crate::rules::Policy,
+        overwrite: bool,
+        force_overwrite: bool,
+        none: &BTreeSet<ScopeField>,
+    ) -> Consider {
+        let inc = &self.incoming[t];
+        let name = &inc.var.name;
+        let scope_text = self.dest_side.describe(&inc.scope);
+        let what = format!("{name:?} ({scope_text})");
+        let dest_values = self.dest_of(name);
+        if !dest_values.is_empty()
+            && !policy.add_additional_variable_values_on_existing_variable_sets
+        {
+            return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                "an additional value of {name:?} was not added (add_additional_variable_values_on_existing_variable_sets is off)"))));
+        }
+        if !inc.secret && dest_values.iter().any(|&d| self.dest[d].is_secret()) {
+            return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                "a plain value of {what} was not added: the destination keeps {name:?} as a secret, and a plain value beside it would compete with it at deploy time"))));
+        }
+        let mut new = inc.var.clone();
+        let mut new_notes: Vec<(CleanupCategory, String)> = Vec::new();
+        if inc.secret {
+            new.value = Field::Null;
+            new_notes.push((
+                CleanupCategory::DummySecret,
+                format!("new sensitive variable {name:?} set to a dummy value; enter the real one"),
+            ));
+        } else if policy.overwrite_existing_variables == OverwriteVariables::AddNewWithPlaceholder
+            && !force_overwrite
+            && (policy.placeholder_values == PlaceholderValues::AllNew || inc.widened)
+        {
+            let is_text = matches!(new.r#type.get(), None | Some(VariableType::String));
+            new.value = Field::Value(if is_text {
+                policy.placeholder_value.clone()
+            } else {
+                String::new()
+            });
+            new_notes.push((
+                CleanupCategory::Placeholder,
+                format!("new variable {name:?} added with a placeholder value; set the real one"),
+            ));
+        }
+        let current = self.current(name);
+        let identical = current.iter().any(|(v, _, _)| {
+            scopes_equal(&scope_of(v), &inc.scope, none)
+                && v.value == new.value
+                && v.r#type == new.r#type
+                && v.is_secret() == inc.secret
+        });
+        if identical {
+            // Collapsed into the value already there: its notes stand for both.
+            return Consider::Skip(None);
+        }
+        let mut scopes: Vec<ScopeMap> = current.iter().map(|(v, _, _)| scope_of(v)).collect();
+        scopes.extend(self.incoming_scopes(&name_key(name)));
+        let refs: Vec<&ScopeMap> = scopes.iter().collect();
+        let universe = contexts(self.dest_side, &refs);
+        let applies: Vec<(&LabeledContext, crate::resolve::Specificity)> = universe
+            .iter()
+            .filter_map(|c| variable_specificity(&new, &c.context).map(|s| (c, s)))
+            .collect();
+        let where_ = |set: &[&LabeledContext]| labels(set);
+        if inc.secret && !applies.is_empty() {
+            let covered = applies.iter().all(|(c, _)| {
+                current.iter().any(|(v, _, own)| {
+                    *own && v.is_secret() && variable_specificity(v, &c.context).is_some()
+                })
+            });
+            if covered {
+                let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
+                return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                    "secret {what} was not added: the destination's own secrets of that name already apply in {}; a dummy beside them would compete with them", where_(&at)))));
+            }
+        }
+        if !applies.is_empty() {
+            let shadowed = applies.iter().all(|(c, s)| {
+                current.iter().any(|(v, _, own)| {
+                    *own && variable_specificity(v, &c.context).is_some_and(|vs| vs > *s)
+                })
+            });
+            if shadowed {
+                let at: Vec<&LabeledContext> = applies.iter().map(|(c, _)| *c).collect();
+                return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                    "{what} was not added: every destination context it would apply to ({}) resolves a more specific destination value, so no deployment would use it", where_(&at)))));
+            }
+        }
+        if !overwrite {
+            // A destination value the source also has (same scope) keeps every
+            // context it resolves: a more specific new value would overwrite it there.
+            let mut taken: Vec<(&LabeledContext, String)> = Vec::new();
+            let original: Vec<&Variable> = dest_values.iter().map(|&d| &self.dest[d]).collect();
+            for (c, s) in &applies {
+                // The value the destination resolved here before the merge.
+                let Resolution::Value(p) = resolve(original.iter().copied(), &c.context) else {
+                    continue;
+                };
+                let Some(d) = dest_values
+                    .iter()
+                    .copied()
+                    .find(|&d| std::ptr::eq(&self.dest[d], p))
+                else {
+                    continue;
+                };
+                let kept = &self.desired[d];
+                let ps = variable_specificity(kept, &c.context);
+                if self.exact[d] && ps.is_some_and(|ps| *s >= ps) && !same_value(kept, &new) {
+                    taken.push((c, self.dest_side.describe(&scope_of(kept))));
+                }
+            }
+            if !taken.is_empty() {
+                let at: Vec<&LabeledContext> = taken.iter().map(|(c, _)| *c).collect();
+                let from: BTreeSet<&str> = taken.iter().map(|(_, s)| s.as_str()).collect();
+                return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                    "{what} was not added: in {} it would take the place of the destination's own value scoped {}, which the source also has; overwrite_existing_variables keeps the destination's values",
+                    labels(&at), from.into_iter().collect::<Vec<_>>().join(" / ")))));
+            }
+        }
+        let mut ties: Vec<(&LabeledContext, &Variable, Option<usize>)> = Vec::new();
+        for (c, s) in &applies {
+            let top = current
+                .iter()
+                .filter_map(|(v, _, _)| variable_specificity(v, &c.context))
+                .max();
+            if top.is_some_and(|top| top > *s) {
+                continue;
+            }
+            for (v, o, _) in &current {
+                if variable_specificity(v, &c.context) == Some(*s) && !same_value(v, &new) {
+                    ties.push((c, v, *o));
+                }
+            }
+        }
+        if !ties.is_empty() {
+            let at: Vec<&LabeledContext> = ties.iter().map(|(c, _, _)| *c).collect();
+            let others: BTreeSet<String> = ties
+                .iter()
+                .map(|(_, v, _)| self.dest_side.describe(&scope_of(v)))
+                .collect();
+            let others: Vec<String> = others.into_iter().collect();
+            let carried = ties
+                .iter()
+                .all(|(c, _, o)| o.is_some_and(|o| o != t && self.source_ties(t, o, &c.context)));
+            if inc.widened {
+                new_notes.push((CleanupCategory::WidenedScope, format!(
+                    "{name:?}: the value widened by the [scoping] rule ties in {} with the value scoped {}; Octopus's pick between them is not defined: edit them on the destination", where_(&at), others.join(" / "))));
+            } else if !carried {
+                return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                    "{what} was not added: in {} it would tie with the value scoped {}, and Octopus's pick between two equally specific values is not defined", where_(&at), others.join(" / ")))));
+            }
+        }
+        Consider::Add(Box::new(new), new_notes)
     }
 
     /// What each destination context resolves every changed name to, before and after.
