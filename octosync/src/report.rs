@@ -88,6 +88,36 @@ fn text(plan: &Plan, destination: &str) -> String {
     out
 }
 
+/// What each destination context resolves one variable to, before and after, as a
+/// collapsible table (changed rows marked).
+fn resolution_table(out: &mut String, review: &sync_core::VariableReview) {
+    let cell = |v: &sync_core::ResolvedValue| escape(&v.to_string());
+    let changed = review
+        .contexts
+        .iter()
+        .filter(|r| r.before != r.after)
+        .count();
+    let _ = writeln!(
+        out,
+        "\n  <details><summary><code>{}</code>: {changed} of {} contexts change</summary>\n",
+        escape(&review.name),
+        review.contexts.len()
+    );
+    let _ = writeln!(out, "  | context | before | after |");
+    let _ = writeln!(out, "  |---|---|---|");
+    for row in &review.contexts {
+        let mark = if row.before == row.after { "" } else { "**" };
+        let _ = writeln!(
+            out,
+            "  | {mark}{}{mark} | {} | {} |",
+            escape(&row.context),
+            cell(&row.before),
+            cell(&row.after)
+        );
+    }
+    let _ = writeln!(out, "\n  </details>\n");
+}
+
 fn markdown(plan: &Plan, destination: &str) -> String {
     let s = &plan.summary;
     let mut out = String::new();
@@ -136,6 +166,9 @@ fn markdown(plan: &Plan, destination: &str) -> String {
                     short(&change.before),
                     short(&change.after)
                 );
+            }
+            for review in &op.variables {
+                resolution_table(&mut out, review);
             }
         }
         let _ = writeln!(out);
@@ -245,6 +278,20 @@ mod tests {
         .unwrap();
         let rules = SyncRules::from_toml_str("[select]\nprojects = [\"all\"]\n").unwrap();
         plan(&source, &destination, &rules).unwrap()
+    }
+
+    #[test]
+    fn markdown_shows_what_each_environment_resolves_to_and_never_a_secret() {
+        let plan = qa_plan();
+        let md = render(&plan, "prod", Format::Markdown);
+        assert!(
+            md.contains("<code>Db.Password</code>: 1 of 1 contexts change"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| **Staging** | (none) | <dummy secret> |"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -271,11 +271,12 @@ pub enum ProcessCloning {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlaceholderValues {
-    /// Every new non-sensitive value (SpaceCloner's `AddNewWithDefaultValue`). (Default.)
-    #[default]
+    /// Every new non-sensitive value (SpaceCloner's `AddNewWithDefaultValue`).
     AllNew,
     /// Only new values whose scope was widened because the destination lacks what they
     /// were scoped to; others are copied (the "Replace Me" table of the sync guide).
+    /// (Default.)
+    #[default]
     Widened,
 }
 
@@ -302,7 +303,7 @@ pub struct Policy {
     /// The text of placeholder values. Default `"REPLACE ME"`.
     pub placeholder_value: String,
     /// Which new values get the placeholder under `add-new-with-placeholder`. Default
-    /// `all-new`.
+    /// `widened` (the guide's "Replace Me" table); `all-new` is SpaceCloner's behaviour.
     pub placeholder_values: PlaceholderValues,
     /// Whether source and destination may be more than one minor version apart.
     /// Default `false`.
@@ -323,7 +324,7 @@ impl Default for Policy {
             sync_tenant_variables: false,
             sync_team_role_scoping: false,
             placeholder_value: "REPLACE ME".to_owned(),
-            placeholder_values: PlaceholderValues::AllNew,
+            placeholder_values: PlaceholderValues::Widened,
             allow_version_mismatch: false,
             prune: Vec::new(),
         }

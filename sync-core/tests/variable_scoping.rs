@@ -111,7 +111,7 @@ fn initial_sync_with_replace_me_placeholders() {
     let destination = staging_prod_destination(None);
     let rules = rules(&format!(
         "{PROJECT}[policy]\noverwrite_existing_variables = \"add-new-with-placeholder\"\nplaceholder_value = \"Replace Me\"\n\
-         placeholder_values = \"widened\"\n[scoping]\nvariable_environments = \"ignore-mismatch\""
+         [scoping]\nvariable_environments = \"ignore-mismatch\""
     ));
     let (plan, _) = plan_apply_replan(&source, &destination, &rules);
     let vars = variables(op(&plan, ResourceKind::VariableSet, "OctoFX"));
