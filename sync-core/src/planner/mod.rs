@@ -5,5 +5,6 @@ pub mod infra;
 pub mod library;
 pub mod process;
 pub mod projects;
+pub mod references;
 pub mod tenants;
 pub mod variables;

@@ -500,6 +500,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     if op.action == OpAction::Update {
         op.secret_slots = merged.secret_slots;
     }
+    process::note(&mut op, &merged.notes);
     op.owner = Some(p.target());
     ctx.push(LayerName::DeploymentProcesses, op);
 }
@@ -664,6 +665,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         if op.action == OpAction::Update {
             op.secret_slots = merged.secret_slots;
         }
+        process::note(&mut op, &merged.notes);
         op.owner = Some(match &before {
             Some(_) => Target::Existing {
                 id: dest_rb

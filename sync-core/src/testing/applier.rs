@@ -47,6 +47,8 @@ pub struct InMemoryApplier {
     created: BTreeMap<ItemRef, Value>,
     /// Action ids of processes saved, by (process key, action) name keys.
     actions: BTreeMap<(String, String), String>,
+    /// The `Version` each step template written so far was saved with.
+    template_versions: BTreeMap<ItemRef, i64>,
     next: u64,
     /// How many writes (creates and updates) were applied.
     pub writes: usize,
@@ -156,6 +158,7 @@ impl InMemoryApplier {
             snapshot: destination,
             created: BTreeMap::new(),
             actions: BTreeMap::new(),
+            template_versions: BTreeMap::new(),
             next: 0,
             writes: 0,
         }
@@ -185,6 +188,11 @@ impl InMemoryApplier {
                 .get(&(name_key(process), name_key(action)))
                 .cloned()
                 .ok_or_else(|| ApplyError::Unresolved(format!("action {action:?} of {process:?}"))),
+            Pending::TemplateVersion { item } => self
+                .template_versions
+                .get(&key(item))
+                .map(i64::to_string)
+                .ok_or_else(|| ApplyError::Unresolved(format!("version of {item}"))),
         }
     }
 
@@ -264,6 +272,7 @@ impl InMemoryApplier {
                 if let Value::Object(map) = &mut body {
                     map.insert("Version".to_owned(), Value::from(1));
                 }
+                self.template_versions.insert(key(item), 1);
                 insert(&mut s.action_templates, body, id.clone())?
             }
             ResourceKind::Team => insert(&mut s.teams, body, id.clone())?,
@@ -455,7 +464,24 @@ impl InMemoryApplier {
                             serde_json::to_value(&set).unwrap_or_default(),
                         )
                     }
-                    ResourceKind::ActionTemplate => replace(&mut s.action_templates, id, body),
+                    ResourceKind::ActionTemplate => {
+                        // The server bumps a step template's version on every save.
+                        let previous = s
+                            .action_templates
+                            .iter()
+                            .find(|t| {
+                                t.id.get()
+                                    .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                            })
+                            .and_then(|t| t.version.get().copied())
+                            .unwrap_or(0);
+                        let mut body = body;
+                        if let Value::Object(map) = &mut body {
+                            map.insert("Version".to_owned(), Value::from(previous + 1));
+                        }
+                        self.template_versions.insert(key(item), previous + 1);
+                        replace(&mut s.action_templates, id, body)
+                    }
                     ResourceKind::UserRole => replace(&mut s.user_roles, id, body),
                     other => Err(ApplyError::Unsupported(other)),
                 }
