@@ -452,6 +452,67 @@ fn match_steps(source: &[Step], dest: &[Step]) -> Vec<Option<usize>> {
     out
 }
 
+/// Drops, from a variable set about to be saved, `Action` scope values that name
+/// destination actions a process saved in this plan no longer holds (under
+/// `source-only`, the destination's own actions go). A value scoped only to such actions
+/// applied nowhere any more; it is left out of the set, which changes what no context
+/// resolves to, and the clean-up log says so. Returns the secret slots re-pointed at the
+/// variables' new positions.
+pub fn drop_removed_action_scopes(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    variables: &mut Vec<octopus_model::Variable>,
+    secret_slots: Vec<String>,
+) -> Vec<String> {
+    let mut position = Vec::with_capacity(variables.len());
+    let mut kept = Vec::with_capacity(variables.len());
+    for variable in std::mem::take(variables) {
+        let mut variable = variable;
+        let field = octopus_model::ScopeField::Action;
+        let before = variable.scope.get(&field).cloned().unwrap_or_default();
+        let live: Vec<String> = before
+            .iter()
+            .filter(|id| !ctx.action_removed(id))
+            .cloned()
+            .collect();
+        if live.len() == before.len() {
+            position.push(Some(kept.len()));
+            kept.push(variable);
+            continue;
+        }
+        if live.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                item,
+                format!(
+                    "variable {:?} was scoped only to actions the saved process no longer has; it applied nowhere and is left out",
+                    variable.name
+                ),
+            );
+            position.push(None);
+            continue;
+        }
+        variable.scope.insert(field, live);
+        position.push(Some(kept.len()));
+        kept.push(variable);
+    }
+    *variables = kept;
+    secret_slots
+        .into_iter()
+        .filter_map(|slot| {
+            let rest = slot.strip_prefix("/Variables/")?;
+            let (index, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let old: usize = index.parse().ok()?;
+            let new = (*position.get(old)?)?;
+            Some(if tail.is_empty() {
+                format!("/Variables/{new}")
+            } else {
+                format!("/Variables/{new}/{tail}")
+            })
+        })
+        .collect()
+}
+
 /// Adds the merge's notes (renamed steps, where destination-only steps went) to the
 /// reason of the process's op.
 pub fn note(op: &mut crate::plan::Op, notes: &[String]) {
@@ -652,6 +713,20 @@ pub fn merge(
     }
     for name in &new_actions {
         ctx.record_new_action(&owner.key, name);
+    }
+    let kept: BTreeSet<String> = steps
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .filter_map(|a| a.id.get().map(|id| id.to_lowercase()))
+        .collect();
+    for id in dest
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .filter_map(|a| a.id.get())
+    {
+        if !kept.contains(&id.to_lowercase()) {
+            ctx.record_removed_action(id);
+        }
     }
     Merged {
         steps,

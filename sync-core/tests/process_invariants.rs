@@ -1,0 +1,258 @@
+//! Properties of merging a source process into a destination that has its own: over
+//! random processes (steps renamed or reordered on the source, actions moved between
+//! steps, parent steps with several actions, destination-only steps and actions, and
+//! variables scoped to actions on both sides), after one plan and one in-memory apply:
+//!
+//! - action names are unique in the saved process;
+//! - every destination-only step that is kept directly follows the step it followed on
+//!   the destination (the nearest one still there), or leads the process;
+//! - every action-scoped variable on the destination names a live action;
+//! - a second plan writes nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use sync_core::testing::InMemoryApplier;
+use sync_core::{plan, OpAction, SyncRules};
+
+/// A small deterministic generator, so one `u64` describes a whole case.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*; the state is never zero (see `new`).
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+}
+
+fn action(id: &str, name: &str) -> Value {
+    json!({"Id": id, "Name": name, "ActionType": "Octopus.Script",
+           "Properties": {"Octopus.Action.Script.ScriptBody": format!("echo {name}")}})
+}
+
+/// One generated case: the two processes and their variables.
+struct Case {
+    source_steps: Value,
+    dest_steps: Value,
+    source_vars: Value,
+    dest_vars: Value,
+}
+
+fn generate(seed: u64) -> Case {
+    let mut rng = Rng::new(seed);
+    // Source: steps of one to three actions (several actions = a parent step).
+    let step_count = 1 + rng.below(5);
+    let mut source: Vec<(String, Vec<String>)> = Vec::new();
+    let mut n = 0;
+    for s in 0..step_count {
+        let actions = (0..1 + rng.below(3))
+            .map(|_| {
+                n += 1;
+                format!("Act {n}")
+            })
+            .collect();
+        source.push((format!("Step {s}"), actions));
+    }
+    // Destination: the same steps, some renamed (on the source), some missing, some
+    // actions missing or moved to another step, in another order, with its own steps
+    // and actions in between.
+    let mut dest: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (i, (name, actions)) in source.iter().enumerate() {
+        if rng.chance(15) {
+            continue;
+        }
+        let dest_name = if rng.chance(30) {
+            format!("Old step {i}")
+        } else {
+            name.clone()
+        };
+        let kept: Vec<String> = actions
+            .iter()
+            .filter(|_| !rng.chance(15))
+            .cloned()
+            .collect();
+        dest.push((format!("ds-{i}"), dest_name, kept));
+    }
+    if dest.len() > 1 && rng.chance(30) {
+        // An action sits in another step on the destination.
+        let from = rng.below(dest.len());
+        let to = rng.below(dest.len());
+        if from != to && !dest[from].2.is_empty() {
+            let moved = dest[from].2.remove(0);
+            dest[to].2.push(moved);
+        }
+    }
+    dest.retain(|(_, _, actions)| !actions.is_empty());
+    for i in (1..dest.len()).rev() {
+        if rng.chance(30) {
+            let j = rng.below(i + 1);
+            dest.swap(i, j);
+        }
+    }
+    for (i, step) in dest.iter_mut().enumerate() {
+        if rng.chance(20) {
+            let at = rng.below(step.2.len() + 1);
+            step.2.insert(at, format!("Own action {i}"));
+        }
+    }
+    for k in 0..rng.below(3) {
+        let at = rng.below(dest.len() + 1);
+        let actions = (0..1 + rng.below(2))
+            .map(|j| format!("Gate {k}.{j}"))
+            .collect();
+        dest.insert(at, (format!("dx-{k}"), format!("Gate {k}"), actions));
+    }
+    let source_steps: Vec<Value> = source
+        .iter()
+        .enumerate()
+        .map(|(i, (name, actions))| {
+            json!({"Id": format!("ss-{i}"), "Name": name,
+                   "Actions": actions.iter().map(|a| action(&format!("s-{a}"), a)).collect::<Vec<_>>()})
+        })
+        .collect();
+    let dest_steps: Vec<Value> = dest
+        .iter()
+        .map(|(id, name, actions)| {
+            json!({"Id": id, "Name": name,
+                   "Actions": actions.iter().map(|a| action(&format!("d-{a}"), a)).collect::<Vec<_>>()})
+        })
+        .collect();
+    // Variables scoped to actions: the source's to source actions, the destination's own
+    // to destination actions (its own included).
+    let source_actions: Vec<&String> = source.iter().flat_map(|(_, a)| a).collect();
+    let dest_actions: Vec<&String> = dest.iter().flat_map(|(_, _, a)| a).collect();
+    let source_vars: Vec<Value> = (0..rng.below(4))
+        .map(|i| {
+            let a = source_actions[rng.below(source_actions.len())];
+            json!({"Id": format!("sv-{i}"), "Name": format!("Source.{i}"), "Value": "x",
+                   "Scope": {"Action": [format!("s-{a}")]}})
+        })
+        .collect();
+    let dest_vars: Vec<Value> = (0..rng.below(4))
+        .filter(|_| !dest_actions.is_empty())
+        .map(|i| {
+            let a = dest_actions[rng.below(dest_actions.len())];
+            json!({"Id": format!("dv-{i}"), "Name": format!("Dest.{i}"), "Value": "y",
+                   "Scope": {"Action": [format!("d-{a}")]}})
+        })
+        .collect();
+    Case {
+        source_steps: Value::Array(source_steps),
+        dest_steps: Value::Array(dest_steps),
+        source_vars: Value::Array(source_vars),
+        dest_vars: Value::Array(dest_vars),
+    }
+}
+
+fn rules_for(source_only: bool) -> SyncRules {
+    let cloning = if source_only {
+        "source-only"
+    } else {
+        "keep-additional-destination-steps"
+    };
+    rules(&format!(
+        "[select]\nprojects = [\"OctoFX\"]\n[policy]\nprocess_cloning = \"{cloning}\"\n"
+    ))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn merging_keeps_the_destination_process_whole(seed in any::<u64>(), source_only in any::<bool>()) {
+        let case = generate(seed);
+        let source = snapshot(join(vec![
+            builtins(1),
+            vec![("environments", source_environments())],
+            source_project(case.source_steps.clone(), case.source_vars.clone()),
+        ]));
+        let destination = snapshot(join(vec![
+            builtins(71),
+            vec![("environments", destination_environments())],
+            destination_project(case.dest_steps.clone(), case.dest_vars.clone()),
+        ]));
+        let rules = rules_for(source_only);
+        let first = plan(&source, &destination, &rules).unwrap();
+        let mut applier = InMemoryApplier::new(destination.clone());
+        applier.apply(&first).unwrap();
+        let after = &applier.snapshot;
+        let steps: Vec<octopus_model::Step> =
+            after.deployment_processes[0].steps.iter().cloned().collect();
+
+        // Action names are unique.
+        let mut names = BTreeSet::new();
+        for a in steps.iter().flat_map(|s| s.actions.iter()) {
+            prop_assert!(names.insert(a.name.to_lowercase()), "action {:?} twice in {:?}", a.name, case.dest_steps);
+        }
+
+        // Destination-only steps follow the step they followed.
+        let kept_ids: Vec<String> = steps.iter().map(|s| s.id.get().cloned().unwrap_or_default()).collect();
+        let original: Vec<&Value> = case.dest_steps.as_array().unwrap().iter().collect();
+        for (i, d) in original.iter().enumerate() {
+            let id = d["Id"].as_str().unwrap();
+            if !id.starts_with("dx-") {
+                continue;
+            }
+            let Some(at) = kept_ids.iter().position(|k| k == id) else {
+                prop_assert!(source_only, "destination-only step {id} dropped under keep");
+                continue;
+            };
+            prop_assert!(!source_only, "destination-only step {id} kept under source-only");
+            let before = original[..i]
+                .iter()
+                .rev()
+                .map(|s| s["Id"].as_str().unwrap())
+                .find(|s| kept_ids.iter().any(|k| k == s));
+            match before {
+                Some(prev) => prop_assert_eq!(
+                    kept_ids.get(at.wrapping_sub(1)).map(String::as_str), Some(prev),
+                    "step {} should follow {} in {:?}", id, prev, kept_ids),
+                None => prop_assert!(
+                    kept_ids[..at].iter().all(|k| k.starts_with("dx-")),
+                    "step {id} led the destination and should lead the process: {kept_ids:?}"),
+            }
+        }
+
+        // Every action-scoped variable names a live action.
+        let live: BTreeSet<String> = steps
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .filter_map(|a| a.id.get().cloned())
+            .collect();
+        let set = after
+            .variable_sets
+            .iter()
+            .find(|v| v.owner_id.get().map(String::as_str) == Some("Projects-71"))
+            .unwrap();
+        for v in set.variables.iter() {
+            for id in v.scope.get(&octopus_model::ScopeField::Action).into_iter().flatten() {
+                prop_assert!(live.contains(id), "variable {} is scoped to {id}, which is no action of {:?}", v.name, live);
+            }
+        }
+
+        // A second plan writes nothing.
+        let second = plan(&source, after, &rules).unwrap();
+        let changes: Vec<String> = second
+            .ops()
+            .filter(|o| matches!(o.action, OpAction::Create | OpAction::Update))
+            .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+            .collect();
+        prop_assert!(changes.is_empty(), "second plan: {changes:#?}");
+    }
+}
