@@ -685,3 +685,94 @@ fn the_in_memory_applier_answers_the_version_it_saved() {
         Some(5)
     );
 }
+
+fn tenant_with_test_values() -> (Snapshot, Snapshot) {
+    let templates = json!([{"Id": "t-url", "Name": "Tenant.Url",
+                            "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}]);
+    let source = snapshot(join(vec![
+        builtins(1),
+        vec![
+            ("environments", source_environments()),
+            (
+                "tenants",
+                json!([{"Id": "Tenants-1", "Name": "Internal", "ProjectEnvironments": {"Projects-1": ["Environments-2"]}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": "Tenants-1", "TenantName": "Internal", "ProjectVariables": {"Projects-1": {
+                    "ProjectId": "Projects-1", "Templates": templates,
+                    "Variables": {"Environments-2": {"t-url": "https://test.internal"}}}}}]),
+            ),
+        ],
+        source_project(json!([]), json!([])),
+    ]));
+    let mut dest_project = destination_project(json!([]), json!([]));
+    dest_project[0].1[0]["Templates"] = json!([{"Id": "dt-url", "Name": "Tenant.Url",
+        "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}]);
+    let destination = snapshot(join(vec![
+        builtins(71),
+        vec![
+            ("environments", destination_environments()),
+            (
+                "tenants",
+                json!([{"Id": "Tenants-71", "Name": "Internal", "ProjectEnvironments": {"Projects-71": ["Environments-71", "Environments-72"]}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": "Tenants-71", "TenantName": "Internal", "ProjectVariables": {"Projects-71": {
+                    "ProjectId": "Projects-71", "Variables": {"Environments-72": {"dt-url": "https://prod.example"}}}}}]),
+            ),
+        ],
+        dest_project,
+    ]));
+    (source, destination)
+}
+
+#[test]
+fn a_one_to_many_map_entry_is_refused_where_only_one_environment_fits() {
+    let (source, destination) = tenant_with_test_values();
+    let base = "[select]\nprojects = [\"OctoFX\"]\ntenants = [\"Internal\"]\n[policy]\nsync_tenant_variables = true\n";
+    let map = "[environment_map]\nTest = [\"Staging\", \"Production\"]\n";
+    let skipping = plan(&source, &destination, &rules(&format!("{base}{map}"))).unwrap();
+    // The Test value lands on neither environment: no silent first pick.
+    if let Some(body) = &op(&skipping, ResourceKind::TenantVariables, "Internal").body {
+        let values = &body["ProjectVariables"]["Projects-71"]["Variables"];
+        assert!(values["Environments-71"]["dt-url"].is_null(), "{values}");
+        assert_eq!(values["Environments-72"]["dt-url"], "https://prod.example");
+    }
+    assert!(
+        skipping
+            .cleanup
+            .iter()
+            .any(|c| c.category == CleanupCategory::Skipped
+                && c.message
+                    .contains("[environment_map] entry \"Test\" = \"Staging\", \"Production\"")),
+        "{skipping}"
+    );
+    let failing = plan(
+        &source,
+        &destination,
+        &rules(&format!(
+            "{base}[scoping]\nvariable_environments = \"error-unless-exact-match\"\n{map}"
+        )),
+    );
+    assert!(
+        matches!(&failing, Err(PlanError::ScopeMismatch { reason, .. }) if reason.contains("[environment_map] entry \"Test\"")),
+        "{failing:?}"
+    );
+    // Mapped to one environment, the value goes there.
+    let one = plan(
+        &source,
+        &destination,
+        &rules(&format!("{base}[environment_map]\nTest = \"Staging\"\n")),
+    )
+    .unwrap();
+    let body = op(&one, ResourceKind::TenantVariables, "Internal")
+        .body
+        .clone()
+        .unwrap();
+    assert_eq!(
+        body["ProjectVariables"]["Projects-71"]["Variables"]["Environments-71"]["dt-url"],
+        "https://test.internal"
+    );
+}
