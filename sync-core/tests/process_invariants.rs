@@ -3,7 +3,7 @@
 //! steps, parent steps with several actions, destination-only steps and actions, and
 //! variables scoped to actions on both sides), after one plan and one in-memory apply:
 //!
-//! - action names are unique in the saved process;
+//! - action names (and step names) are unique in the saved process;
 //! - every destination-only step that is kept directly follows the step it followed on
 //!   the destination (the nearest one still there), or leads the process;
 //! - every action-scoped variable on the destination names a live action;
@@ -199,6 +199,12 @@ proptest! {
         let mut names = BTreeSet::new();
         for a in steps.iter().flat_map(|s| s.actions.iter()) {
             prop_assert!(names.insert(a.name.to_lowercase()), "action {:?} twice in {:?}", a.name, case.dest_steps);
+        }
+
+        // So are step names.
+        let mut step_names = BTreeSet::new();
+        for s in &steps {
+            prop_assert!(step_names.insert(s.name.to_lowercase()), "step {:?} twice", s.name);
         }
 
         // Destination-only steps follow the step they followed.
