@@ -28,9 +28,10 @@
 //! - `Octopus.Action.Azure.AccountId`: OctopusSolutionsEngineering/OctopusTerraformExport
 //!   `test/terraform/89-everystep/space_population/process_step_every_step_project_run_an_azure_script.tf`,
 //!   and the Azure scripting step's special variables (`AccountId`).
-//! - `Octopus.Action.Email.ToTeamIds` / `CCTeamIds` / `BccTeamIds`: the email step's
-//!   properties, which Octopus's action handlers list among their id-or-name properties
-//!   beside `Octopus.Action.Azure.AccountId`.
+//! - `Octopus.Action.Email.ToTeamIds` / `CCTeamIds` / `BccTeamIds`: public references
+//!   of the email step's properties list them as team ids ("Example: `teams-123`"), and
+//!   public Terraform configurations set `Octopus.Action.Email.ToTeamIds =
+//!   "teams-everyone"`; no official client names them, so they are the least certain rows.
 //! - Control types: OctopusDeploy/go-octopusdeploy `pkg/resources/display_settings.go`
 //!   (`Certificate`, `WorkerPool`, `AzureAccount`, `GoogleCloudAccount`,
 //!   `AmazonWebServicesAccount`); `Package` from community step templates'
