@@ -439,6 +439,53 @@ mod tests {
     }
 
     #[test]
+    fn an_environment_mapped_to_several_does_not_fit_where_one_value_goes() {
+        use crate::rules::SyncRules;
+        use crate::snapshot::Snapshot;
+        use serde_json::json;
+        let version = "2024.1.0".parse().unwrap();
+        let src = Snapshot::from_collections(
+            version,
+            vec![(
+                "environments",
+                json!([{"Id": "Environments-2", "Name": "Test"}]),
+            )],
+        )
+        .unwrap();
+        let dst = Snapshot::from_collections(
+            "2024.1.0".parse().unwrap(),
+            vec![(
+                "environments",
+                json!([{"Id": "Environments-71", "Name": "Staging"},
+                       {"Id": "Environments-72", "Name": "Production"}]),
+            )],
+        )
+        .unwrap();
+        let item = ItemRef::new(ResourceKind::DeploymentProcess, "OctoFX");
+        let place = RefPlace {
+            item: &item,
+            what: "action \"Deploy\"".to_owned(),
+            project: None,
+        };
+        let many =
+            SyncRules::from_toml_str("[environment_map]\nTest = [\"Staging\", \"Production\"]")
+                .unwrap();
+        let mut ctx = Ctx::new(&src, &dst, &many);
+        let err =
+            translate_one(&mut ctx, &place, RefKind::Environment, "Environments-2").unwrap_err();
+        assert!(
+            err.contains("[environment_map] entry \"Test\" = \"Staging\", \"Production\""),
+            "{err}"
+        );
+        let one = SyncRules::from_toml_str("[environment_map]\nTest = \"Production\"").unwrap();
+        let mut ctx = Ctx::new(&src, &dst, &one);
+        assert_eq!(
+            translate_one(&mut ctx, &place, RefKind::Environment, "Environments-2"),
+            Ok("Environments-72".to_owned())
+        );
+    }
+
+    #[test]
     fn every_key_is_listed_once() {
         let mut keys: Vec<String> = PROPERTY_REFERENCES
             .iter()
