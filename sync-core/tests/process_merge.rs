@@ -601,6 +601,26 @@ fn a_dropped_exclusion_is_a_widening_and_follows_process_environments() {
     );
 }
 
+#[test]
+fn an_exclusion_the_environment_map_sends_nowhere_is_no_widening() {
+    let (source, destination) = excluding_test();
+    let plan = plan(
+        &source,
+        &destination,
+        &rules_with("[environment_map]\nTest = []\n"),
+    )
+    .unwrap();
+    assert_eq!(step_names(process_op(&plan)), ["Deploy"]);
+    assert!(!plan
+        .cleanup
+        .iter()
+        .any(|c| c.category == CleanupCategory::WidenedScope));
+    assert!(plan
+        .cleanup
+        .iter()
+        .any(|c| c.category == CleanupCategory::DroppedScope && c.message.contains("\"Test\"")));
+}
+
 fn two_phase_lifecycle() -> (Snapshot, Snapshot) {
     let source = snapshot(join(vec![
         builtins(1),

@@ -131,6 +131,7 @@ fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) 
 
 /// Excluded environments under the `process_environments` mode. An exclusion that is
 /// dropped lets the action run where the source said it must not: that is a widening.
+/// Environments `[environment_map]` maps to none are left out first, with a note.
 fn excluded_environments(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
@@ -139,8 +140,29 @@ fn excluded_environments(
     source: &Action,
 ) -> Result<Vec<String>, String> {
     let mut translated = Vec::new();
+    let mut unmapped = Vec::new();
     for id in source.excluded_environments.iter() {
+        // An environment the map sends nowhere has no counterpart to exclude: dropping
+        // it lets the action run nowhere new.
+        let name = ctx
+            .si
+            .by_id(ResourceKind::Environment, id.as_str())
+            .map(|e| e.name.clone());
+        if let Some(name) = name.filter(|n| ctx.rules.environment_map.map(n).is_empty()) {
+            unmapped.push(name);
+            continue;
+        }
         translated.extend(ctx.resolve_many(ResourceKind::Environment, id.as_str()));
+    }
+    if !unmapped.is_empty() {
+        ctx.clean(
+            CleanupCategory::DroppedScope,
+            item,
+            format!(
+                "{what}: {} dropped ([environment_map] maps them to no destination environment)",
+                super::common::quote_list(&unmapped)
+            ),
+        );
     }
     match ctx.decide(mode, what, translated) {
         crate::context::ListDecision::Keep {
