@@ -7,6 +7,8 @@
 //! - every destination-only step that is kept directly follows the step it followed on
 //!   the destination (the nearest one still there), or leads the process;
 //! - every action-scoped variable on the destination names a live action;
+//! - actions based on a step template (which the plan may update) name the version the
+//!   destination's template has after the apply, and every source secret is set;
 //! - a second plan writes nothing.
 
 mod common;
@@ -46,12 +48,42 @@ fn action(id: &str, name: &str) -> Value {
            "Properties": {"Octopus.Action.Script.ScriptBody": format!("echo {name}")}})
 }
 
+/// What some actions carry besides their script: a step template ("Notify", whose
+/// source and destination copies may differ, so the plan may update it) and secrets.
+#[derive(Clone, Copy)]
+struct Extras {
+    /// The action is based on the step template.
+    template: bool,
+    /// The action holds a secret on the source.
+    secret: bool,
+    /// The destination's copy of the action holds the secret already.
+    dest_secret: bool,
+}
+
+fn decorate(mut action: Value, extras: Extras, template_id: &str, dest: bool) -> Value {
+    let props = action["Properties"].as_object_mut().unwrap();
+    if extras.template {
+        props.insert("Octopus.Action.Template.Id".into(), json!(template_id));
+        props.insert("Octopus.Action.Template.Version".into(), json!("1"));
+        props.insert("Notify.Channel".into(), json!("#releases"));
+    }
+    if (!dest && extras.secret) || (dest && extras.dest_secret) {
+        props.insert(
+            "Api.Key".into(),
+            json!({"HasValue": true, "NewValue": null}),
+        );
+    }
+    action
+}
+
 /// One generated case: the two processes and their variables.
 struct Case {
     source_steps: Value,
     dest_steps: Value,
     source_vars: Value,
     dest_vars: Value,
+    /// The source's and the destination's step template bodies.
+    template_bodies: (String, String),
 }
 
 fn generate(seed: u64) -> Case {
@@ -118,21 +150,49 @@ fn generate(seed: u64) -> Case {
             .collect();
         dest.insert(at, (format!("dx-{k}"), format!("Gate {k}"), actions));
     }
+    let mut extras = std::collections::BTreeMap::new();
+    for a in source.iter().flat_map(|(_, a)| a) {
+        let secret = rng.chance(25);
+        extras.insert(
+            a.clone(),
+            Extras {
+                template: rng.chance(25),
+                secret,
+                dest_secret: secret && rng.chance(50),
+            },
+        );
+    }
+    let none = Extras {
+        template: false,
+        secret: false,
+        dest_secret: false,
+    };
     let source_steps: Vec<Value> = source
         .iter()
         .enumerate()
         .map(|(i, (name, actions))| {
             json!({"Id": format!("ss-{i}"), "Name": name,
-                   "Actions": actions.iter().map(|a| action(&format!("s-{a}"), a)).collect::<Vec<_>>()})
+                   "Actions": actions.iter().map(|a| decorate(action(&format!("s-{a}"), a),
+                        extras[a], "ActionTemplates-1", false)).collect::<Vec<_>>()})
         })
         .collect();
     let dest_steps: Vec<Value> = dest
         .iter()
         .map(|(id, name, actions)| {
             json!({"Id": id, "Name": name,
-                   "Actions": actions.iter().map(|a| action(&format!("d-{a}"), a)).collect::<Vec<_>>()})
+                   "Actions": actions.iter().map(|a| decorate(action(&format!("d-{a}"), a),
+                        extras.get(a).copied().unwrap_or(none), "ActionTemplates-71", true)).collect::<Vec<_>>()})
         })
         .collect();
+    let template_bodies = (
+        "Write-Host 'v2'".to_owned(),
+        if rng.chance(50) {
+            "Write-Host 'v2'"
+        } else {
+            "Write-Host 'v1'"
+        }
+        .to_owned(),
+    );
     // Variables scoped to actions: the source's to source actions, the destination's own
     // to destination actions (its own included).
     let source_actions: Vec<&String> = source.iter().flat_map(|(_, a)| a).collect();
@@ -157,7 +217,15 @@ fn generate(seed: u64) -> Case {
         dest_steps: Value::Array(dest_steps),
         source_vars: Value::Array(source_vars),
         dest_vars: Value::Array(dest_vars),
+        template_bodies,
     }
+}
+
+fn template(id: &str, body: &str) -> Value {
+    json!([{"Id": id, "Name": "Notify", "ActionType": "Octopus.Script", "Version": 1,
+            "Properties": {"Octopus.Action.Script.ScriptBody": body},
+            "Parameters": [{"Id": format!("{id}-p"), "Name": "Notify.Channel",
+                            "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}]}])
 }
 
 fn rules_for(source_only: bool) -> SyncRules {
@@ -167,7 +235,7 @@ fn rules_for(source_only: bool) -> SyncRules {
         "keep-additional-destination-steps"
     };
     rules(&format!(
-        "[select]\nprojects = [\"OctoFX\"]\n[policy]\nprocess_cloning = \"{cloning}\"\n"
+        "[select]\nprojects = [\"OctoFX\"]\nstep_templates = \"all\"\n[policy]\nprocess_cloning = \"{cloning}\"\n"
     ))
 }
 
@@ -180,11 +248,13 @@ proptest! {
         let source = snapshot(join(vec![
             builtins(1),
             vec![("environments", source_environments())],
+            vec![("actiontemplates", template("ActionTemplates-1", &case.template_bodies.0))],
             source_project(case.source_steps.clone(), case.source_vars.clone()),
         ]));
         let destination = snapshot(join(vec![
             builtins(71),
             vec![("environments", destination_environments())],
+            vec![("actiontemplates", template("ActionTemplates-71", &case.template_bodies.1))],
             destination_project(case.dest_steps.clone(), case.dest_vars.clone()),
         ]));
         let rules = rules_for(source_only);
@@ -249,6 +319,28 @@ proptest! {
         for v in set.variables.iter() {
             for id in v.scope.get(&octopus_model::ScopeField::Action).into_iter().flatten() {
                 prop_assert!(live.contains(id), "variable {} is scoped to {id}, which is no action of {:?}", v.name, live);
+            }
+        }
+
+        // Actions based on the step template name the destination's template and the
+        // version it has after the apply; every secret the source holds is set.
+        let dest_template = &after.action_templates[0];
+        let dest_version = dest_template.version.get().copied().unwrap_or_default().to_string();
+        let dest_template_id = dest_template.id.get().map(|i| i.as_str().to_owned()).unwrap_or_default();
+        let source_actions: Vec<&Value> = case.source_steps.as_array().unwrap().iter()
+            .flat_map(|s| s["Actions"].as_array().unwrap()).collect();
+        for saved in steps.iter().flat_map(|s| s.actions.iter()) {
+            let Some(src) = source_actions.iter().find(|a| a["Name"] == saved.name.as_str()) else {
+                continue;
+            };
+            if src["Properties"].get("Octopus.Action.Template.Id").is_some() {
+                prop_assert_eq!(saved.properties["Octopus.Action.Template.Id"].as_text(), Some(dest_template_id.as_str()));
+                prop_assert_eq!(saved.properties["Octopus.Action.Template.Version"].as_text(), Some(dest_version.as_str()));
+            }
+            if src["Properties"].get("Api.Key").is_some() {
+                prop_assert!(
+                    matches!(saved.properties.get("Api.Key"), Some(octopus_model::PropertyValue::Sensitive(s)) if s.has_value),
+                    "the secret of {:?} is not set", saved.name);
             }
         }
 

@@ -219,6 +219,12 @@ impl InMemoryApplier {
             let mut body = op.body.clone().unwrap_or(Value::Null);
             crate::plan::resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
             fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
+            if op.action == OpAction::Update {
+                if let Some(target) = &op.target {
+                    let id = self.target_id(target)?;
+                    self.keep_only_held_secrets(op.item.kind, &id, &mut body);
+                }
+            }
             read_back(&mut body);
             self.writes += 1;
             match op.action {
@@ -234,6 +240,74 @@ impl InMemoryApplier {
             }
         }
         Ok(())
+    }
+
+    /// A process property sent as "keep the secret" (`HasValue` true, no `NewValue`)
+    /// keeps what the server holds: nothing, if the saved action had no such secret. A
+    /// server answers that way, so a plan that forgets to fill a new secret shows.
+    fn keep_only_held_secrets(&self, kind: ResourceKind, id: &str, body: &mut Value) {
+        let existing = match kind {
+            ResourceKind::DeploymentProcess => self
+                .snapshot
+                .deployment_processes
+                .iter()
+                .find(|p| {
+                    p.id.get()
+                        .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                })
+                .map(|p| p.steps.iter().cloned().collect::<Vec<_>>()),
+            ResourceKind::RunbookProcess => self
+                .snapshot
+                .runbook_processes
+                .iter()
+                .find(|p| {
+                    p.id.get()
+                        .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                })
+                .map(|p| p.steps.iter().cloned().collect::<Vec<_>>()),
+            _ => return,
+        };
+        let held = |action_id: &str, key: &str| {
+            existing
+                .iter()
+                .flatten()
+                .flat_map(|s| s.actions.iter())
+                .filter(|a| {
+                    a.id.get()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(action_id))
+                })
+                .any(|a| {
+                    matches!(a.properties.get(key),
+                        Some(octopus_model::PropertyValue::Sensitive(v)) if v.has_value)
+                })
+        };
+        let Some(steps) = body.get_mut("Steps").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for action in steps
+            .iter_mut()
+            .filter_map(|s| s.get_mut("Actions").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            let action_id = action
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let Some(props) = action.get_mut("Properties").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (key, value) in props.iter_mut() {
+                let Value::Object(secret) = value else {
+                    continue;
+                };
+                let keep = secret.get("HasValue") == Some(&Value::Bool(true))
+                    && secret.get("NewValue").is_none_or(Value::is_null);
+                if keep && !held(&action_id, key) {
+                    secret.insert("HasValue".to_owned(), Value::Bool(false));
+                }
+            }
+        }
     }
 
     fn create(&mut self, item: &ItemRef, mut body: Value) -> Result<(), ApplyError> {
