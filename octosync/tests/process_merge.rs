@@ -1,7 +1,8 @@
 //! End-to-end: a destination that has its own process, against two `octopus-fake`
 //! instances over HTTP. After a first sync, the destination's owner adds a sign-off step
 //! and a variable scoped to an action; the source renames a step, adds text that looks
-//! like an id, and changes the step template a step is based on. One plan and one apply
+//! like an id and a new secret to an existing action, and changes the step template a
+//! step is based on. One plan and one apply
 //! later, the destination is read back through the API: its step stays where it was put,
 //! the renamed step kept its action ids (so the variable still applies), the text was
 //! copied, the action names the template version the server gave, and a new plan has
@@ -139,8 +140,9 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
             step["Name"] = json!("Release web");
         }
         if step["Name"] == "Run QA Smoke Tests" {
-            step["Actions"][0]["Properties"]["Octopus.Action.IISWebSite.ApplicationPoolName"] =
-                json!("Shop-3");
+            let props = &mut step["Actions"][0]["Properties"];
+            props["Octopus.Action.IISWebSite.ApplicationPoolName"] = json!("Shop-3");
+            props["Smoke.ApiKey"] = json!({"HasValue": true, "NewValue": "source-only-secret"});
         }
     }
     source
@@ -175,6 +177,14 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
         "{}",
         process_op.reason
     );
+    assert!(plan
+        .cleanup
+        .iter()
+        .any(|c| c.category == sync_core::CleanupCategory::DummySecret
+            && c.message.contains("Smoke.ApiKey")));
+    assert!(!serde_json::to_string(&plan)
+        .unwrap()
+        .contains("source-only-secret"));
     let applied = apply_plan(&destination, &plan, &ApplyOptions::default()).await;
     assert!(applied.is_success(), "{applied}");
 
@@ -214,6 +224,11 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
         action(&after, "Run QA Smoke Tests")["Properties"]
             ["Octopus.Action.IISWebSite.ApplicationPoolName"],
         "Shop-3"
+    );
+    // The new secret on an existing action holds a value (the placeholder).
+    assert_eq!(
+        action(&after, "Run QA Smoke Tests")["Properties"]["Smoke.ApiKey"]["HasValue"],
+        true
     );
     let dest_template = by_name(&destination, ResourceKind::ActionTemplate, "Notify Team").await;
     assert_eq!(
