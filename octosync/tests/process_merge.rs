@@ -258,3 +258,139 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
     src.stop().await;
     dst.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_source_only_a_renamed_step_keeps_its_ids_and_no_variable_dangles() {
+    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction))
+        .await
+        .unwrap();
+    let (source, destination) = (client(&src), client(&dst));
+    let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml").unwrap();
+    let mut dest = Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &destination,
+        rules: config.destinations[0].rules.clone(),
+    };
+    let first = run(
+        &source,
+        "dev-test",
+        "Default",
+        std::slice::from_ref(&dest),
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert!(first[0].applied.as_ref().unwrap().is_success());
+
+    // The destination's own step, and variables scoped to it and to the web app.
+    let (dest_process_id, mut dest_process) = process(&destination).await;
+    dest_process["Steps"].as_array_mut().unwrap().push(json!({
+        "Name": "Page on-call", "Actions": [{"Name": "Page on-call", "ActionType": "Octopus.Script",
+        "Properties": {"Octopus.Action.Script.ScriptBody": "page"}}]}));
+    destination
+        .update(
+            ResourceKind::DeploymentProcess,
+            &dest_process_id,
+            dest_process,
+        )
+        .await
+        .unwrap();
+    let (_, dest_process) = process(&destination).await;
+    let web = action(&dest_process, "Deploy Web App")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = action(&dest_process, "Page on-call")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (set_id, mut set) = variables(&destination).await;
+    let vars = set["Variables"].as_array_mut().unwrap();
+    vars.push(
+        json!({"Name": "Pager.Url", "Value": "https://pager", "Type": "String",
+                     "Scope": {"Action": [page.clone()]}}),
+    );
+    vars.push(
+        json!({"Name": "Web.Pool", "Value": "pool", "Type": "String",
+                     "Scope": {"Action": [web.clone(), page.clone()]}}),
+    );
+    destination
+        .update(ResourceKind::VariableSet, &set_id, set)
+        .await
+        .unwrap();
+
+    // The source renames the web app's step.
+    let (source_process_id, mut source_process) = process(&source).await;
+    for step in source_process["Steps"].as_array_mut().unwrap() {
+        if step["Name"] == "Deploy Web App" {
+            step["Name"] = json!("Release web");
+        }
+    }
+    source
+        .update(
+            ResourceKind::DeploymentProcess,
+            &source_process_id,
+            source_process,
+        )
+        .await
+        .unwrap();
+
+    dest.rules.policy.process_cloning = sync_core::rules::ProcessCloning::SourceOnly;
+    let kinds = octosync::load::kinds_to_read(&dest.rules);
+    let source_snapshot = octosync::load::load_snapshot(&source, "dev-test", "Default", &kinds)
+        .await
+        .unwrap();
+    let plan = plan_destination(&source_snapshot, &dest).await.unwrap();
+    let applied = apply_plan(&destination, &plan, &ApplyOptions::default()).await;
+    assert!(applied.is_success(), "{applied}");
+
+    let (_, after) = process(&destination).await;
+    assert_eq!(
+        step_names(&after),
+        [
+            "Deploy Database",
+            "Release web",
+            "QA Approval",
+            "Run QA Smoke Tests",
+            "Notify Team"
+        ]
+    );
+    assert_eq!(action(&after, "Deploy Web App")["Id"], web.as_str());
+    let (_, set) = variables(&destination).await;
+    let live: Vec<&str> = steps(&after)
+        .iter()
+        .flat_map(|s| s["Actions"].as_array().unwrap())
+        .map(|a| a["Id"].as_str().unwrap())
+        .collect();
+    for v in set["Variables"].as_array().unwrap() {
+        for id in v["Scope"]["Action"].as_array().into_iter().flatten() {
+            assert!(
+                live.contains(&id.as_str().unwrap()),
+                "variable {} is scoped to {id}, which is no action",
+                v["Name"]
+            );
+        }
+    }
+    let web_pool = set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["Name"] == "Web.Pool")
+        .unwrap();
+    assert_eq!(web_pool["Scope"]["Action"], json!([web]));
+    assert!(!set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["Name"] == "Pager.Url"));
+    assert!(plan
+        .cleanup
+        .iter()
+        .any(|c| c.message.contains("\"Pager.Url\"")));
+    src.stop().await;
+    dst.stop().await;
+}
