@@ -575,6 +575,7 @@ fn translate_phases(
                 )
             })
             .collect();
+        entries.sort();
         entries.dedup();
         return Err(format!(
             "[environment_map] entries {} put one destination environment in phases {}; the server refuses an environment in two phases",
