@@ -190,6 +190,9 @@ fn a_destination_only_step_stays_after_the_step_it_followed() {
         step_names(process_op(&only)),
         ["Migrate", "Release", "Smoke test"]
     );
+    assert!(process_op(&only)
+        .reason
+        .contains("destination-only step \"Change board sign-off\" removed"));
 }
 
 #[test]

@@ -671,35 +671,40 @@ pub fn merge(
         placed.push((dst_index, step));
     }
     let mut extras = Vec::new();
-    if keep_extra {
-        for (i, extra) in dest.iter().enumerate() {
-            if matched.contains(&Some(i)) {
-                continue;
-            }
-            let mut step = extra.clone();
-            // Actions the source has moved into its own steps are there now.
-            let moved: Vec<String> = step
-                .actions
-                .iter()
-                .filter(|a| source_actions.contains(&name_key(&a.name)))
-                .map(|a| a.name.clone())
-                .collect();
-            step.actions = step
-                .actions
-                .iter()
-                .filter(|a| !source_actions.contains(&name_key(&a.name)))
-                .cloned()
-                .collect();
-            if step.actions.is_empty() {
-                notes.push(format!(
-                    "destination-only step {:?} removed: its actions {} are in the source's steps now",
-                    extra.name,
-                    super::common::quote_list(&moved)
-                ));
-                continue;
-            }
-            extras.push((i, step));
+    for (i, extra) in dest.iter().enumerate() {
+        if matched.contains(&Some(i)) {
+            continue;
         }
+        if !keep_extra {
+            notes.push(format!(
+                "destination-only step {:?} removed (process_cloning = source-only)",
+                extra.name
+            ));
+            continue;
+        }
+        let mut step = extra.clone();
+        // Actions the source has moved into its own steps are there now.
+        let moved: Vec<String> = step
+            .actions
+            .iter()
+            .filter(|a| source_actions.contains(&name_key(&a.name)))
+            .map(|a| a.name.clone())
+            .collect();
+        step.actions = step
+            .actions
+            .iter()
+            .filter(|a| !source_actions.contains(&name_key(&a.name)))
+            .cloned()
+            .collect();
+        if step.actions.is_empty() {
+            notes.push(format!(
+                "destination-only step {:?} removed: its actions {} are in the source's steps now",
+                extra.name,
+                super::common::quote_list(&moved)
+            ));
+            continue;
+        }
+        extras.push((i, step));
     }
     let ordered = place(placed, extras);
     for (i, (_, is_extra, step)) in ordered.iter().enumerate() {
