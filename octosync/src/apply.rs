@@ -141,6 +141,9 @@ impl fmt::Display for ApplyReport {
 struct Resolved {
     created: BTreeMap<ItemRef, Value>,
     actions: BTreeMap<(String, String), String>,
+    /// The `Version` each step template written so far was saved with, as the server
+    /// answered it.
+    template_versions: BTreeMap<ItemRef, String>,
 }
 
 fn key(item: &ItemRef) -> ItemRef {
@@ -170,6 +173,11 @@ impl Resolved {
                 .get(&(name_key(process), name_key(action)))
                 .cloned()
                 .ok_or_else(|| format!("action {action:?} of {process:?} was not saved")),
+            Pending::TemplateVersion { item } => self
+                .template_versions
+                .get(&key(item))
+                .cloned()
+                .ok_or_else(|| format!("{item} was not saved")),
         }
     }
 
@@ -185,6 +193,16 @@ impl Resolved {
                 .map(str::to_owned)
                 .ok_or_else(|| format!("{field} of {owner} is not known")),
         }
+    }
+
+    /// Records the version a step template was saved with.
+    fn record_template_version(&mut self, item: &ItemRef, saved: &Value) {
+        let version = match saved.get("Version") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            _ => return,
+        };
+        self.template_versions.insert(key(item), version);
     }
 
     /// Records the action ids of a saved process, keyed as the plan refers to them.
@@ -346,6 +364,9 @@ async fn apply_op(
                     }
                 }
             }
+            if kind == ResourceKind::ActionTemplate {
+                r.record_template_version(&op.item, &created);
+            }
             r.created.insert(key(&op.item), created);
             Ok(if found {
                 Outcome::FoundExisting { id }
@@ -364,6 +385,12 @@ async fn apply_op(
                 ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
             ) {
                 resolved.lock().await.record_actions(&op.item, &saved);
+            }
+            if kind == ResourceKind::ActionTemplate {
+                resolved
+                    .lock()
+                    .await
+                    .record_template_version(&op.item, &saved);
             }
             Ok(Outcome::Updated { id })
         }

@@ -88,6 +88,9 @@ pub struct Ctx<'a> {
     /// Actions that processes saved in this plan will have but that have no id yet, by
     /// (process key, action name key).
     new_actions: BTreeSet<(String, String)>,
+    /// Ids (lower case) of destination actions that processes saved in this plan no
+    /// longer hold.
+    removed_actions: BTreeSet<String>,
     /// Tenant tags (`set/tag` keys) that exist on the destination or are created.
     pub dest_tags: BTreeSet<String>,
     /// Placeholders handed out, so bodies can be scanned for them.
@@ -123,6 +126,7 @@ impl<'a> Ctx<'a> {
             dk: Children::build(dst),
             creates: BTreeMap::new(),
             new_actions: BTreeSet::new(),
+            removed_actions: BTreeSet::new(),
             dest_tags,
             placeholders: BTreeMap::new(),
             layers: BTreeMap::new(),
@@ -181,6 +185,16 @@ impl<'a> Ctx<'a> {
     pub fn record_new_action(&mut self, process: &str, action: &str) {
         self.new_actions
             .insert((name_key(process), name_key(action)));
+    }
+
+    /// Records that a process saved in this plan no longer holds a destination action.
+    pub fn record_removed_action(&mut self, id: &str) {
+        self.removed_actions.insert(id.to_lowercase());
+    }
+
+    /// Whether a process saved in this plan no longer holds this destination action.
+    pub fn action_removed(&self, id: &str) -> bool {
+        self.removed_actions.contains(&id.to_lowercase())
     }
 
     /// A pending reference, remembered so bodies can be scanned for its placeholder.

@@ -12,7 +12,8 @@
 //!    resolves to (a comma-separated property may hold several)
 //!    ([`Pending::Created`]: the `Id` that the create of that item answered;
 //!    [`Pending::Action`]: the `Id` of the action of that name in the process saved
-//!    earlier in the plan).
+//!    earlier in the plan; [`Pending::TemplateVersion`]: the `Version` that the create
+//!    or update of that step template answered, as text).
 //! 3. Fill every secret slot ([`Op::secret_slots`]) with the placeholder secret using
 //!    [`fill_secret_slots`]. Plans never carry secrets or their placeholders.
 //! 4. Send it:
@@ -274,6 +275,13 @@ pub enum Pending {
         /// The action's name.
         action: String,
     },
+    /// The `Version` of a step template created or updated earlier in the plan: the
+    /// server bumps it on every save, and actions based on the template record it in
+    /// `Octopus.Action.Template.Version`.
+    TemplateVersion {
+        /// The step template.
+        item: ItemRef,
+    },
 }
 
 impl Pending {
@@ -284,6 +292,7 @@ impl Pending {
             Pending::Action { process, action } => {
                 format!("(pending action {action:?} of {process:?})")
             }
+            Pending::TemplateVersion { item } => format!("(pending version of {item})"),
         }
     }
 }

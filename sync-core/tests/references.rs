@@ -277,24 +277,27 @@ fn references_inside_action_properties_are_translated() {
     assert!(plan
         .cleanup
         .iter()
-        .any(|c| c.message.contains("responsible teams \"Gone\"")));
+        .any(|c| c.category == CleanupCategory::Reference
+            && c.message.contains("ResponsibleTeamIds")
+            && c.message.contains("\"Gone\"")));
     let deploy = action(body, "Deploy other");
     assert!(deploy["Packages"][0]["PackageId"]
         .as_str()
         .unwrap()
         .contains("pending project"));
     assert_eq!(deploy["Packages"][0]["FeedId"], "Feeds-73");
-    // An id of a kind that is not synced is reported, not copied blindly.
-    assert!(step_names(process).iter().all(|s| s != "Git"));
-    assert!(plan
-        .cleanup
-        .iter()
-        .any(|c| c.message.contains("GitCredentials-3")));
-    // An id inside free text is copied but reported.
-    assert!(plan
-        .cleanup
-        .iter()
-        .any(|c| c.category == CleanupCategory::Reference && c.message.contains("Mention")));
+    // A key the reference tables do not list holds text, whatever it looks like: the
+    // step is synced and the text copied.
+    let git = action(body, "Git");
+    assert_eq!(
+        git["Properties"]["Octopus.Action.GitRepository.Source"],
+        "GitCredentials-3"
+    );
+    let mention = action(body, "Mention");
+    assert_eq!(
+        mention["Properties"]["Octopus.Action.Script.ScriptBody"],
+        "Write-Host Feeds-2 is used"
+    );
 }
 
 #[test]
@@ -584,9 +587,14 @@ fn process_cloning_keeps_or_drops_destination_only_steps() {
         destination_project(dest_steps, json!([])),
     ]));
     let keep = plan(&source, &destination, &rules(PROJECT)).unwrap();
-    assert_eq!(
-        step_names(op(&keep, ResourceKind::DeploymentProcess, "OctoFX")),
-        vec!["Deploy", "Smoke test"]
+    // "Smoke test" was first on the destination and stays first: nothing to write.
+    let kept = op(&keep, ResourceKind::DeploymentProcess, "OctoFX");
+    assert_eq!(kept.action, OpAction::Unchanged, "{keep}");
+    assert!(
+        kept.reason
+            .contains("destination-only step \"Smoke test\" kept first"),
+        "{}",
+        kept.reason
     );
     let only = plan(
         &source,
@@ -600,8 +608,8 @@ fn process_cloning_keeps_or_drops_destination_only_steps() {
         step_names(op(&only, ResourceKind::DeploymentProcess, "OctoFX")),
         vec!["Deploy"]
     );
-    // The kept step keeps the destination's ids.
-    let body = op(&keep, ResourceKind::DeploymentProcess, "OctoFX")
+    // The matched step keeps the destination's ids.
+    let body = op(&only, ResourceKind::DeploymentProcess, "OctoFX")
         .body
         .clone()
         .unwrap();

@@ -492,14 +492,19 @@ pub fn certificates(ctx: &mut Ctx<'_>) {
 }
 
 /// The phases of a source lifecycle with their environments translated. Phases that lose
-/// every environment are dropped; `None` when none is left of a lifecycle that had some.
+/// every environment are dropped; `Ok(None)` when none is left of a lifecycle that had
+/// some. `Err` names the `[environment_map]` entries that would put one destination
+/// environment in two phases, which the server refuses: never resolved by a silent pick.
 fn translate_phases(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
     source: &octopus_model::Lifecycle,
     dest: Option<&octopus_model::Lifecycle>,
-) -> Option<Vec<octopus_model::Phase>> {
+) -> Result<Option<Vec<octopus_model::Phase>>, String> {
     let mut phases = Vec::new();
+    // Destination environment -> (phase, source environment) pairs that land on it.
+    let mut landed: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        std::collections::BTreeMap::new();
     for phase in source.phases.iter() {
         let mut p = phase.clone();
         p.id = dest
@@ -517,8 +522,15 @@ fn translate_phases(
                 for id in ids {
                     for (name, r) in ctx.resolve_many(ResourceKind::Environment, id.as_str()) {
                         match r.text() {
-                            Some(v) if !out.contains(&v) => out.push(v),
-                            Some(_) => {}
+                            Some(v) => {
+                                landed
+                                    .entry(v.clone())
+                                    .or_default()
+                                    .push((phase.name.clone(), name));
+                                if !out.contains(&v) {
+                                    out.push(v)
+                                }
+                            }
                             None => dropped.push(name),
                         }
                     }
@@ -547,11 +559,47 @@ fn translate_phases(
         p.optional_deployment_targets = optional.into_iter().map(Into::into).collect();
         phases.push(p);
     }
-    if phases.is_empty() && !source.phases.is_empty() {
+    for pairs in landed.values() {
+        let mut in_phases: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
+        in_phases.sort_by_key(|p| name_key(p));
+        in_phases.dedup_by_key(|p| name_key(p));
+        if in_phases.len() < 2 {
+            continue;
+        }
+        let mut entries: Vec<String> = pairs
+            .iter()
+            .map(|(_, env)| {
+                format!(
+                    "{env:?} = {}",
+                    super::common::quote_list(&ctx.rules.environment_map.map(env))
+                )
+            })
+            .collect();
+        entries.sort();
+        entries.dedup();
+        return Err(format!(
+            "[environment_map] entries {} put one destination environment in phases {}; the server refuses an environment in two phases",
+            entries.join(", "),
+            super::common::quote_list(&in_phases)
+        ));
+    }
+    Ok(if phases.is_empty() && !source.phases.is_empty() {
         None
     } else {
         Some(phases)
+    })
+}
+
+/// The op for a lifecycle whose phases cannot be translated: an error under the
+/// `error-*` modes of `infrastructure_environments`, a skip otherwise.
+fn phases_refused(ctx: &mut Ctx<'_>, item: ItemRef, reason: String) -> Op {
+    if matches!(
+        ctx.rules.scoping.infrastructure_environments,
+        ScopeMode::ErrorUnlessExactMatch | ScopeMode::ErrorUnlessPartialMatch
+    ) {
+        ctx.fail(&item, reason.clone());
     }
+    Op::bare(item, OpAction::Skip, reason)
 }
 
 /// Lifecycles: created when missing; phases follow `overwrite_existing_lifecycle_phases`.
@@ -573,12 +621,13 @@ pub fn lifecycles(ctx: &mut Ctx<'_>) {
                     left_alone(ResourceKind::Lifecycle, &source.name, &id, "exists; its phases and retention are left alone (overwrite_existing_lifecycle_phases)")
                 } else {
                     match translate_phases(ctx, &item, source, Some(&dest)) {
-                        None => Op::bare(
+                        Err(reason) => phases_refused(ctx, item, reason),
+                        Ok(None) => Op::bare(
                             item,
                             OpAction::Skip,
                             "none of its phases' environments exist on the destination",
                         ),
-                        Some(phases) => {
+                        Ok(Some(phases)) => {
                             let mut desired = dest.clone();
                             desired.phases = phases.into_iter().collect();
                             desired.release_retention_policy =
@@ -602,17 +651,18 @@ pub fn lifecycles(ctx: &mut Ctx<'_>) {
             Match::New { source } => {
                 let item = ItemRef::new(ResourceKind::Lifecycle, &source.name);
                 let phases = if mode == OverwriteLifecyclePhases::NeverClonePhases {
-                    Some(Vec::new())
+                    Ok(Some(Vec::new()))
                 } else {
                     translate_phases(ctx, &item, source, None)
                 };
                 match phases {
-                    None => Op::bare(
+                    Err(reason) => phases_refused(ctx, item, reason),
+                    Ok(None) => Op::bare(
                         item,
                         OpAction::Skip,
                         "none of its phases' environments exist on the destination",
                     ),
-                    Some(phases) => {
+                    Ok(Some(phases)) => {
                         let mut lc = source.clone();
                         lc.phases = phases.into_iter().collect();
                         let mut body = to_value(&lc);

@@ -5,6 +5,8 @@
 //! Library variable sets are created when missing; their variable templates are merged by
 //! name and their variables merged like project variables.
 
+use std::collections::BTreeMap;
+
 use octopus_model::{
     name_key, ActionTemplate, Field, LibraryVariableSet, PropertyValue, ResourceKind, VariableSet,
 };
@@ -12,33 +14,40 @@ use serde_json::{json, Value};
 
 use super::common::{left_alone, matches, remove, Match};
 use super::process::ProcessOwnerIds;
+use super::references::{self, RefPlace};
 use super::variables::{self, VariableOwner};
 use crate::context::Ctx;
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
 
-/// Translates the feeds a template refers to; `Err` is the reason to skip it.
+/// Translates the references a template holds, with the same tables as actions: its
+/// properties, its parameters' default values by control type, and its packages' feeds.
+/// `Err` is the reason to skip it: a template is never written with a source id.
 fn translate_template(ctx: &mut Ctx<'_>, template: &mut ActionTemplate) -> Result<(), String> {
-    if let Some(PropertyValue::Text(feed)) = template
-        .properties
-        .get("Octopus.Action.Package.FeedId")
-        .cloned()
-    {
-        if !feed.contains("#{") && !feed.trim().is_empty() {
-            let (name, r) = ctx.resolve(ResourceKind::Feed, &feed);
-            match r.text() {
-                Some(id) => {
-                    template.properties.insert(
-                        "Octopus.Action.Package.FeedId".to_owned(),
-                        PropertyValue::Text(id),
-                    );
-                }
-                None => {
-                    return Err(format!(
-                        "its package feed {name:?} is not on the destination"
-                    ))
-                }
+    let item = ItemRef::new(ResourceKind::ActionTemplate, &template.name);
+    let place = RefPlace {
+        item: &item,
+        what: format!("step template {:?}", template.name),
+        project: None,
+    };
+    references::translate_properties(ctx, &place, &mut template.properties, &BTreeMap::new())?;
+    for parameter in template.parameters.iter_mut() {
+        let Some(PropertyValue::Text(text)) = parameter.default_value.get().cloned() else {
+            continue;
+        };
+        let control = parameter
+            .display_settings
+            .get("Octopus.ControlType")
+            .cloned()
+            .unwrap_or_default();
+        match references::control_type_reference(&control) {
+            Some((kind, shape)) => {
+                let out =
+                    references::translate_value(ctx, &place, &parameter.name, kind, shape, &text)
+                        .map_err(|r| format!("parameter {:?}: {r}", parameter.name))?;
+                parameter.default_value.set(PropertyValue::Text(out));
             }
+            None => references::note_id_like_text(ctx, &place, &parameter.name, &text),
         }
     }
     for package in template.packages.iter_mut() {

@@ -1,21 +1,32 @@
-//! Deployment and runbook processes: steps and actions matched by name, every reference
-//! in an action translated, scopes decided by the `process_*` modes.
+//! Deployment and runbook processes: a destination's process is merged with the
+//! source's, not replaced by it.
 //!
-//! Matched steps keep the destination's step (its id, trigger, condition and step
-//! properties) and get their actions rebuilt from the source, keeping the destination
-//! action's id and package reference ids. A source action that cannot be translated is
-//! left out with its reason; if the destination already has it, the destination's action
-//! is kept as it is rather than deleted. Under `keep-additional-destination-steps`,
-//! destination-only actions and steps are kept (actions in their step, steps at the end).
+//! - **Action identity.** Action names are unique within a process, so actions are
+//!   matched by name across the whole process. A matched action keeps the destination's
+//!   id (variables scoped to it stay valid) and package reference ids, wherever its step
+//!   now is.
+//! - **Steps** match by name; a source step with no same-named destination step whose
+//!   actions are found in a destination step that no source step names is that step,
+//!   renamed: it keeps its id and takes the source's name.
+//! - **Order.** Matched and new steps follow the source's order. Under
+//!   `keep-additional-destination-steps` each destination-only step (and each
+//!   destination-only action inside a matched step) stays right after the step (action)
+//!   it followed on the destination, or first if it was first. The op's reason says where
+//!   each one ends up.
+//! - **References** in actions are found through the tables of [`super::references`];
+//!   a source action that cannot be translated is left out with its reason, and if the
+//!   destination already has it, the destination's action is kept as it is.
+//! - **Secrets.** A sensitive property the destination's action already holds is kept; a
+//!   new one (on a new or an existing action) gets a secret slot and a clean-up entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use octopus_model::{name_key, Action, PropertyValue, ResourceKind, Step};
-use serde_json::Value;
 
-use super::common::{apply_decision, quote_list, translate_list, translate_tags};
-use crate::context::{Ctx, Resolved};
-use crate::plan::{CleanupCategory, ItemRef};
+use super::common::{apply_decision, translate_list, translate_tags};
+use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
+use crate::context::Ctx;
+use crate::plan::{CleanupCategory, ItemRef, LayerName, OpAction, Pending};
 use crate::rules::{ProcessCloning, ScopeMode};
 
 /// Where a process lives.
@@ -59,173 +70,123 @@ impl ProcessOwnerIds {
     }
 }
 
-/// The merged steps and the JSON pointers of dummy secrets in them.
+/// The merged steps, the JSON pointers of dummy secrets in them, and what the plan
+/// should say about the merge.
 pub struct Merged {
     /// The steps to save.
     pub steps: Vec<Step>,
-    /// Pointers (relative to the process document) of sensitive properties of new actions.
+    /// Pointers (relative to the process document) of sensitive properties the
+    /// destination does not hold yet.
     pub secret_slots: Vec<String>,
-}
-
-/// The kind an id prefix names (`Feeds-12` → feed).
-fn id_kind(value: &str) -> Option<ResourceKind> {
-    let (prefix, number) = value.trim().rsplit_once('-')?;
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(match prefix.to_ascii_lowercase().as_str() {
-        "environments" => ResourceKind::Environment,
-        "feeds" => ResourceKind::Feed,
-        "accounts" => ResourceKind::Account,
-        "certificates" => ResourceKind::Certificate,
-        "workerpools" => ResourceKind::WorkerPool,
-        "projects" => ResourceKind::Project,
-        "tenants" => ResourceKind::Tenant,
-        "teams" => ResourceKind::Team,
-        "lifecycles" => ResourceKind::Lifecycle,
-        "actiontemplates" => ResourceKind::ActionTemplate,
-        "libraryvariablesets" => ResourceKind::LibraryVariableSet,
-        "machines" => ResourceKind::Machine,
-        "machinepolicies" => ResourceKind::MachinePolicy,
-        "projectgroups" => ResourceKind::ProjectGroup,
-        "tagsets" => ResourceKind::TagSet,
-        "spaces" => ResourceKind::Space,
-        _ => return None,
-    })
-}
-
-/// Whether text looks like an id of a known or unknown kind (`GitCredentials-3`).
-fn id_shaped(value: &str) -> bool {
-    match value.trim().rsplit_once('-') {
-        Some((prefix, n)) => {
-            !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && !prefix.is_empty()
-                && prefix.bytes().all(|b| b.is_ascii_alphabetic())
-                && prefix.as_bytes()[0].is_ascii_uppercase()
-        }
-        None => false,
-    }
-}
-
-/// Translates one id-shaped value; `Err` is the reason it could not be.
-fn translate_id(ctx: &mut Ctx<'_>, value: &str) -> Result<String, String> {
-    match id_kind(value) {
-        Some(ResourceKind::Space) => Ok(ctx.dst.space_id().unwrap_or(value).to_owned()),
-        Some(kind) => {
-            let (name, r) = ctx.resolve(kind, value);
-            match r {
-                Resolved::Missing(reason) => Err(format!("{kind} {name:?}: {reason}")),
-                other => Ok(other.text().unwrap_or_default()),
-            }
-        }
-        None => Err(format!("{value} is an id of a kind that is not synced")),
-    }
+    /// Renamed steps and where destination-only steps and actions end up, for the op's
+    /// reason.
+    pub notes: Vec<String>,
 }
 
 fn is_expression(value: &str) -> bool {
     value.contains("#{")
 }
 
-/// Translates the references in an action's properties.
-fn translate_properties(
+/// A translated action and the sensitive properties it holds that the destination's
+/// action does not.
+struct Translated {
+    action: Action,
+    new_secrets: Vec<String>,
+}
+
+/// The version `Octopus.Action.Template.Version` must name for a step template: a
+/// pending one when the plan creates or updates the template (the server bumps it), else
+/// the destination template's own.
+fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) -> Option<String> {
+    let name = ctx
+        .si
+        .by_id(ResourceKind::ActionTemplate, source_template_id)
+        .map(|e| e.name.clone());
+    if let Some(name) = name {
+        let written = ctx
+            .layers
+            .get(&LayerName::StepTemplates)
+            .into_iter()
+            .flatten()
+            .find(|op| {
+                op.item.kind == ResourceKind::ActionTemplate
+                    && name_key(&op.item.name) == name_key(&name)
+                    && matches!(op.action, OpAction::Create | OpAction::Update)
+            })
+            .map(|op| op.item.clone());
+        if let Some(item) = written {
+            return ctx.pending(Pending::TemplateVersion { item }).text();
+        }
+    }
+    ctx.dst
+        .action_templates
+        .iter()
+        .find(|t| {
+            t.id.get()
+                .is_some_and(|id| id.as_str().eq_ignore_ascii_case(dest_id))
+        })
+        .and_then(|t| t.version.get().copied())
+        .map(|v| v.to_string())
+}
+
+/// Excluded environments under the `process_environments` mode. An exclusion that is
+/// dropped lets the action run where the source said it must not: that is a widening.
+/// Environments `[environment_map]` maps to none are left out first, with a note.
+fn excluded_environments(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
-    action: &mut Action,
-) -> Result<(), String> {
-    let keys: Vec<String> = action.properties.keys().cloned().collect();
-    for key in keys {
-        let Some(PropertyValue::Text(text)) = action.properties.get(&key).cloned() else {
-            continue;
-        };
-        if is_expression(&text) || text.trim().is_empty() {
+    mode: ScopeMode,
+    what: &str,
+    source: &Action,
+) -> Result<Vec<String>, String> {
+    let mut translated = Vec::new();
+    let mut unmapped = Vec::new();
+    for id in source.excluded_environments.iter() {
+        // An environment the map sends nowhere has no counterpart to exclude: dropping
+        // it lets the action run nowhere new.
+        let name = ctx
+            .si
+            .by_id(ResourceKind::Environment, id.as_str())
+            .map(|e| e.name.clone());
+        if let Some(name) = name.filter(|n| ctx.rules.environment_map.map(n).is_empty()) {
+            unmapped.push(name);
             continue;
         }
-        if key == "Octopus.Action.Template.Version" {
-            continue;
-        }
-        if key == "Octopus.Action.Manual.ResponsibleTeamIds" {
-            let mut teams = Vec::new();
-            let mut dropped = Vec::new();
-            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (name, r) = ctx.resolve(ResourceKind::Team, part);
-                match r.text() {
-                    Some(id) => teams.push(id),
-                    None => dropped.push(name),
-                }
-            }
+        translated.extend(ctx.resolve_many(ResourceKind::Environment, id.as_str()));
+    }
+    if !unmapped.is_empty() {
+        ctx.clean(
+            CleanupCategory::DroppedScope,
+            item,
+            format!(
+                "{what}: {} dropped ([environment_map] maps them to no destination environment)",
+                super::common::quote_list(&unmapped)
+            ),
+        );
+    }
+    match ctx.decide(mode, what, translated) {
+        crate::context::ListDecision::Keep {
+            values, dropped, ..
+        } => {
             if !dropped.is_empty() {
+                ctx.widened += 1;
                 ctx.clean(
-                    CleanupCategory::Reference,
+                    CleanupCategory::WidenedScope,
                     item,
                     format!(
-                        "action {:?}: responsible teams {} are not on the destination",
-                        action.name,
-                        quote_list(&dropped)
+                        "{what}: {} dropped (not on the destination), so the action is no longer excluded from what they map to",
+                        super::common::quote_list(&dropped)
                     ),
                 );
             }
-            if teams.is_empty() {
-                teams.push("teams-managers".to_owned());
-                ctx.clean(CleanupCategory::Reference, item, format!(
-                    "action {:?}: no responsible team is left; Octopus Managers (teams-managers) is used", action.name));
-            }
-            action
-                .properties
-                .insert(key, PropertyValue::Text(teams.join(",")));
-            continue;
+            Ok(values)
         }
-        if text.trim_start().starts_with('{') {
-            // Package parameters of step templates: {"PackageId": …, "FeedId": …}.
-            if let Ok(Value::Object(mut obj)) = serde_json::from_str::<Value>(&text) {
-                if let Some(feed) = obj.get("FeedId").and_then(Value::as_str).map(str::to_owned) {
-                    if !is_expression(&feed) && id_shaped(&feed) {
-                        let id =
-                            translate_id(ctx, &feed).map_err(|r| format!("property {key}: {r}"))?;
-                        obj.insert("FeedId".to_owned(), Value::String(id));
-                        action
-                            .properties
-                            .insert(key, PropertyValue::Text(Value::Object(obj).to_string()));
-                    }
-                }
-                continue;
-            }
-        }
-        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-        if parts.iter().all(|p| id_shaped(p)) {
-            let mut out = Vec::new();
-            for part in parts {
-                out.push(translate_id(ctx, part).map_err(|r| format!("property {key}: {r}"))?);
-            }
-            if key == "Octopus.Action.Template.Id" {
-                let dest_version = ctx
-                    .dst
-                    .action_templates
-                    .iter()
-                    .find(|t| {
-                        t.id.get()
-                            .is_some_and(|id| id.as_str().eq_ignore_ascii_case(&out[0]))
-                    })
-                    .and_then(|t| t.version.get().copied());
-                if let Some(version) = dest_version {
-                    action.properties.insert(
-                        "Octopus.Action.Template.Version".to_owned(),
-                        PropertyValue::Text(version.to_string()),
-                    );
-                }
-            }
-            action
-                .properties
-                .insert(key, PropertyValue::Text(out.join(",")));
-        } else if text
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-            .any(id_shaped)
-        {
-            ctx.clean(CleanupCategory::Reference, item, format!(
-                "action {:?}: property {key} mentions an id inside other text; it was copied as is, check it", action.name));
+        crate::context::ListDecision::Skip(reason) => Err(reason),
+        crate::context::ListDecision::Error(reason) => {
+            ctx.fail(item, reason.clone());
+            Err(reason)
         }
     }
-    Ok(())
 }
 
 /// Builds the destination action for a source action; `Err` is the reason to leave it out.
@@ -235,7 +196,7 @@ fn translate_action(
     owner: &ProcessOwner<'_>,
     source: &Action,
     dest: Option<&Action>,
-) -> Result<Action, String> {
+) -> Result<Translated, String> {
     let scoping = ctx.rules.scoping.clone();
     let mut action = source.clone();
     let what = |w: &str| format!("action {:?} {w}", source.name);
@@ -265,16 +226,13 @@ fn translate_action(
             source.environments.iter(),
         )?;
         action.environments = envs.into_iter().map(Into::into).collect();
-        // An excluded environment the destination lacks cannot run there anyway.
-        let excluded = translate_list(
+        let excluded = excluded_environments(
             ctx,
             item,
-            ResourceKind::Environment,
-            ScopeMode::IgnoreMismatch,
+            scoping.process_environments,
             &what("excluded environments"),
-            source.excluded_environments.iter(),
-        )
-        .unwrap_or_default();
+            source,
+        )?;
         action.excluded_environments = excluded.into_iter().map(Into::into).collect();
     }
     // Channels.
@@ -390,18 +348,199 @@ fn translate_action(
         });
         package.id = dest_package.map(|p| p.id.clone()).unwrap_or_default();
     }
-    translate_properties(ctx, item, &mut action)?;
-    // Secrets: an existing action keeps the destination's own.
-    if let Some(d) = dest {
-        for (key, value) in action.properties.iter_mut() {
-            if value.is_sensitive() {
-                if let Some(existing) = d.properties.get(key) {
-                    *value = existing.clone();
-                }
-            }
+    // Properties: the reference tables, plus the control types of the step template the
+    // action is based on.
+    let source_template = source
+        .properties
+        .get(TEMPLATE_ID)
+        .and_then(PropertyValue::as_text)
+        .map(str::to_owned);
+    let parameters = source_template
+        .as_deref()
+        .and_then(|id| {
+            ctx.src.action_templates.iter().find(|t| {
+                t.id.get()
+                    .is_some_and(|t| t.as_str().eq_ignore_ascii_case(id.trim()))
+            })
+        })
+        .map(references::template_parameters)
+        .unwrap_or_default();
+    let place = RefPlace {
+        item,
+        what: format!("action {:?}", source.name),
+        project: Some((owner.project, owner.dest_project.as_deref())),
+    };
+    references::translate_properties(ctx, &place, &mut action.properties, &parameters)?;
+    if let Some(source_id) = source_template.filter(|t| !is_expression(t)) {
+        let dest_id = action
+            .properties
+            .get(TEMPLATE_ID)
+            .and_then(PropertyValue::as_text)
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(version) = template_version(ctx, source_id.trim(), &dest_id) {
+            action
+                .properties
+                .insert(TEMPLATE_VERSION.to_owned(), PropertyValue::Text(version));
         }
     }
-    Ok(action)
+    // Secrets: the destination's own are kept; one it lacks needs a value.
+    let mut new_secrets = Vec::new();
+    for (key, value) in action.properties.iter_mut() {
+        let PropertyValue::Sensitive(secret) = value else {
+            continue;
+        };
+        let existing = dest
+            .and_then(|d| d.properties.get(key))
+            .filter(|v| matches!(v, PropertyValue::Sensitive(s) if s.has_value));
+        match existing {
+            Some(kept) => *value = kept.clone(),
+            None if secret.has_value => new_secrets.push(key.clone()),
+            None => {}
+        }
+    }
+    Ok(Translated {
+        action,
+        new_secrets,
+    })
+}
+
+/// Where each destination-only item ends up: right after the item it followed on the
+/// destination, or first if it was first (or everything it followed is gone). `placed`
+/// holds the items in their new order with the destination index each matched (if any);
+/// `extras` the destination-only items with their destination index, in destination order.
+/// Returns the new order and, per extra, the index (in the result) of the item it follows.
+fn place<T>(
+    placed: Vec<(Option<usize>, T)>,
+    extras: Vec<(usize, T)>,
+) -> Vec<(Option<usize>, bool, T)> {
+    let mut out: Vec<(Option<usize>, bool, T)> =
+        placed.into_iter().map(|(d, t)| (d, false, t)).collect();
+    for (index, extra) in extras {
+        let after = (0..index)
+            .rev()
+            .find_map(|j| out.iter().position(|(d, _, _)| *d == Some(j)));
+        let at = match after {
+            Some(pos) => pos + 1,
+            None => out.iter().take_while(|(_, extra, _)| *extra).count(),
+        };
+        out.insert(at, (Some(index), true, extra));
+    }
+    out
+}
+
+/// Which destination step each source step is: the same-named one, or, failing that, the
+/// destination step (not named by any source step) that holds most of its actions.
+fn match_steps(source: &[Step], dest: &[Step]) -> Vec<Option<usize>> {
+    let source_names: BTreeSet<String> = source.iter().map(|s| name_key(&s.name)).collect();
+    let mut taken = BTreeSet::new();
+    let mut out: Vec<Option<usize>> = source
+        .iter()
+        .map(|s| {
+            let found = dest
+                .iter()
+                .position(|d| name_key(&d.name) == name_key(&s.name));
+            if let Some(i) = found {
+                taken.insert(i);
+            }
+            found
+        })
+        .collect();
+    for (si, s) in source.iter().enumerate() {
+        if out[si].is_some() {
+            continue;
+        }
+        let names: BTreeSet<String> = s.actions.iter().map(|a| name_key(&a.name)).collect();
+        let best = dest
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| !taken.contains(i) && !source_names.contains(&name_key(&d.name)))
+            .map(|(i, d)| {
+                let shared = d
+                    .actions
+                    .iter()
+                    .filter(|a| names.contains(&name_key(&a.name)))
+                    .count();
+                (shared, std::cmp::Reverse(i))
+            })
+            .filter(|(shared, _)| *shared > 0)
+            .max()
+            .map(|(_, std::cmp::Reverse(i))| i);
+        if let Some(i) = best {
+            taken.insert(i);
+            out[si] = Some(i);
+        }
+    }
+    out
+}
+
+/// Drops, from a variable set about to be saved, `Action` scope values that name
+/// destination actions a process saved in this plan no longer holds (under
+/// `source-only`, the destination's own actions go). A value scoped only to such actions
+/// applied nowhere any more; it is left out of the set, which changes what no context
+/// resolves to, and the clean-up log says so. Returns the secret slots re-pointed at the
+/// variables' new positions.
+pub fn drop_removed_action_scopes(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    variables: &mut Vec<octopus_model::Variable>,
+    secret_slots: Vec<String>,
+) -> Vec<String> {
+    let mut position = Vec::with_capacity(variables.len());
+    let mut kept = Vec::with_capacity(variables.len());
+    for variable in std::mem::take(variables) {
+        let mut variable = variable;
+        let field = octopus_model::ScopeField::Action;
+        let before = variable.scope.get(&field).cloned().unwrap_or_default();
+        let live: Vec<String> = before
+            .iter()
+            .filter(|id| !ctx.action_removed(id))
+            .cloned()
+            .collect();
+        if live.len() == before.len() {
+            position.push(Some(kept.len()));
+            kept.push(variable);
+            continue;
+        }
+        if live.is_empty() {
+            ctx.clean(
+                CleanupCategory::DroppedScope,
+                item,
+                format!(
+                    "variable {:?} was scoped only to actions the saved process no longer has; it applied nowhere and is left out",
+                    variable.name
+                ),
+            );
+            position.push(None);
+            continue;
+        }
+        variable.scope.insert(field, live);
+        position.push(Some(kept.len()));
+        kept.push(variable);
+    }
+    *variables = kept;
+    secret_slots
+        .into_iter()
+        .filter_map(|slot| {
+            let rest = slot.strip_prefix("/Variables/")?;
+            let (index, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let old: usize = index.parse().ok()?;
+            let new = (*position.get(old)?)?;
+            Some(if tail.is_empty() {
+                format!("/Variables/{new}")
+            } else {
+                format!("/Variables/{new}/{tail}")
+            })
+        })
+        .collect()
+}
+
+/// Adds the merge's notes (renamed steps, where destination-only steps went) to the
+/// reason of the process's op.
+pub fn note(op: &mut crate::plan::Op, notes: &[String]) {
+    if !notes.is_empty() {
+        op.reason = format!("{}; {}", op.reason, notes.join("; "));
+    }
 }
 
 /// Merges source steps into the destination's.
@@ -414,16 +553,30 @@ pub fn merge(
 ) -> Merged {
     let keep_extra =
         ctx.rules.policy.process_cloning == ProcessCloning::KeepAdditionalDestinationSteps;
-    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    // Every destination action by name, wherever it is.
+    let mut dest_actions: BTreeMap<String, &Action> = BTreeMap::new();
+    for action in dest.iter().flat_map(|s| s.actions.iter()) {
+        dest_actions.entry(name_key(&action.name)).or_insert(action);
+    }
+    let source_actions: BTreeSet<String> = source
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .map(|a| name_key(&a.name))
+        .collect();
+    let matched = match_steps(source, dest);
+    let mut placed: Vec<(Option<usize>, Step)> = Vec::new();
     let mut new_actions = Vec::new();
-    for src_step in source {
-        let dst_step = dest
-            .iter()
-            .find(|s| name_key(&s.name) == name_key(&src_step.name));
+    let mut new_secrets: Vec<(String, String)> = Vec::new();
+    for (src_step, dst_index) in source.iter().zip(matched.iter().copied()) {
+        let dst_step = dst_index.map(|i| &dest[i]);
         let mut step = match dst_step {
             // The destination's step, with the source's settings laid over it: fields
             // only the destination's server adds (ids, slugs, newer fields) stay.
             Some(d) => {
+                if name_key(&d.name) != name_key(&src_step.name) {
+                    notes.push(format!("renamed step {:?} → {:?}", d.name, src_step.name));
+                }
                 let mut s = d.clone();
                 s.name = src_step.name.clone();
                 if src_step.condition.is_set() {
@@ -444,25 +597,31 @@ pub fn merge(
                 s
             }
         };
-        let mut actions = Vec::new();
+        let mut actions: Vec<(Option<usize>, Action)> = Vec::new();
         for src_action in src_step.actions.iter() {
-            let dst_action = dst_step.and_then(|d| {
+            let dst_action = dest_actions.get(&name_key(&src_action.name)).copied();
+            // The destination index of the action, when it is in this step, so that
+            // destination-only actions of the step can follow it.
+            let position = dst_step.and_then(|d| {
                 d.actions
                     .iter()
-                    .find(|a| name_key(&a.name) == name_key(&src_action.name))
+                    .position(|a| name_key(&a.name) == name_key(&src_action.name))
             });
             match translate_action(ctx, item, owner, src_action, dst_action) {
-                Ok(action) => {
+                Ok(t) => {
                     if dst_action.is_none() {
-                        new_actions.push(action.name.clone());
+                        new_actions.push(t.action.name.clone());
                     }
-                    actions.push(action);
+                    for key in t.new_secrets {
+                        new_secrets.push((name_key(&t.action.name), key));
+                    }
+                    actions.push((position, t.action));
                 }
                 Err(reason) => match dst_action {
                     Some(existing) => {
                         ctx.clean(CleanupCategory::Skipped, item, format!(
                             "action {:?} not updated: {reason}; the destination's action is kept as it is", src_action.name));
-                        actions.push(existing.clone());
+                        actions.push((position, existing.clone()));
                     }
                     None => ctx.clean(
                         CleanupCategory::Skipped,
@@ -472,20 +631,32 @@ pub fn merge(
                 },
             }
         }
+        let mut extras = Vec::new();
         if keep_extra {
             if let Some(d) = dst_step {
-                for extra in d.actions.iter() {
-                    if !src_step
-                        .actions
-                        .iter()
-                        .any(|a| name_key(&a.name) == name_key(&extra.name))
-                    {
-                        actions.push(extra.clone());
+                for (i, extra) in d.actions.iter().enumerate() {
+                    if !source_actions.contains(&name_key(&extra.name)) {
+                        extras.push((i, extra.clone()));
                     }
                 }
             }
         }
-        if actions.is_empty() {
+        let ordered = place(actions, extras);
+        for (i, (_, is_extra, action)) in ordered.iter().enumerate() {
+            if *is_extra {
+                notes.push(match i.checked_sub(1).map(|p| &ordered[p].2) {
+                    Some(before) => format!(
+                        "destination-only action {:?} kept in step {:?} after {:?}",
+                        action.name, step.name, before.name
+                    ),
+                    None => format!(
+                        "destination-only action {:?} kept first in step {:?}",
+                        action.name, step.name
+                    ),
+                });
+            }
+        }
+        if ordered.is_empty() {
             ctx.clean(
                 CleanupCategory::Skipped,
                 item,
@@ -496,43 +667,98 @@ pub fn merge(
             );
             continue;
         }
-        step.actions = actions.into_iter().collect();
-        steps.push(step);
+        step.actions = ordered.into_iter().map(|(_, _, a)| a).collect();
+        placed.push((dst_index, step));
     }
-    if keep_extra {
-        for extra in dest {
-            if !source
-                .iter()
-                .any(|s| name_key(&s.name) == name_key(&extra.name))
-            {
-                steps.push(extra.clone());
-            }
+    let mut extras = Vec::new();
+    for (i, extra) in dest.iter().enumerate() {
+        if matched.contains(&Some(i)) {
+            continue;
+        }
+        if !keep_extra {
+            notes.push(format!(
+                "destination-only step {:?} removed (process_cloning = source-only)",
+                extra.name
+            ));
+            continue;
+        }
+        let mut step = extra.clone();
+        // Actions the source has moved into its own steps are there now.
+        let moved: Vec<String> = step
+            .actions
+            .iter()
+            .filter(|a| source_actions.contains(&name_key(&a.name)))
+            .map(|a| a.name.clone())
+            .collect();
+        step.actions = step
+            .actions
+            .iter()
+            .filter(|a| !source_actions.contains(&name_key(&a.name)))
+            .cloned()
+            .collect();
+        if step.actions.is_empty() {
+            notes.push(format!(
+                "destination-only step {:?} removed: its actions {} are in the source's steps now",
+                extra.name,
+                super::common::quote_list(&moved)
+            ));
+            continue;
+        }
+        extras.push((i, step));
+    }
+    let ordered = place(placed, extras);
+    for (i, (_, is_extra, step)) in ordered.iter().enumerate() {
+        if *is_extra {
+            notes.push(match i.checked_sub(1).map(|p| &ordered[p].2) {
+                Some(before) => format!(
+                    "destination-only step {:?} kept after {:?}",
+                    step.name, before.name
+                ),
+                None => format!("destination-only step {:?} kept first", step.name),
+            });
         }
     }
+    let steps: Vec<Step> = ordered.into_iter().map(|(_, _, s)| s).collect();
     let mut secret_slots = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         for (j, action) in step.actions.iter().enumerate() {
-            if !new_actions.iter().any(|n| n == &action.name) {
-                continue;
-            }
+            let action_key = name_key(&action.name);
             for (key, value) in action.properties.iter() {
-                if let PropertyValue::Sensitive(s) = value {
-                    if s.has_value {
-                        let key_ptr = key.replace('~', "~0").replace('/', "~1");
-                        secret_slots.push(format!("/Steps/{i}/Actions/{j}/Properties/{key_ptr}"));
-                        ctx.clean(CleanupCategory::DummySecret, item, format!(
-                            "action {:?}: sensitive property {key} set to a dummy value; enter the real one", action.name));
-                    }
+                if !matches!(value, PropertyValue::Sensitive(_))
+                    || !new_secrets
+                        .iter()
+                        .any(|(a, k)| a == &action_key && k == key)
+                {
+                    continue;
                 }
+                let key_ptr = key.replace('~', "~0").replace('/', "~1");
+                secret_slots.push(format!("/Steps/{i}/Actions/{j}/Properties/{key_ptr}"));
+                ctx.clean(CleanupCategory::DummySecret, item, format!(
+                    "action {:?}: sensitive property {key} set to a dummy value; enter the real one", action.name));
             }
         }
     }
     for name in &new_actions {
         ctx.record_new_action(&owner.key, name);
     }
+    let kept: BTreeSet<String> = steps
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .filter_map(|a| a.id.get().map(|id| id.to_lowercase()))
+        .collect();
+    for id in dest
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .filter_map(|a| a.id.get())
+    {
+        if !kept.contains(&id.to_lowercase()) {
+            ctx.record_removed_action(id);
+        }
+    }
     Merged {
         steps,
         secret_slots,
+        notes,
     }
 }
 
@@ -540,13 +766,51 @@ pub fn merge(
 mod tests {
     use super::*;
 
+    fn step(name: &str, actions: &[&str]) -> Step {
+        Step {
+            name: name.to_owned(),
+            actions: actions
+                .iter()
+                .map(|a| Action {
+                    name: (*a).to_owned(),
+                    ..Action::default()
+                })
+                .collect(),
+            ..Step::default()
+        }
+    }
+
     #[test]
-    fn id_shapes() {
-        assert_eq!(id_kind("Feeds-12"), Some(ResourceKind::Feed));
-        assert_eq!(id_kind("feeds-builtin"), None);
-        assert!(id_shaped("GitCredentials-3"));
-        assert!(!id_shaped("Octopus-1.2"));
-        assert!(!id_shaped("some text"));
-        assert!(!id_shaped("v-1"));
+    fn a_step_whose_actions_sit_in_an_unnamed_destination_step_is_that_step_renamed() {
+        let source = [step("Release apps", &["Push web", "Push worker"])];
+        let dest = [
+            step("Deploy", &["Push web", "Push worker"]),
+            step("Release apps", &[]),
+        ];
+        // The same-named step wins over the one holding the actions.
+        assert_eq!(match_steps(&source, &dest), vec![Some(1)]);
+        let dest = [
+            step("Notify", &[]),
+            step("Deploy", &["Push web", "Push worker"]),
+        ];
+        assert_eq!(match_steps(&source, &dest), vec![Some(1)]);
+    }
+
+    #[test]
+    fn destination_only_items_follow_what_they_followed() {
+        // Destination: A0 X1 B2 Y3 Z4; source order: B A.
+        let placed = vec![(Some(2), "B"), (Some(0), "A")];
+        let extras = vec![(1, "X"), (3, "Y"), (4, "Z")];
+        let order: Vec<&str> = place(placed, extras)
+            .into_iter()
+            .map(|(_, _, t)| t)
+            .collect();
+        assert_eq!(order, ["B", "Y", "Z", "A", "X"]);
+        // First on the destination stays first.
+        let order: Vec<&str> = place(vec![(Some(1), "A")], vec![(0, "X")])
+            .into_iter()
+            .map(|(_, _, t)| t)
+            .collect();
+        assert_eq!(order, ["X", "A"]);
     }
 }

@@ -500,6 +500,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     if op.action == OpAction::Update {
         op.secret_slots = merged.secret_slots;
     }
+    process::note(&mut op, &merged.notes);
     op.owner = Some(p.target());
     ctx.push(LayerName::DeploymentProcesses, op);
 }
@@ -664,6 +665,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         if op.action == OpAction::Update {
             op.secret_slots = merged.secret_slots;
         }
+        process::note(&mut op, &merged.notes);
         op.owner = Some(match &before {
             Some(_) => Target::Existing {
                 id: dest_rb
@@ -744,8 +746,11 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         force_overwrite: false,
     };
     let merged = variables::merge(ctx, &item, &owner, &source.variables, &before.variables);
+    let mut kept = merged.variables;
+    let secret_slots =
+        process::drop_removed_action_scopes(ctx, &item, &mut kept, merged.secret_slots);
     let mut desired = before.clone();
-    desired.variables = merged.variables.into_iter().collect();
+    desired.variables = kept.into_iter().collect();
     let before_value = if p.dest_id.is_some() {
         to_value(&before)
     } else {
@@ -761,7 +766,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         "the variables match",
     );
     if op.action == OpAction::Update {
-        op.secret_slots = merged.secret_slots;
+        op.secret_slots = secret_slots;
         op.variables = merged.review;
     }
     op.owner = Some(p.target());

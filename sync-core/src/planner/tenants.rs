@@ -512,7 +512,33 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
                 .unwrap_or_default();
             out.project_id.set(key.clone());
             for (source_env, values) in pv.variables.iter() {
-                let (env_name, env) = ctx.resolve(ResourceKind::Environment, source_env.as_str());
+                let mut targets = ctx.resolve_many(ResourceKind::Environment, source_env.as_str());
+                if targets.len() > 1 {
+                    // A tenant variable value belongs to one environment: a one-to-many
+                    // map entry has no single answer, and a first pick would be silent.
+                    let name = targets[0].0.clone();
+                    let reason = format!(
+                        "{:?} values for environment {name:?} not synced: [environment_map] entry {name:?} = {} maps it to {} environments, but a tenant variable value belongs to one",
+                        entry.name,
+                        super::common::quote_list(&ctx.rules.environment_map.map(&name)),
+                        targets.len()
+                    );
+                    if matches!(
+                        ctx.rules.scoping.variable_environments,
+                        crate::rules::ScopeMode::ErrorUnlessExactMatch
+                            | crate::rules::ScopeMode::ErrorUnlessPartialMatch
+                    ) {
+                        ctx.fail(&item, reason.clone());
+                    }
+                    ctx.clean(CleanupCategory::Skipped, &item, reason);
+                    continue;
+                }
+                let (env_name, env) = targets.pop().unwrap_or_else(|| {
+                    (
+                        source_env.as_str().to_owned(),
+                        crate::context::Resolved::Missing("nothing to translate".to_owned()),
+                    )
+                });
                 let Some(env_id) = env.text() else {
                     ctx.clean(CleanupCategory::Skipped, &item, format!("{:?} values for environment {env_name:?} not synced: not on the destination", entry.name));
                     continue;

@@ -47,6 +47,8 @@ pub struct InMemoryApplier {
     created: BTreeMap<ItemRef, Value>,
     /// Action ids of processes saved, by (process key, action) name keys.
     actions: BTreeMap<(String, String), String>,
+    /// The `Version` each step template written so far was saved with.
+    template_versions: BTreeMap<ItemRef, i64>,
     next: u64,
     /// How many writes (creates and updates) were applied.
     pub writes: usize,
@@ -156,6 +158,7 @@ impl InMemoryApplier {
             snapshot: destination,
             created: BTreeMap::new(),
             actions: BTreeMap::new(),
+            template_versions: BTreeMap::new(),
             next: 0,
             writes: 0,
         }
@@ -185,6 +188,11 @@ impl InMemoryApplier {
                 .get(&(name_key(process), name_key(action)))
                 .cloned()
                 .ok_or_else(|| ApplyError::Unresolved(format!("action {action:?} of {process:?}"))),
+            Pending::TemplateVersion { item } => self
+                .template_versions
+                .get(&key(item))
+                .map(i64::to_string)
+                .ok_or_else(|| ApplyError::Unresolved(format!("version of {item}"))),
         }
     }
 
@@ -211,6 +219,12 @@ impl InMemoryApplier {
             let mut body = op.body.clone().unwrap_or(Value::Null);
             crate::plan::resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
             fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
+            if op.action == OpAction::Update {
+                if let Some(target) = &op.target {
+                    let id = self.target_id(target)?;
+                    self.keep_only_held_secrets(op.item.kind, &id, &mut body);
+                }
+            }
             read_back(&mut body);
             self.writes += 1;
             match op.action {
@@ -226,6 +240,74 @@ impl InMemoryApplier {
             }
         }
         Ok(())
+    }
+
+    /// A process property sent as "keep the secret" (`HasValue` true, no `NewValue`)
+    /// keeps what the server holds: nothing, if the saved action had no such secret. A
+    /// server answers that way, so a plan that forgets to fill a new secret shows.
+    fn keep_only_held_secrets(&self, kind: ResourceKind, id: &str, body: &mut Value) {
+        let existing = match kind {
+            ResourceKind::DeploymentProcess => self
+                .snapshot
+                .deployment_processes
+                .iter()
+                .find(|p| {
+                    p.id.get()
+                        .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                })
+                .map(|p| p.steps.iter().cloned().collect::<Vec<_>>()),
+            ResourceKind::RunbookProcess => self
+                .snapshot
+                .runbook_processes
+                .iter()
+                .find(|p| {
+                    p.id.get()
+                        .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                })
+                .map(|p| p.steps.iter().cloned().collect::<Vec<_>>()),
+            _ => return,
+        };
+        let held = |action_id: &str, key: &str| {
+            existing
+                .iter()
+                .flatten()
+                .flat_map(|s| s.actions.iter())
+                .filter(|a| {
+                    a.id.get()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(action_id))
+                })
+                .any(|a| {
+                    matches!(a.properties.get(key),
+                        Some(octopus_model::PropertyValue::Sensitive(v)) if v.has_value)
+                })
+        };
+        let Some(steps) = body.get_mut("Steps").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for action in steps
+            .iter_mut()
+            .filter_map(|s| s.get_mut("Actions").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            let action_id = action
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let Some(props) = action.get_mut("Properties").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (key, value) in props.iter_mut() {
+                let Value::Object(secret) = value else {
+                    continue;
+                };
+                let keep = secret.get("HasValue") == Some(&Value::Bool(true))
+                    && secret.get("NewValue").is_none_or(Value::is_null);
+                if keep && !held(&action_id, key) {
+                    secret.insert("HasValue".to_owned(), Value::Bool(false));
+                }
+            }
+        }
     }
 
     fn create(&mut self, item: &ItemRef, mut body: Value) -> Result<(), ApplyError> {
@@ -264,6 +346,7 @@ impl InMemoryApplier {
                 if let Value::Object(map) = &mut body {
                     map.insert("Version".to_owned(), Value::from(1));
                 }
+                self.template_versions.insert(key(item), 1);
                 insert(&mut s.action_templates, body, id.clone())?
             }
             ResourceKind::Team => insert(&mut s.teams, body, id.clone())?,
@@ -455,7 +538,24 @@ impl InMemoryApplier {
                             serde_json::to_value(&set).unwrap_or_default(),
                         )
                     }
-                    ResourceKind::ActionTemplate => replace(&mut s.action_templates, id, body),
+                    ResourceKind::ActionTemplate => {
+                        // The server bumps a step template's version on every save.
+                        let previous = s
+                            .action_templates
+                            .iter()
+                            .find(|t| {
+                                t.id.get()
+                                    .is_some_and(|x| x.as_str().eq_ignore_ascii_case(id))
+                            })
+                            .and_then(|t| t.version.get().copied())
+                            .unwrap_or(0);
+                        let mut body = body;
+                        if let Value::Object(map) = &mut body {
+                            map.insert("Version".to_owned(), Value::from(previous + 1));
+                        }
+                        self.template_versions.insert(key(item), previous + 1);
+                        replace(&mut s.action_templates, id, body)
+                    }
                     ResourceKind::UserRole => replace(&mut s.user_roles, id, body),
                     other => Err(ApplyError::Unsupported(other)),
                 }
