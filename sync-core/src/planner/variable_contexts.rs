@@ -47,6 +47,9 @@ impl Side<'_> {
     /// What a scope value stands for: the name of the environment, target, channel,
     /// tenant, step, project or runbook it names; the value itself otherwise.
     pub fn name(&self, field: &ScopeField, id: &str) -> String {
+        if let Some(name) = pending_name(id) {
+            return name;
+        }
         if *field == ScopeField::Action {
             if let Some(n) = self.actions.get(&id.to_lowercase()) {
                 return n.clone();
@@ -102,6 +105,15 @@ fn mentioned<'a>(scopes: &[&'a ScopeMap], field: &ScopeField) -> Vec<&'a String>
         }
     }
     out
+}
+
+/// The name inside a pending placeholder (`(pending channel "QA" of "OctoFX")` → `QA`):
+/// an item this plan creates has no id yet.
+pub fn pending_name(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("(pending ")?;
+    let start = rest.find('"')?;
+    let end = rest[start + 1..].find('"')?;
+    Some(rest[start + 1..start + 1 + end].to_owned())
 }
 
 /// A dimension's options: the context change and its label part.

@@ -46,7 +46,7 @@ use octopus_model::{name_key, Field, Lenient, ResourceKind, ScopeField, Variable
 
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::process::ProcessOwnerIds;
-use super::variable_contexts::{contexts, LabeledContext, Side};
+use super::variable_contexts::{contexts, pending_name, LabeledContext, Side};
 use crate::context::{Ctx, Resolved};
 use crate::plan::{CleanupCategory, ContextResolution, ItemRef, ResolvedValue, VariableReview};
 use crate::resolve::{resolve, same_value, variable_specificity, DeploymentContext, Resolution};
@@ -286,27 +286,39 @@ fn labels(contexts: &[&LabeledContext]) -> String {
     text
 }
 
-/// A value as a reviewer sees it; `added` holds the values this plan adds.
-fn shown(v: &Variable, added: &[&Variable]) -> ResolvedValue {
+/// A value as a reviewer sees it: secrets by kind only, typed values (accounts,
+/// certificates, worker pools) by the name of what they name; `added` holds the values
+/// this plan adds.
+fn shown(v: &Variable, added: &[&Variable], side: &Side<'_>) -> ResolvedValue {
     if v.is_secret() {
-        if added.iter().any(|a| std::ptr::eq(*a, v)) {
+        return if added.iter().any(|a| std::ptr::eq(*a, v)) {
             ResolvedValue::DummySecret
         } else {
             ResolvedValue::Secret
-        }
-    } else {
-        ResolvedValue::Text {
-            value: v.value.get().cloned().unwrap_or_default(),
-        }
+        };
     }
+    let text = v.value.get().cloned().unwrap_or_default();
+    let kind = v.r#type.get().and_then(|t| t.referenced_kind());
+    let value = match kind {
+        Some(kind) => {
+            let name = pending_name(&text)
+                .or_else(|| side.index.by_id(kind, &text).map(|e| e.name.clone()));
+            match name {
+                Some(name) => format!("{} {name}", kind.label()),
+                None => text,
+            }
+        }
+        None => text,
+    };
+    ResolvedValue::Text { value }
 }
 
-fn shown_resolution(r: Resolution<'_>, added: &[&Variable]) -> ResolvedValue {
+fn shown_resolution(r: Resolution<'_>, added: &[&Variable], side: &Side<'_>) -> ResolvedValue {
     match r {
         Resolution::Unset => ResolvedValue::Unset,
-        Resolution::Value(v) => shown(v, added),
+        Resolution::Value(v) => shown(v, added, side),
         Resolution::Ambiguous(vs) => ResolvedValue::Ambiguous {
-            values: vs.into_iter().map(|v| shown(v, added)).collect(),
+            values: vs.into_iter().map(|v| shown(v, added, side)).collect(),
         },
     }
 }
@@ -974,8 +986,16 @@ impl Merge<'_> {
             let rows = contexts(self.dest_side, &refs)
                 .into_iter()
                 .map(|c| ContextResolution {
-                    before: shown_resolution(resolve(before.iter().copied(), &c.context), &[]),
-                    after: shown_resolution(resolve(after.iter().copied(), &c.context), &added),
+                    before: shown_resolution(
+                        resolve(before.iter().copied(), &c.context),
+                        &[],
+                        self.dest_side,
+                    ),
+                    after: shown_resolution(
+                        resolve(after.iter().copied(), &c.context),
+                        &added,
+                        self.dest_side,
+                    ),
                     context: c.label,
                 })
                 .collect();
