@@ -497,3 +497,69 @@ fn row_15_under_always_an_overwrite_that_would_make_two_equally_specific_values_
         "{plan}"
     );
 }
+
+#[test]
+fn a_library_variable_set_follows_the_same_promises_and_shows_its_review() {
+    let source = snapshot(join(vec![
+        builtins(1),
+        vec![
+            ("environments", source_environments()),
+            (
+                "libraryvariablesets",
+                json!([{"Id": "LibraryVariableSets-1", "Name": "Global", "ContentType": "Variables",
+                        "VariableSetId": "variableset-LibraryVariableSets-1"}]),
+            ),
+            (
+                "variables",
+                json!([{"Id": "variableset-LibraryVariableSets-1", "OwnerId": "LibraryVariableSets-1", "Variables": [
+                    var("Timeout", "30", &["Environments-3"]),
+                    var("Timeout", "60", &["Environments-4"]),
+                    var("Smtp.Password", "dev-pw", &[])
+                ]}]),
+            ),
+        ],
+    ]));
+    let destination = snapshot(join(vec![
+        builtins(71),
+        vec![
+            ("environments", destination_environments()),
+            (
+                "libraryvariablesets",
+                json!([{"Id": "LibraryVariableSets-71", "Name": "Global", "ContentType": "Variables",
+                        "VariableSetId": "variableset-LibraryVariableSets-71"}]),
+            ),
+            (
+                "variables",
+                json!([{"Id": "variableset-LibraryVariableSets-71", "OwnerId": "LibraryVariableSets-71", "Version": 3, "Variables": [
+                    var("Timeout", "60", &[STAGING]),
+                    secret("s-1", "Smtp.Password", &[PRODUCTION])
+                ]}]),
+            ),
+        ],
+    ]));
+    let (plan, after) = plan_apply_replan(
+        &source,
+        &destination,
+        &rules("[select]\nlibrary_variable_sets = [\"all\"]\n"),
+    );
+    let set = after
+        .variable_sets
+        .iter()
+        .find(|s| s.owner_id.as_str() == "LibraryVariableSets-71")
+        .unwrap();
+    let vars: Vec<Variable> = set.variables.iter().cloned().collect();
+    assert_eq!(in_env(&vars, "Timeout", STAGING), "60", "kept under never");
+    assert_eq!(
+        in_env(&vars, "Timeout", PRODUCTION),
+        "60",
+        "added for Production"
+    );
+    assert_eq!(in_env(&vars, "Smtp.Password", PRODUCTION), "<secret s-1>");
+    assert_eq!(values_of(&vars, "Smtp.Password").len(), 1);
+    let op = plan
+        .of_kind(ResourceKind::VariableSet)
+        .find(|o| o.item.name == "Global")
+        .unwrap();
+    let names: Vec<&str> = op.variables.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["Timeout"], "{plan}");
+}
