@@ -302,6 +302,14 @@ pub struct Policy {
     pub sync_team_role_scoping: bool,
     /// The text of placeholder values. Default `"REPLACE ME"`.
     pub placeholder_value: String,
+    /// Whether the settings of existing runbooks (description, environment scope and
+    /// environments, multi-tenancy, connectivity, guided failure, retention, package
+    /// download) follow the source. Default `false`: an existing runbook keeps the
+    /// destination's settings (the guide's "same name, different details").
+    pub overwrite_existing_runbook_settings: bool,
+    /// Whether the version rules of existing channels follow the source. Default
+    /// `false`: an existing channel keeps the destination's rules.
+    pub overwrite_existing_channel_rules: bool,
     /// Which new values get the placeholder under `add-new-with-placeholder`. Default
     /// `widened` (the guide's "Replace Me" table); `all-new` is SpaceCloner's behaviour.
     pub placeholder_values: PlaceholderValues,
@@ -325,6 +333,8 @@ impl Default for Policy {
             sync_team_role_scoping: false,
             placeholder_value: "REPLACE ME".to_owned(),
             placeholder_values: PlaceholderValues::Widened,
+            overwrite_existing_runbook_settings: false,
+            overwrite_existing_channel_rules: false,
             allow_version_mismatch: false,
             prune: Vec::new(),
         }

@@ -270,7 +270,10 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
     }
 }
 
-fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Value)> {
+/// Plans the selected channels; returns the channels whose version rules are set once
+/// the process exists: each created one (with its create body) and, under
+/// `overwrite_existing_channel_rules`, each existing one (with its destination document).
+fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Target, Value)> {
     let source_id = p
         .source
         .id
@@ -287,8 +290,29 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Value)> {
         let item = ItemRef::owned(ResourceKind::Channel, &channel.name, p.name());
         let mut op = plan_channel(ctx, p, channel, &item);
         op.owner = Some(p.target());
-        if let (OpAction::Create, Some(body)) = (op.action, &op.body) {
-            created.push((item.clone(), body.clone()));
+        match (op.action, &op.body, &op.target) {
+            (OpAction::Create, Some(body), _) => created.push((
+                item.clone(),
+                Target::Created { item: item.clone() },
+                body.clone(),
+            )),
+            (OpAction::Unchanged, _, Some(Target::Existing { id }))
+                if ctx.rules.policy.overwrite_existing_channel_rules =>
+            {
+                if let Some(dest) = p.dest_id.as_deref().and_then(|project| {
+                    ctx.dk
+                        .channels(project)
+                        .into_iter()
+                        .find(|c| c.id.get().is_some_and(|i| i.as_str() == id))
+                }) {
+                    created.push((
+                        item.clone(),
+                        Target::Existing { id: id.clone() },
+                        to_value(dest),
+                    ));
+                }
+            }
+            _ => {}
         }
         ctx.push(LayerName::Channels, op);
     }
@@ -549,14 +573,7 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         };
         let (process_target, before) = match dest_rb {
             Some(d) => {
-                let mut op = Op::bare(
-                    item.clone(),
-                    OpAction::Unchanged,
-                    "exists; its settings are the destination's",
-                );
-                op.target = d.id.get().map(|i| Target::Existing {
-                    id: i.as_str().to_owned(),
-                });
+                let mut op = existing_runbook(ctx, rb, d, &item);
                 op.owner = Some(p.target());
                 ctx.push(LayerName::Runbooks, op);
                 match runbook_process(&ctx.dk, d) {
@@ -679,6 +696,72 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     }
 }
 
+/// An existing runbook: its settings are the destination's, or, under
+/// `overwrite_existing_runbook_settings`, the source's (environments translated under
+/// `[scoping] process_environments`; when they cannot be, the destination's environment
+/// scope is kept and the clean-up log says so, so a runbook never runs in more
+/// environments than it did).
+fn existing_runbook(ctx: &mut Ctx<'_>, rb: &Runbook, dest: &Runbook, item: &ItemRef) -> Op {
+    let target = Target::Existing {
+        id: dest
+            .id
+            .get()
+            .map(|i| i.as_str().to_owned())
+            .unwrap_or_default(),
+    };
+    if !ctx.rules.policy.overwrite_existing_runbook_settings {
+        let mut op = Op::bare(
+            item.clone(),
+            OpAction::Unchanged,
+            "exists; its settings are the destination's",
+        );
+        op.target = Some(target);
+        return op;
+    }
+    let mut desired = dest.clone();
+    desired.description = rb.description.clone();
+    desired.multi_tenancy_mode = rb.multi_tenancy_mode.clone();
+    desired.connectivity_policy = rb.connectivity_policy.clone();
+    desired.default_guided_failure_mode = rb.default_guided_failure_mode.clone();
+    desired.run_retention_policy = rb.run_retention_policy.clone();
+    desired.force_package_download = rb.force_package_download.clone();
+    let mode = ctx.rules.scoping.process_environments;
+    let (notes, widened) = (ctx.cleanup.len(), ctx.widened);
+    let envs = translate_list(
+        ctx,
+        item,
+        ResourceKind::Environment,
+        mode,
+        "runbook environments",
+        rb.environments.iter(),
+    );
+    match envs {
+        Ok(envs) if rb.environments.is_empty() || !envs.is_empty() => {
+            desired.environment_scope = rb.environment_scope.clone();
+            desired.environments = envs.into_iter().map(Into::into).collect();
+        }
+        Ok(_) | Err(_) => {
+            // Nothing was widened: the destination's scope stays.
+            ctx.cleanup.truncate(notes);
+            ctx.widened = widened;
+            ctx.clean(
+                CleanupCategory::Skipped,
+                item,
+                "the source's environment scope was not applied: none of its environments are on the destination; the runbook keeps its own",
+            );
+        }
+    }
+    update_op(
+        ctx,
+        item.clone(),
+        target,
+        &to_value(dest),
+        to_value(&desired),
+        "its settings differ from the source (overwrite_existing_runbook_settings)",
+        "exists; its settings match the source",
+    )
+}
+
 fn variable_set_of<'a>(kids: &Children<'a>, owner: &str) -> Option<&'a VariableSet> {
     kids.variable_set(owner)
 }
@@ -773,7 +856,18 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
     ctx.push(LayerName::ProjectVariables, op);
 }
 
-fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, created: Vec<(ItemRef, Value)>) {
+/// Version rules without their ids (the server assigns them), for comparison and sending.
+fn rules_without_ids(rules: Value) -> Value {
+    let mut rules = rules;
+    if let Value::Array(items) = &mut rules {
+        for r in items.iter_mut() {
+            remove(r, "Id");
+        }
+    }
+    rules
+}
+
+fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, channels: Vec<(ItemRef, Target, Value)>) {
     let source_id = p
         .source
         .id
@@ -781,7 +875,7 @@ fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, created: Vec<(ItemRef, Valu
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
 
-    for (item, body) in created {
+    for (item, target, before) in channels {
         let Some(channel) = ctx
             .sk
             .channels(&source_id)
@@ -790,26 +884,27 @@ fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, created: Vec<(ItemRef, Valu
         else {
             continue;
         };
-        if channel.rules.is_empty() {
+        let existing = matches!(target, Target::Existing { .. });
+        let rules = rules_without_ids(to_value(&channel.rules));
+        let current = rules_without_ids(before.get("Rules").cloned().unwrap_or(json!([])));
+        let empty = |v: &Value| v.as_array().is_none_or(Vec::is_empty);
+        if (empty(&rules) && empty(&current)) || (existing && rules == current) {
             continue;
         }
-        let mut rules = to_value(&channel.rules);
-        if let Value::Array(items) = &mut rules {
-            for r in items.iter_mut() {
-                remove(r, "Id");
-            }
-        }
-        let mut desired = body.clone();
+        let mut desired = before.clone();
         set(&mut desired, "Rules", rules);
-        let mut op = update_op(
-            ctx,
-            item.clone(),
-            Target::Created { item },
-            &body,
-            desired,
-            "version rules are set once the process exists",
-            "no version rules",
-        );
+        let (changed, same) = if existing {
+            (
+                "its version rules differ from the source (overwrite_existing_channel_rules)",
+                "its version rules match the source",
+            )
+        } else {
+            (
+                "version rules are set once the process exists",
+                "no version rules",
+            )
+        };
+        let mut op = update_op(ctx, item.clone(), target, &before, desired, changed, same);
         op.owner = Some(p.target());
         ctx.push(LayerName::ChannelRules, op);
     }

@@ -520,6 +520,7 @@ impl InMemoryApplier {
                     ResourceKind::Project => replace(&mut s.projects, id, body),
                     ResourceKind::Lifecycle => replace(&mut s.lifecycles, id, body),
                     ResourceKind::Channel => replace(&mut s.channels, id, body),
+                    ResourceKind::Runbook => replace(&mut s.runbooks, id, body),
                     ResourceKind::LibraryVariableSet => {
                         replace(&mut s.library_variable_sets, id, body)
                     }
