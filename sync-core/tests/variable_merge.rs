@@ -96,9 +96,9 @@ fn secret(id: &str, name: &str, envs: &[&str]) -> Value {
            "Scope": if envs.is_empty() { json!({}) } else { json!({"Environment": envs}) }})
 }
 
-#[test]
-fn row_2_under_never_two_destination_values_keep_their_environments_when_the_source_swaps_them() {
-    let (plan, after) = sync(
+/// Source `Timeout = 30 [Staging], 60 [Production]`; destination the other way round.
+fn swapped_timeouts() -> (Value, Value) {
+    (
         json!([
             var("Timeout", "30", &["Environments-3"]),
             var("Timeout", "60", &["Environments-4"])
@@ -107,8 +107,13 @@ fn row_2_under_never_two_destination_values_keep_their_environments_when_the_sou
             var("Timeout", "60", &[STAGING]),
             var("Timeout", "30", &[PRODUCTION])
         ]),
-        &policy(""),
-    );
+    )
+}
+
+#[test]
+fn row_2_under_never_two_destination_values_keep_their_environments_when_the_source_swaps_them() {
+    let (source, destination) = swapped_timeouts();
+    let (plan, after) = sync(source, destination, &policy(""));
     assert_eq!(in_env(&after, "Timeout", STAGING), "60");
     assert_eq!(in_env(&after, "Timeout", PRODUCTION), "30");
     assert_eq!(
@@ -120,15 +125,10 @@ fn row_2_under_never_two_destination_values_keep_their_environments_when_the_sou
 
 #[test]
 fn row_2_under_always_each_environment_takes_the_source_value_of_its_own_scope() {
+    let (source, destination) = swapped_timeouts();
     let (_, after) = sync(
-        json!([
-            var("Timeout", "30", &["Environments-3"]),
-            var("Timeout", "60", &["Environments-4"])
-        ]),
-        json!([
-            var("Timeout", "60", &[STAGING]),
-            var("Timeout", "30", &[PRODUCTION])
-        ]),
+        source,
+        destination,
         &policy("[policy]\noverwrite_existing_variables = \"always\""),
     );
     assert_eq!(in_env(&after, "Timeout", STAGING), "30");
