@@ -280,6 +280,19 @@ pub enum PlaceholderValues {
     Widened,
 }
 
+/// A kind whose existing items' details may follow the source
+/// (`overwrite_existing_details`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetailKind {
+    /// External feeds: URL, user name and options (never their secrets, never their type).
+    Feeds,
+    /// Worker pools: description and options (never their type or workers).
+    WorkerPools,
+    /// Machine policies: health check, connectivity, clean-up and update policies.
+    MachinePolicies,
+}
+
 /// `[policy]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -310,6 +323,10 @@ pub struct Policy {
     /// Whether the version rules of existing channels follow the source. Default
     /// `false`: an existing channel keeps the destination's rules.
     pub overwrite_existing_channel_rules: bool,
+    /// Kinds whose existing items take the source's details. Default empty: an existing
+    /// feed, worker pool or machine policy keeps the destination's (the guide's "same
+    /// name, different details"). Secrets are never overwritten either way.
+    pub overwrite_existing_details: Vec<DetailKind>,
     /// Which new values get the placeholder under `add-new-with-placeholder`. Default
     /// `widened` (the guide's "Replace Me" table); `all-new` is SpaceCloner's behaviour.
     pub placeholder_values: PlaceholderValues,
@@ -335,6 +352,7 @@ impl Default for Policy {
             placeholder_values: PlaceholderValues::Widened,
             overwrite_existing_runbook_settings: false,
             overwrite_existing_channel_rules: false,
+            overwrite_existing_details: Vec::new(),
             allow_version_mismatch: false,
             prune: Vec::new(),
         }

@@ -140,6 +140,65 @@ pub fn create_when_missing<'a, 's, T: Resource>(
     }
 }
 
+/// Fields an existing document keeps whatever the source has: identity, server-owned
+/// fields and the default flag.
+const OWN_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "SpaceId",
+    "Links",
+    "Slug",
+    "IsDefault",
+    "SortOrder",
+    "Version",
+];
+
+/// Whether a value is or holds a sensitive value (`{"HasValue": …}`).
+fn holds_secret(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => map.contains_key("HasValue") || map.values().any(holds_secret),
+        Value::Array(items) => items.iter().any(holds_secret),
+        _ => false,
+    }
+}
+
+/// An existing item whose details follow the source (`overwrite_existing_details`): every
+/// top-level field of `source_body` — a body already translated for the destination, as
+/// for a create — is laid over the destination's document, except the identity and
+/// server-owned fields, the fields in `keep`, and secrets: a field that holds a sensitive
+/// value on either side keeps the destination's, so no secret is overwritten.
+pub fn follow_details(
+    ctx: &mut Ctx<'_>,
+    item: ItemRef,
+    id: &str,
+    dest: &Value,
+    source_body: &Value,
+    keep: &[&str],
+) -> Op {
+    let mut desired = dest.clone();
+    if let (Value::Object(d), Value::Object(src)) = (&mut desired, source_body) {
+        for (k, v) in src {
+            if OWN_FIELDS.contains(&k.as_str())
+                || keep.contains(&k.as_str())
+                || holds_secret(v)
+                || d.get(k).is_some_and(holds_secret)
+            {
+                continue;
+            }
+            d.insert(k.clone(), v.clone());
+        }
+    }
+    crate::diff::update_op(
+        ctx,
+        item,
+        Target::Existing { id: id.to_owned() },
+        dest,
+        desired,
+        "its details differ from the source (overwrite_existing_details)",
+        "exists; its details match the source",
+    )
+}
+
 /// Translates a list of source ids of a top-level kind under a mode and records dropped
 /// or widened scopes. `Err` carries the skip reason; an error-mode failure is recorded on
 /// the context and also returned as `Err`.

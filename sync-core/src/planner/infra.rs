@@ -10,13 +10,13 @@ use octopus_model::{name_key, FeedType, ResourceKind, TagSet, UserRole};
 use serde_json::{json, Value};
 
 use super::common::{
-    create_when_missing, left_alone, matches, remove, set, strings, translate_list, translate_tags,
-    Match,
+    create_when_missing, follow_details, left_alone, matches, remove, set, strings, translate_list,
+    translate_tags, Match,
 };
 use crate::context::Ctx;
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
-use crate::rules::{OverwriteLifecyclePhases, ScopeMode};
+use crate::rules::{DetailKind, OverwriteLifecyclePhases, ScopeMode};
 
 const DIFFERENT_DETAILS: &str = "exists; only the name must match, its details are left alone";
 
@@ -164,7 +164,29 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
     let filter = ctx.rules.select.feeds.clone();
     for m in matches(ctx, LayerName::Feeds, &filter, &src.feeds, &dst.feeds) {
+        let follow = ctx
+            .rules
+            .policy
+            .overwrite_existing_details
+            .contains(&DetailKind::Feeds);
         let op = match m {
+            Match::Existing { source, dest, id } if follow => {
+                let item = ItemRef::new(ResourceKind::Feed, &source.name);
+                if source.feed_type.get() != dest.feed_type.get() {
+                    let mut op = left_alone(
+                        ResourceKind::Feed,
+                        &source.name,
+                        &id,
+                        "exists with another feed type; a feed's type cannot change, so its details are left alone",
+                    );
+                    op.action = OpAction::Skip;
+                    op
+                } else {
+                    let mut body = to_value(source);
+                    strip_for_create(&mut body, space(ctx).as_deref());
+                    follow_details(ctx, item, &id, &to_value(&dest), &body, &["FeedType"])
+                }
+            }
             Match::Existing { source, id, .. } => left_alone(
                 ResourceKind::Feed,
                 &source.name,
@@ -325,65 +347,131 @@ pub fn user_roles(ctx: &mut Ctx<'_>) {
 /// Machine policies and worker pools: created when missing, details left alone.
 pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
+    let details = ctx.rules.policy.overwrite_existing_details.clone();
     let filter = ctx.rules.select.machine_policies.clone();
-    create_when_missing(
+    let follow = details.contains(&DetailKind::MachinePolicies);
+    for m in matches(
         ctx,
         LayerName::MachinePolicies,
         &filter,
         &src.machine_policies,
         &dst.machine_policies,
-        DIFFERENT_DETAILS,
-        |ctx, source| {
-            let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
-            let mut body = to_value(source);
-            strip_for_create(&mut body, space(ctx).as_deref());
-            set(&mut body, "IsDefault", Value::Bool(false));
-            let account = body
-                .pointer("/MachineUpdatePolicy/TentacleUpdateAccountId")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if let Some(account) = account {
-                let (name, r) = ctx.resolve(ResourceKind::Account, &account);
-                let new = match r.text() {
-                    Some(id) => Value::String(id),
-                    None => {
-                        ctx.clean(CleanupCategory::Reference, &item, format!("tentacle update account {name:?} is not on the destination; the policy uses none"));
-                        Value::Null
-                    }
-                };
-                if let Some(slot) = body.pointer_mut("/MachineUpdatePolicy/TentacleUpdateAccountId")
-                {
-                    *slot = new;
-                }
+    ) {
+        let op = match m {
+            Match::Existing { source, dest, id } if follow => {
+                let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
+                let body = machine_policy_body(ctx, source, &item);
+                follow_details(ctx, item, &id, &to_value(&dest), &body, &[])
             }
-            create_op(ctx, item, body, "missing on the destination")
-        },
-    );
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::MachinePolicy,
+                &source.name,
+                &id,
+                DIFFERENT_DETAILS,
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::MachinePolicy, &source.name);
+                let body = machine_policy_body(ctx, source, &item);
+                create_op(ctx, item, body, "missing on the destination")
+            }
+        };
+        ctx.push(LayerName::MachinePolicies, op);
+    }
     let filter = ctx.rules.select.worker_pools.clone();
-    create_when_missing(
+    let follow = details.contains(&DetailKind::WorkerPools);
+    for m in matches(
         ctx,
         LayerName::WorkerPools,
         &filter,
         &src.worker_pools,
         &dst.worker_pools,
-        "exists; its workers are the destination's own",
-        |ctx, source| {
-            let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
-            if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
-                Op::bare(
-                    item,
-                    OpAction::Skip,
-                    "dynamic worker pools are provided by Octopus Cloud and cannot be created",
-                )
-            } else {
-                let mut body = to_value(source);
-                strip_for_create(&mut body, space(ctx).as_deref());
-                set(&mut body, "IsDefault", Value::Bool(false));
-                remove(&mut body, "CanAddWorkers");
-                create_op(ctx, item, body, "missing on the destination")
+    ) {
+        let op = match m {
+            Match::Existing { source, dest, id } if follow => {
+                let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
+                if source.worker_pool_type.as_str() != dest.worker_pool_type.as_str() {
+                    let mut op = left_alone(
+                        ResourceKind::WorkerPool,
+                        &source.name,
+                        &id,
+                        "exists with another worker pool type, which cannot change; its details are left alone",
+                    );
+                    op.action = OpAction::Skip;
+                    op
+                } else {
+                    let body = worker_pool_body(ctx, source);
+                    follow_details(
+                        ctx,
+                        item,
+                        &id,
+                        &to_value(&dest),
+                        &body,
+                        &["WorkerPoolType", "CanAddWorkers"],
+                    )
+                }
             }
-        },
-    );
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::WorkerPool,
+                &source.name,
+                &id,
+                "exists; its workers are the destination's own",
+            ),
+            Match::New { source } => {
+                let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
+                if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
+                    Op::bare(
+                        item,
+                        OpAction::Skip,
+                        "dynamic worker pools are provided by Octopus Cloud and cannot be created",
+                    )
+                } else {
+                    let body = worker_pool_body(ctx, source);
+                    create_op(ctx, item, body, "missing on the destination")
+                }
+            }
+        };
+        ctx.push(LayerName::WorkerPools, op);
+    }
+}
+
+/// A worker pool's body for the destination: never the default, never the server's
+/// `CanAddWorkers`.
+fn worker_pool_body(ctx: &Ctx<'_>, source: &octopus_model::WorkerPool) -> Value {
+    let mut body = to_value(source);
+    strip_for_create(&mut body, space(ctx).as_deref());
+    set(&mut body, "IsDefault", Value::Bool(false));
+    remove(&mut body, "CanAddWorkers");
+    body
+}
+
+/// A machine policy's body for the destination, with its tentacle update account
+/// translated (none when the destination lacks it, with a clean-up entry).
+fn machine_policy_body(
+    ctx: &mut Ctx<'_>,
+    source: &octopus_model::MachinePolicy,
+    item: &ItemRef,
+) -> Value {
+    let mut body = to_value(source);
+    strip_for_create(&mut body, space(ctx).as_deref());
+    set(&mut body, "IsDefault", Value::Bool(false));
+    let account = body
+        .pointer("/MachineUpdatePolicy/TentacleUpdateAccountId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(account) = account {
+        let (name, r) = ctx.resolve(ResourceKind::Account, &account);
+        let new = match r.text() {
+            Some(id) => Value::String(id),
+            None => {
+                ctx.clean(CleanupCategory::Reference, item, format!("tentacle update account {name:?} is not on the destination; the policy uses none"));
+                Value::Null
+            }
+        };
+        if let Some(slot) = body.pointer_mut("/MachineUpdatePolicy/TentacleUpdateAccountId") {
+            *slot = new;
+        }
+    }
+    body
 }
 
 /// Translates the environment, tenant and tag restrictions of an account or certificate.

@@ -390,12 +390,23 @@ pub fn merge(
             origin: vec![None; dest.len()],
             exact: vec![false; dest.len()],
             overwritten: Vec::new(),
+            narrowed: Vec::new(),
             added: Vec::new(),
             notes: &mut notes,
         };
         m.pair(&none, &leave, overwrite);
-        m.narrow(&leave);
-        m.add(&policy, overwrite, owner.force_overwrite, &none);
+        // Narrowing and additions see the overwrites; an overwrite that turns out to make
+        // a tie with the final set is taken back, and they are decided again without it.
+        let notes = loop {
+            m.undo_narrowing();
+            m.added.clear();
+            let mut notes = m.narrow(&leave);
+            notes.extend(m.add(&policy, overwrite, owner.force_overwrite, &none));
+            if !m.check_overwrites() {
+                break notes;
+            }
+        };
+        m.notes.extend(notes);
         let review = m.review();
         (m.desired, m.added, review)
     };
@@ -415,6 +426,15 @@ pub fn merge(
         secret_slots,
         review,
     }
+}
+
+/// What a change to one destination value is judged against.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Base {
+    /// The destination as it was before the merge.
+    Original,
+    /// The merge so far, with only that change undone.
+    OtherChangesKept,
 }
 
 /// What [`Merge::consider`] decided about one incoming value.
@@ -439,6 +459,8 @@ struct Merge<'m> {
     exact: Vec<bool>,
     /// Destination values whose text the source's overwrote.
     overwritten: Vec<usize>,
+    /// Destination values that took a narrower scope (row 6).
+    narrowed: Vec<usize>,
     /// Values to add, with the incoming value each comes from.
     added: Vec<(Variable, usize)>,
     notes: &'m mut Vec<(CleanupCategory, String)>,
@@ -491,18 +513,20 @@ impl Merge<'_> {
                 }
             }
         }
-        self.check_overwrites();
     }
 
     /// An overwrite under `always` must not make two values of equal rank differ where
     /// they agreed (an ambiguity the destination did not have), unless the source has the
     /// same tie: such an overwrite is taken back.
-    fn check_overwrites(&mut self) {
-        for d in std::mem::take(&mut self.overwritten) {
-            if self.origin[d].is_none() {
-                continue;
-            }
-            let (at, with) = self.new_ambiguity(d);
+    /// Checks the overwrites made under `always` against the merge's final state, so a
+    /// decision does not depend on what was placed after it: an overwrite must not make
+    /// two equally specific values differ where they agreed (an ambiguity the destination
+    /// did not have), unless the source has the same tie there. Such an overwrite is
+    /// taken back; whether any was.
+    fn check_overwrites(&mut self) -> bool {
+        let mut rejected_any = false;
+        for d in self.overwritten.clone() {
+            let (at, with) = self.new_ambiguity(d, Base::Original);
             if !at.is_empty() {
                 let message = format!(
                     "the source's value of {:?} ({}) was not written over the destination's: in {at} it would differ from the equally specific value scoped {with}, and Octopus's pick between them is not defined",
@@ -511,14 +535,23 @@ impl Merge<'_> {
                 );
                 self.desired[d].value = self.dest[d].value.clone();
                 self.desired[d].r#type = self.dest[d].r#type.clone();
+                self.overwritten.retain(|x| *x != d);
                 self.notes.push((CleanupCategory::Skipped, message));
+                rejected_any = true;
             }
         }
+        rejected_any
     }
 
     /// The values of `d`'s name as the merge has them so far, with and without the
     /// change to `d` (every other change kept), and the contexts they can tell apart.
-    fn with_and_without(&self, d: usize) -> (Vec<Variable>, Vec<Variable>, Vec<LabeledContext>) {
+    /// With `Base::Original`, "without" is the destination as it was, every change
+    /// undone.
+    fn with_and_without(
+        &self,
+        d: usize,
+        base: Base,
+    ) -> (Vec<Variable>, Vec<Variable>, Vec<LabeledContext>) {
         let key = name_key(&self.dest[d].name);
         let mut without = Vec::new();
         let mut with = Vec::new();
@@ -527,11 +560,18 @@ impl Merge<'_> {
                 continue;
             }
             with.push(v.clone());
-            without.push(if i == d {
-                self.dest[d].clone()
+            without.push(if i == d || base == Base::Original {
+                self.dest[i].clone()
             } else {
                 v.clone()
             });
+        }
+        // Values added so far count on both sides, except against the original.
+        for (v, _) in self.added.iter().filter(|(v, _)| name_key(&v.name) == key) {
+            with.push(v.clone());
+            if base == Base::OtherChangesKept {
+                without.push(v.clone());
+            }
         }
         let mut scopes: Vec<ScopeMap> = without.iter().chain(&with).map(scope_of).collect();
         scopes.extend(self.incoming_scopes(&key));
@@ -563,7 +603,7 @@ impl Merge<'_> {
     /// value, or makes it compete there: some context that resolved another value without
     /// the change resolves something else with it.
     fn takes_a_context(&self, d: usize) -> bool {
-        let (without, with, universe) = self.with_and_without(d);
+        let (without, with, universe) = self.with_and_without(d, Base::OtherChangesKept);
         let at = self.position_in_name(d);
         universe.iter().any(|c| match resolve(&without, &c.context) {
             Resolution::Value(v) if !std::ptr::eq(v, &without[at]) => {
@@ -577,8 +617,9 @@ impl Merge<'_> {
     /// With the change to the destination value `d`: the contexts that resolved one value
     /// without it and now tie between differing values (a tie the source does not have
     /// there), and the scopes of the values tied there; empty texts when there are none.
-    fn new_ambiguity(&self, d: usize) -> (String, String) {
-        let (without, with, universe) = self.with_and_without(d);
+    fn new_ambiguity(&self, d: usize, base: Base) -> (String, String) {
+        let (without, with, universe) = self.with_and_without(d, base);
+        let at_d = self.position_in_name(d);
         let key = name_key(&self.dest[d].name);
         let origins: Vec<Option<usize>> = self
             .desired
@@ -586,6 +627,12 @@ impl Merge<'_> {
             .zip(&self.origin)
             .filter(|(v, _)| name_key(&v.name) == key)
             .map(|(_, o)| *o)
+            .chain(
+                self.added
+                    .iter()
+                    .filter(|(v, _)| name_key(&v.name) == key)
+                    .map(|(_, t)| Some(*t)),
+            )
             .collect();
         let mut at: Vec<&LabeledContext> = Vec::new();
         let mut others: BTreeSet<String> = BTreeSet::new();
@@ -600,6 +647,10 @@ impl Merge<'_> {
             for i in 0..with.len() {
                 for j in i + 1..with.len() {
                     if !is_tied(i) || !is_tied(j) || same_value(&with[i], &with[j]) {
+                        continue;
+                    }
+                    // Against the original, only ties the change to `d` takes part in.
+                    if base == Base::Original && i != at_d && j != at_d {
                         continue;
                     }
                     // A plain value never joins a secret, even where the source has that
@@ -636,6 +687,7 @@ impl Merge<'_> {
             (true, true) => {}
             (false, false) => {
                 if overwrite && !same_value(dv, &inc.var) {
+                    // Checked once every value is placed (see `check_overwrites`).
                     self.desired[d].value = inc.var.value.clone();
                     self.desired[d].r#type = inc.var.r#type.clone();
                     self.overwritten.push(d);
@@ -660,13 +712,35 @@ impl Merge<'_> {
 
     /// Row 6: a destination value with no partner takes the scope of a source value with
     /// the same text when that scope is narrower than its own.
-    fn narrow(&mut self, leave: &BTreeSet<ScopeField>) {
+    fn narrow(&mut self, leave: &BTreeSet<ScopeField>) -> Vec<(CleanupCategory, String)> {
+        // One narrowing can make another possible (it frees a context): repeat until none
+        // is left, so the outcome does not depend on the order of the source's values.
+        let mut notes = Vec::new();
+        while self.narrow_once(leave, &mut notes) {}
+        notes
+    }
+
+    /// Undoes every narrowing, so they can be decided again.
+    fn undo_narrowing(&mut self) {
+        for d in std::mem::take(&mut self.narrowed) {
+            self.desired[d].scope = self.dest[d].scope.clone();
+            self.origin[d] = None;
+        }
+    }
+
+    /// One pass of [`Merge::narrow`]; whether it narrowed anything.
+    fn narrow_once(
+        &mut self,
+        leave: &BTreeSet<ScopeField>,
+        notes: &mut Vec<(CleanupCategory, String)>,
+    ) -> bool {
+        let mut any = false;
         for t in 0..self.incoming.len() {
             let inc = &self.incoming[t];
             if self.is_paired(t) || inc.secret {
                 continue;
             }
-            let mut found = None;
+            let mut candidates = Vec::new();
             for d in self.dest_of(&inc.var.name) {
                 let dv = &self.dest[d];
                 if self.origin[d].is_some() || !same_value(dv, &inc.var) {
@@ -681,21 +755,23 @@ impl Merge<'_> {
                     }
                 }
                 if narrower_or_equal(&new, &old) && !scopes_equal(&new, &old, &BTreeSet::new()) {
-                    found = Some((d, old, new));
-                    break;
+                    candidates.push((d, old, new));
                 }
             }
-            if let Some((d, old, new)) = found {
+            for (d, old, new) in candidates {
                 self.desired[d].scope = Lenient::present(new.clone());
                 self.origin[d] = Some(t);
-                if !self.new_ambiguity(d).0.is_empty() || self.takes_a_context(d) {
+                if !self.new_ambiguity(d, Base::OtherChangesKept).0.is_empty()
+                    || self.takes_a_context(d)
+                {
                     // Narrowed, it would tie with another value, or outrank one where it
-                    // did not before: the source value is considered for adding instead.
+                    // did not before: try the next, or consider the source value for adding.
                     self.desired[d].scope = self.dest[d].scope.clone();
                     self.origin[d] = None;
                     continue;
                 }
-                self.notes.push((
+                self.narrowed.push(d);
+                notes.push((
                     CleanupCategory::NarrowedScope,
                     format!(
                         "the destination's value of {:?} ({}) now applies only to {}, the scope the source gives the same value; contexts outside it resolve another value or none (the plan lists them)",
@@ -704,8 +780,11 @@ impl Merge<'_> {
                         self.dest_side.describe(&new)
                     ),
                 ));
+                any = true;
+                break;
             }
         }
+        any
     }
 
     /// The values of a name as they stand, with the incoming value each comes from
@@ -758,7 +837,8 @@ impl Merge<'_> {
         overwrite: bool,
         force_overwrite: bool,
         none: &BTreeSet<ScopeField>,
-    ) {
+    ) -> Vec<(CleanupCategory, String)> {
+        let mut notes_out = Vec::new();
         let mut open: Vec<usize> = (0..self.incoming.len())
             .filter(|&t| !self.is_paired(t))
             .collect();
@@ -770,7 +850,7 @@ impl Merge<'_> {
                 match self.consider(t, policy, overwrite, force_overwrite, none) {
                     Consider::Add(new, notes) => {
                         refused.remove(&t);
-                        self.notes.extend(notes);
+                        notes_out.extend(notes);
                         self.added.push((*new, t));
                         progress = true;
                     }
@@ -788,9 +868,10 @@ impl Merge<'_> {
                 break;
             }
         }
-        self.notes.extend(refused.into_values());
+        notes_out.extend(refused.into_values());
         // Source order, whatever round added them.
         self.added.sort_by_key(|(_, t)| *t);
+        notes_out
     }
 
     /// Whether the incoming value `t` is added now, with the value and notes to add, or
@@ -885,6 +966,25 @@ impl Merge<'_> {
                     "{what} was not added: every destination context it would apply to ({}) resolves a more specific destination value, so no deployment would use it", where_(&at)))));
             }
         }
+        // A context where a destination secret resolves keeps it, whatever the policy: a
+        // more specific new value (a dummy secret or plain text) would replace it there.
+        {
+            let original: Vec<&Variable> = dest_values.iter().map(|&d| &self.dest[d]).collect();
+            let taken: Vec<&LabeledContext> = applies
+                .iter()
+                .filter(|(c, s)| {
+                    matches!(resolve(original.iter().copied(), &c.context),
+                        Resolution::Value(p) if p.is_secret()
+                            && variable_specificity(p, &c.context).is_some_and(|ps| *s >= ps))
+                })
+                .map(|(c, _)| *c)
+                .collect();
+            if !taken.is_empty() {
+                return Consider::Skip(Some((CleanupCategory::Skipped, format!(
+                    "{what} was not added: in {} it would take the place of the destination's own secret",
+                    labels(&taken)))));
+            }
+        }
         if !overwrite {
             // A destination value the source also has (same scope) keeps every
             // context it resolves: a more specific new value would overwrite it there.
@@ -938,9 +1038,12 @@ impl Merge<'_> {
                 .map(|(_, v, _)| self.dest_side.describe(&scope_of(v)))
                 .collect();
             let others: Vec<String> = others.into_iter().collect();
-            let carried = ties
-                .iter()
-                .all(|(c, _, o)| o.is_some_and(|o| o != t && self.source_ties(t, o, &c.context)));
+            // A secret and a plain value never tie on purpose, even where the source has
+            // that tie.
+            let carried = ties.iter().all(|(c, v, o)| {
+                v.is_secret() == inc.secret
+                    && o.is_some_and(|o| o != t && self.source_ties(t, o, &c.context))
+            });
             if inc.widened {
                 new_notes.push((CleanupCategory::WidenedScope, format!(
                     "{name:?}: the value widened by the [scoping] rule ties in {} with the value scoped {}; Octopus's pick between them is not defined: edit them on the destination", where_(&at), others.join(" / "))));
