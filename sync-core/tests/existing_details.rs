@@ -202,3 +202,137 @@ fn rules_that_differ_only_in_their_ids_are_not_a_change() {
         "{plan}"
     );
 }
+
+fn infra(feed: Value, pool: Value, policy: Value) -> Vec<(&'static str, Value)> {
+    vec![
+        ("feeds", json!([feed])),
+        ("workerpools", json!([pool])),
+        ("machinepolicies", json!([policy])),
+    ]
+}
+
+fn feed(id: &str, uri: &str, user: &str, password_set: bool) -> Value {
+    json!({"Id": id, "Name": "Artifacts", "FeedType": "NuGet", "FeedUri": uri, "Username": user,
+           "Password": {"HasValue": password_set, "NewValue": null}, "DownloadAttempts": if uri.contains("dev") { 5 } else { 3 }})
+}
+
+fn pool(id: &str, description: &str) -> Value {
+    json!({"Id": id, "Name": "Linux", "WorkerPoolType": "StaticWorkerPool", "Description": description,
+           "IsDefault": id.ends_with("-9"), "CanAddWorkers": true, "SortOrder": 4})
+}
+
+fn machine_policy(id: &str, minutes: &str) -> Value {
+    json!({"Id": id, "Name": "Fast checks", "IsDefault": false,
+           "MachineHealthCheckPolicy": {"HealthCheckInterval": minutes, "HealthCheckType": "RunScript"}})
+}
+
+fn infra_pair() -> (Snapshot, Snapshot) {
+    let source = snapshot(join(vec![
+        builtins(1),
+        infra(
+            feed("Feeds-2", "https://dev.example/nuget", "builder", true),
+            pool("WorkerPools-2", "Ubuntu 24.04 workers"),
+            machine_policy("MachinePolicies-2", "00:05:00"),
+        ),
+    ]));
+    let destination = snapshot(join(vec![
+        builtins(71),
+        infra(
+            feed("Feeds-72", "https://prod.example/nuget", "deployer", true),
+            pool("WorkerPools-9", "Ubuntu 22.04 workers"),
+            machine_policy("MachinePolicies-72", "01:00:00"),
+        ),
+    ]));
+    (source, destination)
+}
+
+const INFRA: &str =
+    "[select]\nfeeds = [\"all\"]\nworker_pools = [\"all\"]\nmachine_policies = [\"all\"]\n";
+
+#[test]
+fn by_default_existing_feeds_pools_and_policies_keep_their_details() {
+    let (source, destination) = infra_pair();
+    let plan = sync_core::plan(&source, &destination, &rules(INFRA)).unwrap();
+    for kind in [
+        ResourceKind::Feed,
+        ResourceKind::WorkerPool,
+        ResourceKind::MachinePolicy,
+    ] {
+        assert!(
+            plan.of_kind(kind).all(|o| o.action == OpAction::Unchanged),
+            "{plan}"
+        );
+    }
+}
+
+#[test]
+fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the_type() {
+    let (source, destination) = infra_pair();
+    let (plan, after) = plan_apply_replan(
+        &source,
+        &destination,
+        &rules(&format!(
+            "{INFRA}[policy]\noverwrite_existing_details = [\"feeds\", \"worker-pools\", \"machine-policies\"]\n"
+        )),
+    );
+    let feed =
+        serde_json::to_value(&after.feeds.iter().find(|f| f.name == "Artifacts").unwrap()).unwrap();
+    assert_eq!(feed["FeedUri"], "https://dev.example/nuget");
+    assert_eq!(feed["Username"], "builder");
+    assert_eq!(feed["DownloadAttempts"], 5);
+    let op = plan.find(ResourceKind::Feed, "Artifacts").unwrap();
+    assert!(op.secret_slots.is_empty(), "no secret is written");
+    let body = op.body.as_ref().unwrap();
+    assert_eq!(
+        body["Password"],
+        json!({"HasValue": true, "NewValue": null}),
+        "the destination's password is kept"
+    );
+    let pool = serde_json::to_value(
+        &after
+            .worker_pools
+            .iter()
+            .find(|p| p.name == "Linux")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pool["Description"], "Ubuntu 24.04 workers");
+    assert_eq!(
+        pool["IsDefault"], true,
+        "the destination's default stays its default"
+    );
+    let policy = serde_json::to_value(
+        &after
+            .machine_policies
+            .iter()
+            .find(|p| p.name == "Fast checks")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        policy["MachineHealthCheckPolicy"]["HealthCheckInterval"],
+        "00:05:00"
+    );
+}
+
+#[test]
+fn a_feed_of_another_type_is_skipped_with_the_reason() {
+    let (source, mut destination) = infra_pair();
+    let artifacts = destination
+        .feeds
+        .iter_mut()
+        .find(|f| f.name == "Artifacts")
+        .unwrap();
+    artifacts.feed_type.set(octopus_model::FeedType::Maven);
+    let plan = sync_core::plan(
+        &source,
+        &destination,
+        &rules(&format!(
+            "{INFRA}[policy]\noverwrite_existing_details = [\"feeds\"]\n"
+        )),
+    )
+    .unwrap();
+    let op = plan.find(ResourceKind::Feed, "Artifacts").unwrap();
+    assert_eq!(op.action, OpAction::Skip);
+    assert!(op.reason.contains("type cannot change"), "{plan}");
+}

@@ -521,6 +521,9 @@ impl InMemoryApplier {
                     ResourceKind::Lifecycle => replace(&mut s.lifecycles, id, body),
                     ResourceKind::Channel => replace(&mut s.channels, id, body),
                     ResourceKind::Runbook => replace(&mut s.runbooks, id, body),
+                    ResourceKind::Feed => replace(&mut s.feeds, id, body),
+                    ResourceKind::WorkerPool => replace(&mut s.worker_pools, id, body),
+                    ResourceKind::MachinePolicy => replace(&mut s.machine_policies, id, body),
                     ResourceKind::LibraryVariableSet => {
                         replace(&mut s.library_variable_sets, id, body)
                     }
