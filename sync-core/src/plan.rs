@@ -36,6 +36,8 @@ use octopus_model::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::base::Base;
+
 /// The order in which the layers of a plan run. It follows the "Syncing Order" of
 /// Octopus's guide to syncing instances: scaffolding without dependencies first, then
 /// what depends on it, then projects and their parts, then tenants and permissions.
@@ -359,6 +361,11 @@ pub struct Op {
     /// resolves to before and after (what a reviewer checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<VariableReview>,
+    /// For updates of a document the destination already has: what that document was
+    /// when the plan was made. An applier writes only over the same document (see
+    /// [`Base::matches`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
 }
 
 /// What a destination context resolves a variable to, as a reviewer reads it. Secrets
@@ -446,6 +453,7 @@ impl Op {
             pending: Vec::new(),
             secret_slots: Vec::new(),
             variables: Vec::new(),
+            base: None,
         }
     }
 }
@@ -550,6 +558,12 @@ impl Plan {
     /// Whether the plan would write anything.
     pub fn has_changes(&self) -> bool {
         self.summary.create + self.summary.update > 0
+    }
+
+    /// The creates and updates, in order: what an applier sends.
+    pub fn writes(&self) -> impl Iterator<Item = &Op> {
+        self.ops()
+            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
     }
 
     /// The first op about an item of `kind` named `name` (case-insensitive, trimmed).
