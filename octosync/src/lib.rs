@@ -10,4 +10,5 @@ pub mod demo;
 pub mod load;
 pub mod report;
 pub mod runner;
+pub mod saved;
 pub mod snapshot_dir;

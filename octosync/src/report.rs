@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sync_core::{CleanupCategory, OpAction, Plan, ResourceKind};
+use serde::{Deserialize, Serialize};
+use sync_core::{CleanupCategory, OpAction, Plan, ResourceKind, Summary};
+
+use crate::apply::{Counts, OpResult, Outcome};
 
 /// How a plan is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -235,6 +238,176 @@ fn short(value: &serde_json::Value) -> String {
 /// Keeps names from breaking markdown tables and lists.
 fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// What an apply did, for every destination: `apply --format json` writes it as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRun {
+    /// The tool version.
+    pub tool_version: String,
+    /// Whether a saved plan was applied (`apply --plan`).
+    pub saved_plan: bool,
+    /// One entry per destination, in the config's order.
+    pub destinations: Vec<DestinationApply>,
+}
+
+/// What an apply did to one destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationApply {
+    /// The destination's name.
+    pub name: String,
+    /// How the ops ended.
+    pub counts: Counts,
+    /// Every create and update, in the order applied (follow-up passes after the first).
+    pub results: Vec<OpResult>,
+    /// Work that could only be planned after these writes.
+    pub follow_up: FollowUp,
+}
+
+/// Work that could only be planned once the apply's writes existed (values that hang on
+/// ids the server assigned).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum FollowUp {
+    /// None: planning again after the apply finds nothing to do.
+    #[default]
+    None,
+    /// Shown and applied, in this many passes after the first.
+    Applied {
+        /// The passes.
+        passes: usize,
+    },
+    /// Still to do: a follow-up plan is needed.
+    Needed {
+        /// What the follow-up plan holds.
+        summary: Summary,
+    },
+    /// Not looked for, because the apply did not succeed.
+    NotChecked,
+}
+
+impl ApplyRun {
+    /// Whether every op of every destination is done.
+    pub fn is_success(&self) -> bool {
+        self.destinations
+            .iter()
+            .all(|d| d.results.iter().all(|r| r.outcome.is_done()))
+    }
+
+    /// Whether any destination needs a follow-up plan.
+    pub fn follow_up_needed(&self) -> bool {
+        self.destinations
+            .iter()
+            .any(|d| matches!(d.follow_up, FollowUp::Needed { .. }))
+    }
+
+    /// The report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            // The report is plain data: serializing it cannot fail.
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Markdown => self.markdown(),
+            Format::Text => self.text(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for d in &self.destinations {
+            let c = &d.counts;
+            let _ = writeln!(out, "Destination {}", d.name);
+            let _ = writeln!(
+                out,
+                "Applied: {} done, {} refused, {} failed, {} not attempted",
+                c.done, c.refused, c.failed, c.not_attempted
+            );
+            for r in &d.results {
+                let _ = writeln!(out, "  {r}");
+            }
+            let _ = writeln!(out, "{}", follow_up_line(&d.follow_up));
+            let _ = writeln!(out);
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        let what = if self.saved_plan {
+            "saved plan"
+        } else {
+            "plan"
+        };
+        let _ = writeln!(
+            out,
+            "## octosync apply ({what}, octosync {})\n",
+            self.tool_version
+        );
+        let _ = writeln!(
+            out,
+            "| destination | done | refused | failed | not attempted |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        for d in &self.destinations {
+            let c = &d.counts;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                escape(&d.name),
+                c.done,
+                c.refused,
+                c.failed,
+                c.not_attempted
+            );
+        }
+        let _ = writeln!(out);
+        for d in &self.destinations {
+            let _ = writeln!(out, "### `{}`\n", d.name);
+            let _ = writeln!(out, "{}\n", follow_up_line(&d.follow_up));
+            let attention: Vec<&OpResult> = d
+                .results
+                .iter()
+                .filter(|r| !r.outcome.is_done() || r.note.is_some())
+                .collect();
+            if !attention.is_empty() {
+                let _ = writeln!(out, "Needs attention:\n");
+                for r in attention {
+                    let _ = writeln!(out, "- {}", escape(&r.to_string()));
+                    if let Outcome::Failed { error } = &r.outcome {
+                        for cause in &error.causes {
+                            let _ = writeln!(out, "  - caused by: {}", escape(cause));
+                        }
+                    }
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(
+                out,
+                "<details><summary>Every op ({})</summary>\n",
+                d.results.len()
+            );
+            for r in &d.results {
+                let _ = writeln!(out, "- {}", escape(&r.to_string()));
+            }
+            let _ = writeln!(out, "\n</details>\n");
+        }
+        out
+    }
+}
+
+fn follow_up_line(follow_up: &FollowUp) -> String {
+    match follow_up {
+        FollowUp::None => "Nothing left to do: planning again finds no changes.".to_owned(),
+        FollowUp::Applied { passes } => format!(
+            "Follow-up work (values that hang on ids the server assigned) was shown and applied in {passes} more pass(es)."
+        ),
+        FollowUp::Needed { summary } => format!(
+            "A follow-up plan is needed: {} to create, {} to update (values that hang on ids the server assigned, or work not applied). Run plan again.",
+            summary.create, summary.update
+        ),
+        FollowUp::NotChecked => {
+            "Not everything was applied: fix the cause and plan again.".to_owned()
+        }
+    }
 }
 
 #[cfg(test)]
