@@ -14,7 +14,9 @@
 //! against ([`sync_core::Base`]). When somebody changed it in between, the planned body
 //! is never laid over it: the op is refused, or, when the caller can plan again
 //! ([`ApplyHooks::replan`]), that document is planned again from its current state and
-//! the report says so.
+//! the report says so. Likewise a create is refused when an item of that name appeared
+//! on the destination since the plan, and an op that depends on a refused one is
+//! refused with it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -177,8 +179,9 @@ pub enum Outcome {
     },
     /// Not written: the document changed on the destination since the plan was made.
     Refused {
-        /// The document's id.
-        id: String,
+        /// The document's id, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         /// What the plan was made against and what the destination holds now.
         reason: String,
     },
@@ -267,7 +270,11 @@ impl fmt::Display for OpResult {
             Outcome::Updated { id } => write!(f, "~ updated {item} ({id})"),
             Outcome::FoundExisting { id } => write!(f, "+ found {item} already created ({id})"),
             Outcome::AlreadyInSync { id } => write!(f, "= {item} already in sync ({id})"),
-            Outcome::Refused { id, reason } => write!(f, "! REFUSED {item} ({id}): {reason}"),
+            Outcome::Refused {
+                id: Some(id),
+                reason,
+            } => write!(f, "! REFUSED {item} ({id}): {reason}"),
+            Outcome::Refused { id: None, reason } => write!(f, "! REFUSED {item}: {reason}"),
             Outcome::Failed { error } => write!(f, "! FAILED {item}: {error}"),
             Outcome::NotAttempted => write!(f, "- not attempted: {item}"),
         }?;
@@ -296,6 +303,9 @@ impl fmt::Display for ApplyReport {
 /// The reason a refused op gives.
 pub const CHANGED_SINCE_PLAN: &str = "changed on the destination since the plan; plan again";
 
+/// The reason a create is refused when the item exists.
+pub const CREATED_SINCE_PLAN: &str = "created on the destination since the plan; plan again";
+
 /// The note on an op whose document was planned again during the apply.
 pub const PLANNED_AGAIN: &str =
     "changed on the destination since it was read: planned again from its current state";
@@ -312,6 +322,11 @@ struct Resolved {
     /// on the same document (a project's settings are written in two layers) checks
     /// against this instead of the plan's base, which the first write changed.
     written: BTreeMap<(ResourceKind, String), Base>,
+    /// The items whose ops were refused: what depends on them is refused too.
+    refused: std::collections::BTreeSet<ItemRef>,
+    /// The destination's items per kind, read once before the first create of that kind,
+    /// to tell whether somebody created an item of that name since the plan.
+    listed: BTreeMap<ResourceKind, Vec<Value>>,
 }
 
 fn key(item: &ItemRef) -> ItemRef {
@@ -519,7 +534,12 @@ async fn run_op(
     options: &ApplyOptions,
 ) -> Outcome {
     match apply_op(writer, op, resolved, options).await {
-        Ok(outcome) => outcome,
+        Ok(outcome) => {
+            if matches!(outcome, Outcome::Refused { .. }) {
+                resolved.lock().await.refused.insert(key(&op.item));
+            }
+            outcome
+        }
         Err(error) => {
             let error = ErrorReport::of(&error);
             tracing::error!(item = %op.item, %error, "op failed");
@@ -555,11 +575,12 @@ async fn plan_changed_again(
         let Outcome::Refused { id, .. } = &result.outcome else {
             continue;
         };
-        let id = id.clone();
+        let id = id.clone().unwrap_or_default();
         tracing::info!(item = %result.item, "changed since it was read; planning it again");
         let again = fresh.ops().find(|op| key(&op.item) == key(&result.item));
         let (action, outcome) = match again {
             Some(op) if matches!(op.action, OpAction::Create | OpAction::Update) => {
+                resolved.lock().await.refused.remove(&key(&op.item));
                 (op.action, run_op(writer, op, resolved, options).await)
             }
             Some(op) => (op.action, Outcome::AlreadyInSync { id }),
@@ -579,6 +600,12 @@ async fn apply_op(
 ) -> Result<Outcome, ApplyError> {
     let (body, target) = {
         let r = resolved.lock().await;
+        if let Some(dependency) = refused_dependency(op, &r) {
+            return Ok(Outcome::Refused {
+                id: None,
+                reason: format!("it depends on {dependency}, which was refused"),
+            });
+        }
         let body = resolve_body(op, &r, &options.secret_placeholder)?;
         let target = match (&op.action, &op.target) {
             (OpAction::Update, Some(t)) => Some(r.target(t).map_err(ApplyError::Unresolved)?),
@@ -590,6 +617,17 @@ async fn apply_op(
     let kind = op.item.kind;
     match target {
         None => {
+            if let Some(existing) = existing_item(writer, kind, &body, resolved).await? {
+                let id = existing
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                tracing::warn!(item = %op.item, "{CREATED_SINCE_PLAN}");
+                return Ok(Outcome::Refused {
+                    id,
+                    reason: CREATED_SINCE_PLAN.to_owned(),
+                });
+            }
             let (created, found) = create(writer, kind, &op.item, body).await?;
             let id = created
                 .get("Id")
@@ -656,7 +694,7 @@ async fn apply_op(
                     let planned = written.as_ref().unwrap_or(planned);
                     tracing::warn!(item = %op.item, %planned, found = %now, "{CHANGED_SINCE_PLAN}");
                     return Ok(Outcome::Refused {
-                        id,
+                        id: Some(id),
                         reason: format!(
                             "{CHANGED_SINCE_PLAN} (planned against {planned}, found {now})"
                         ),
@@ -687,6 +725,65 @@ async fn apply_op(
             Ok(Outcome::Updated { id })
         }
     }
+}
+
+/// The refused item an op depends on, if any: the items it refers to and the document
+/// it writes, when they were to be created (or written) earlier in this apply.
+fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
+    if r.refused.is_empty() {
+        return None;
+    }
+    let from_target = |t: &Target| match t {
+        Target::Existing { .. } => None,
+        Target::Created { item } => Some(item.clone()),
+        Target::SideEffect { owner, .. } => Some(owner.clone()),
+    };
+    op.target
+        .iter()
+        .chain(op.owner.iter())
+        .filter_map(from_target)
+        .chain(op.pending.iter().filter_map(|p| match &p.reference {
+            Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
+            Pending::Action { .. } => None,
+        }))
+        .find(|item| r.refused.contains(&key(item)))
+}
+
+/// The destination's item of this kind and name (and owning project), if somebody made
+/// one since the plan: a create must not add a second.
+async fn existing_item(
+    writer: &dyn OctopusWrite,
+    kind: ResourceKind,
+    body: &Value,
+    resolved: &Mutex<Resolved>,
+) -> Result<Option<Value>, ApplyError> {
+    if body.get("Name").and_then(Value::as_str).is_none() {
+        return Ok(None);
+    }
+    let mut r = resolved.lock().await;
+    let items = match r.listed.entry(kind) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(writer.list_raw(kind).await.map_err(ApplyError::Lookup)?)
+        }
+    };
+    Ok(same_item(items, body).cloned())
+}
+
+/// The item of `items` with the name (and owning project) of `body`.
+fn same_item<'a>(items: &'a [Value], body: &Value) -> Option<&'a Value> {
+    let name = body.get("Name").and_then(Value::as_str)?;
+    let owner = body.get("ProjectId").and_then(Value::as_str);
+    items.iter().find(|item| {
+        item.get("Name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| name_key(n) == name_key(name))
+            && owner.is_none_or(|o| {
+                item.get("ProjectId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
+            })
+    })
 }
 
 /// The body to PUT: the current document with the plan's changed top-level fields laid
@@ -743,19 +840,9 @@ async fn find_by_name(
     kind: ResourceKind,
     body: &Value,
 ) -> Result<Option<Value>, ApplyError> {
-    let Some(name) = body.get("Name").and_then(Value::as_str) else {
+    if body.get("Name").and_then(Value::as_str).is_none() {
         return Ok(None);
-    };
-    let owner = body.get("ProjectId").and_then(Value::as_str);
+    }
     let items = writer.list_raw(kind).await.map_err(ApplyError::Lookup)?;
-    Ok(items.into_iter().find(|item| {
-        item.get("Name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| name_key(n) == name_key(name))
-            && owner.is_none_or(|o| {
-                item.get("ProjectId")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
-            })
-    }))
+    Ok(same_item(&items, body).cloned())
 }
