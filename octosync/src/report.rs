@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use sync_core::{CleanupCategory, OpAction, Plan, ResourceKind, Summary};
+use sync_core::{CleanupCategory, LayerName, Op, OpAction, Plan, ResourceKind, Summary};
 
 use crate::apply::{Counts, OpResult, Outcome};
 
@@ -121,15 +121,84 @@ fn resolution_table(out: &mut String, review: &sync_core::VariableReview) {
     let _ = writeln!(out, "\n  </details>\n");
 }
 
+/// The layers that hold a project's own documents: their ops are shown under the project.
+fn is_project_layer(layer: LayerName) -> bool {
+    matches!(
+        layer,
+        LayerName::Projects
+            | LayerName::Channels
+            | LayerName::DeploymentProcesses
+            | LayerName::Runbooks
+            | LayerName::RunbookProcesses
+            | LayerName::ProjectVariables
+            | LayerName::ChannelRules
+            | LayerName::ProjectVersioning
+    )
+}
+
+/// The project an op belongs to, for ops of a project's own documents.
+fn project_of(layer: LayerName, op: &Op) -> Option<String> {
+    if !is_project_layer(layer) {
+        return None;
+    }
+    let owner = op.item.owner.as_deref().unwrap_or(&op.item.name);
+    // A runbook process is owned by `project/runbook`.
+    let project = match op.item.kind {
+        ResourceKind::RunbookProcess => owner.split('/').next().unwrap_or(owner),
+        _ => owner,
+    };
+    Some(project.to_owned())
+}
+
+/// One op as a list item, its field changes folded away and its variables' resolution
+/// tables after it.
+fn op_markdown(out: &mut String, op: &Op) {
+    let _ = writeln!(
+        out,
+        "- **{}** {}: {}",
+        format!("{:?}", op.action).to_lowercase(),
+        escape(&op.item.to_string()),
+        escape(&op.reason)
+    );
+    if !op.diff.is_empty() {
+        let _ = writeln!(
+            out,
+            "  <details><summary>{} field change(s)</summary>\n",
+            op.diff.len()
+        );
+        for change in &op.diff {
+            let _ = writeln!(
+                out,
+                "  - `{}`: `{}` → `{}`",
+                change.path,
+                short(&change.before),
+                short(&change.after)
+            );
+        }
+        let _ = writeln!(out, "\n  </details>\n");
+    }
+    for review in &op.variables {
+        resolution_table(out, review);
+    }
+}
+
+/// A plan as a pull-request comment: the counts first, then the changes per project and
+/// those of the space, every detail folded, and the clean-up log as a checklist.
 fn markdown(plan: &Plan, destination: &str) -> String {
     let s = &plan.summary;
     let mut out = String::new();
     let _ = writeln!(out, "## octosync plan for `{destination}`\n");
     let _ = writeln!(
         out,
-        "Source {}, destination {}: **{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries.\n",
-        plan.source_version, plan.destination_version, s.create, s.update, s.unchanged, s.skip, s.cleanup
+        "**{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries (source {}, destination {}).\n",
+        s.create, s.update, s.unchanged, s.skip, s.cleanup, plan.source_version, plan.destination_version
     );
+    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for (kind, [c, u, n, sk]) in counts(plan) {
+        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
+    }
+    let _ = writeln!(out);
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "### Warnings\n");
         for w in &plan.warnings {
@@ -137,42 +206,47 @@ fn markdown(plan: &Plan, destination: &str) -> String {
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for (kind, [c, u, n, sk]) in counts(plan) {
-        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
-    }
-    let _ = writeln!(out);
+    let mut projects: BTreeMap<String, Vec<&Op>> = BTreeMap::new();
+    let mut space: Vec<(LayerName, &Op)> = Vec::new();
     for layer in &plan.layers {
-        let changes: Vec<_> = layer
+        for op in layer
             .ops
             .iter()
             .filter(|op| op.action != OpAction::Unchanged)
-            .collect();
-        if changes.is_empty() {
-            continue;
+        {
+            match project_of(layer.name, op) {
+                Some(project) => projects.entry(project).or_default().push(op),
+                None => space.push((layer.name, op)),
+            }
         }
-        let _ = writeln!(out, "### {}\n", layer.name.title());
-        for op in changes {
-            let _ = writeln!(
-                out,
-                "- **{}** {}: {}",
-                format!("{:?}", op.action).to_lowercase(),
-                escape(&op.item.to_string()),
-                escape(&op.reason)
-            );
-            for change in &op.diff {
-                let _ = writeln!(
-                    out,
-                    "  - `{}`: `{}` → `{}`",
-                    change.path,
-                    short(&change.before),
-                    short(&change.after)
-                );
+    }
+    if projects.is_empty() && space.is_empty() {
+        let _ = writeln!(out, "Nothing to change.\n");
+    }
+    for (project, ops) in &projects {
+        let writes = ops
+            .iter()
+            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+            .count();
+        let _ = writeln!(
+            out,
+            "### Project `{}`: {writes} change(s)\n",
+            project.replace('`', "'")
+        );
+        for op in ops {
+            op_markdown(&mut out, op);
+        }
+        let _ = writeln!(out);
+    }
+    if !space.is_empty() {
+        let _ = writeln!(out, "### Space-wide: {} item(s)\n", space.len());
+        let mut current = None;
+        for (layer, op) in space {
+            if current != Some(layer) {
+                let _ = writeln!(out, "**{}**\n", layer.title());
+                current = Some(layer);
             }
-            for review in &op.variables {
-                resolution_table(&mut out, review);
-            }
+            op_markdown(&mut out, op);
         }
         let _ = writeln!(out);
     }
@@ -499,6 +573,75 @@ mod tests {
         assert!(md.contains("- [ ] "), "{md}");
         let table_rows = md.lines().filter(|l| l.starts_with("| ")).count();
         assert_eq!(table_rows, counts(&plan).len() + 1, "{md}");
+    }
+
+    #[test]
+    fn markdown_for_a_pull_request_puts_counts_first_then_projects_then_the_checklist() {
+        let plan = qa_plan();
+        let md = render(&plan, "prod", Format::Markdown);
+        let at = |needle: &str| {
+            md.find(needle)
+                .unwrap_or_else(|| panic!("{needle:?}: {md}"))
+        };
+        let counts = at(&format!(
+            "**{} to create, {} to update**",
+            plan.summary.create, plan.summary.update
+        ));
+        let project = at("### Project `OctoFX | Web`");
+        let checklist = at("- [ ] ");
+        assert!(counts < project && project < checklist, "{md}");
+        // The project's own documents are under it, not in the space-wide list.
+        let variables = at("variable set \"OctoFX \\| Web\"");
+        assert!(project < variables && variables < checklist, "{md}");
+        assert!(!md.contains("### Space-wide"), "{md}");
+        // Details fold.
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+    }
+
+    #[test]
+    fn an_apply_report_keeps_each_cause_of_a_failure() {
+        use crate::apply::{ApplyError, ErrorReport};
+        let client = octopus_client::Error::Validation {
+            status: 400,
+            method: "PUT".into(),
+            url: "/api/Spaces-1/projects/Projects-1".into(),
+            message: "There was a problem with your request.".into(),
+            errors: vec!["Name must be unique".into()],
+        };
+        let error = ErrorReport::of(&ApplyError::Update(client));
+        assert_eq!(error.message, "the update was not accepted");
+        assert_eq!(error.causes.len(), 1, "{error:?}");
+        assert!(error.causes[0].contains("Name must be unique"), "{error:?}");
+        let run = ApplyRun {
+            tool_version: "0.1.0".into(),
+            saved_plan: true,
+            destinations: vec![DestinationApply {
+                name: "prod".into(),
+                counts: Counts {
+                    failed: 1,
+                    ..Counts::default()
+                },
+                results: vec![OpResult {
+                    item: sync_core::ItemRef::new(ResourceKind::Project, "OctoFX"),
+                    action: OpAction::Update,
+                    outcome: Outcome::Failed {
+                        error: error.clone(),
+                    },
+                    note: None,
+                }],
+                follow_up: FollowUp::NotChecked,
+            }],
+        };
+        let json: ApplyRun = serde_json::from_str(&run.render(Format::Json)).unwrap();
+        assert_eq!(json, run);
+        let md = run.render(Format::Markdown);
+        for cause in &error.causes {
+            assert!(md.contains(&format!("caused by: {cause}")), "{md}");
+        }
+        assert!(!run.is_success());
     }
 
     #[test]
