@@ -21,8 +21,11 @@
 //!      remember the answered `Id` under the op's [`ItemRef`] (plus, for a project, its
 //!      `DeploymentProcessId` and `VariableSetId`; for a runbook its `RunbookProcessId`; for
 //!      a library variable set its `VariableSetId`).
-//!    - [`OpAction::Update`]: resolve the [`Target`] to an id, GET the current document,
-//!      copy its `Version` (and for tenant variables `ConcurrencyToken`) into the body, and
+//!    - [`OpAction::Update`]: resolve the [`Target`] to an id, GET the current document;
+//!      when the op has a [`Op::base`], write nothing unless [`Base::matches`] the
+//!      current document as [`crate::normalized`] gives it (somebody changed it since
+//!      the plan: plan again); copy its `Version` (and for tenant variables
+//!      `ConcurrencyToken`) into the body, and
 //!      `PUT` the body to `/api/{spaceId}/{kind.collection()}/{id}`. Tenant variables are
 //!      written to `/api/{spaceId}/tenants/{tenantId}/variables` instead.
 //!      A [`Target::SideEffect`] names a document the server created with its owner (a new
