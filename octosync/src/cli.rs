@@ -698,14 +698,27 @@ async fn apply_saved(
     saved.check(args.config, config_bytes, &names)?;
     let mut clients = Vec::new();
     for dest in &saved.destinations {
-        let Some(instance) = config
+        let instance = config
             .destinations
             .iter()
             .find(|d| d.instance.display_name() == dest.name)
-        else {
-            continue;
-        };
-        clients.push(connect(&instance.instance, &config.apply)?);
+            .ok_or_else(|| crate::saved::SavedPlanError::UnknownDestination {
+                name: dest.name.clone(),
+            })?;
+        let client = connect(&instance.instance, &config.apply)?;
+        // A server upgraded since the plan may read the same bodies differently.
+        let version = client
+            .version()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", dest.name))?;
+        if version.to_string() != dest.plan.destination_version {
+            return Err(format!(
+                "{} runs Octopus {version}; the plan was made against {}: plan again",
+                dest.name, dest.plan.destination_version
+            )
+            .into());
+        }
+        clients.push(client);
     }
     for dest in &saved.destinations {
         args.say(
