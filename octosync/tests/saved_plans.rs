@@ -538,3 +538,67 @@ async fn apply_shows_the_follow_up_plan_before_applying_it_and_a_saved_plan_leav
     assert_eq!(pending.status.code(), Some(2), "{}", show(&pending));
     assert!(text(&pending.stdout).contains("tenant variables \"Internal\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_is_refused_when_the_item_appeared_since_and_what_depends_on_it_with_it() {
+    let i = instances(Duration::ZERO).await;
+    let plan_file = i.file("plan.json");
+    let planned = octosync(&i, &["plan", "-c", "CONFIG", "--out", &plan_file]).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", show(&planned));
+
+    // Somebody creates the lifecycle the plan creates, before the apply.
+    let destination = client(&i.destination);
+    let theirs = destination
+        .create(
+            ResourceKind::Lifecycle,
+            json!({"Name": "QA", "Description": "made by hand", "Phases": []}),
+        )
+        .await
+        .unwrap();
+
+    let applied = octosync(
+        &i,
+        &[
+            "apply", "-c", "CONFIG", "--plan", &plan_file, "--format", "json",
+        ],
+    )
+    .await;
+    assert_eq!(applied.status.code(), Some(1), "{}", show(&applied));
+    let run = report(&applied);
+    match outcome_of(&run, ResourceKind::Lifecycle, "QA") {
+        Outcome::Refused { id, reason } => {
+            assert_eq!(id.as_deref(), theirs["Id"].as_str());
+            assert!(
+                reason.contains("created on the destination since the plan"),
+                "{reason}"
+            );
+        }
+        other => panic!("the create was not refused: {other:?}"),
+    }
+    // The QA channel uses that lifecycle: it is refused with it, not created against
+    // a lifecycle nobody reviewed.
+    match outcome_of(&run, ResourceKind::Channel, "QA") {
+        Outcome::Refused { reason, .. } => {
+            assert!(reason.contains("lifecycle \"QA\""), "{reason}")
+        }
+        other => panic!("the dependent channel was not refused: {other:?}"),
+    }
+    // What does not depend on it was created.
+    assert!(matches!(
+        outcome_of(&run, ResourceKind::Project, "OctoFX"),
+        Outcome::Created { .. }
+    ));
+
+    // Read back: one lifecycle QA, the person's; no QA channel.
+    let lifecycles: Vec<Value> = destination
+        .list_raw(ResourceKind::Lifecycle)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l["Name"] == "QA")
+        .collect();
+    assert_eq!(lifecycles.len(), 1);
+    assert_eq!(lifecycles[0]["Description"], "made by hand");
+    let channels = destination.list_raw(ResourceKind::Channel).await.unwrap();
+    assert!(!channels.iter().any(|c| c["Name"] == "QA"), "{channels:?}");
+}
