@@ -243,7 +243,8 @@ fn markdown(plan: &Plan, destination: &str) -> String {
         let mut current = None;
         for (layer, op) in space {
             if current != Some(layer) {
-                let _ = writeln!(out, "**{}**\n", layer.title());
+                // A blank line first, so the label does not join the list above it.
+                let _ = writeln!(out, "\n**{}**\n", layer.title());
                 current = Some(layer);
             }
             op_markdown(&mut out, op);
