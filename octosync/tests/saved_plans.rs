@@ -602,3 +602,75 @@ async fn a_create_is_refused_when_the_item_appeared_since_and_what_depends_on_it
     let channels = destination.list_raw(ResourceKind::Channel).await.unwrap();
     assert!(!channels.iter().any(|c| c["Name"] == "QA"), "{channels:?}");
 }
+
+/// Records what a progress display is told.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl octosync::apply::ApplyProgress for Recorder {
+    fn layer_started(&self, layer: sync_core::LayerName, total: usize) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("start {layer:?} {total}"));
+    }
+    fn op_finished(&self, layer: sync_core::LayerName, result: &octosync::apply::OpResult) {
+        let done = result.outcome.is_done();
+        self.0.lock().unwrap().push(format!("op {layer:?} {done}"));
+    }
+    fn layer_finished(&self, layer: sync_core::LayerName) {
+        self.0.lock().unwrap().push(format!("end {layer:?}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_told_each_layer_total_and_each_op_as_it_ends() {
+    let i = instances(Duration::ZERO).await;
+    let config = SyncConfig::load(&i.config()).unwrap();
+    let rules = config.destinations[0].rules.clone();
+    let source = client(&i.source);
+    let destination = client(&i.destination);
+    let source_snapshot = load_snapshot(&source, "dev-test", "Default", &kinds_to_read(&rules))
+        .await
+        .unwrap();
+    let dest = Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &destination,
+        rules,
+    };
+    let plan = plan_destination(&source_snapshot, &dest).await.unwrap();
+    let recorder = Recorder::default();
+    let applied = apply_guarded(
+        &source_snapshot,
+        &dest,
+        &plan,
+        &ApplyOptions::default(),
+        Some(&recorder),
+    )
+    .await;
+    assert!(applied.is_success(), "{applied}");
+    let events = recorder.0.into_inner().unwrap();
+    for layer in &plan.layers {
+        let writes = layer
+            .ops
+            .iter()
+            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+            .count();
+        let name = format!("{:?}", layer.name);
+        let start = events
+            .iter()
+            .position(|e| *e == format!("start {name} {writes}"));
+        let end = events.iter().position(|e| *e == format!("end {name}"));
+        if writes == 0 {
+            assert_eq!((start, end), (None, None), "{name}: {events:?}");
+            continue;
+        }
+        let (start, end) = (start.unwrap(), end.unwrap());
+        let ops = events[start..end]
+            .iter()
+            .filter(|e| **e == format!("op {name} true"))
+            .count();
+        assert_eq!(ops, writes, "{name}: {events:?}");
+    }
+}
