@@ -537,6 +537,31 @@ async fn apply_shows_the_follow_up_plan_before_applying_it_and_a_saved_plan_leav
     let pending = octosync(&i, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
     assert_eq!(pending.status.code(), Some(2), "{}", show(&pending));
     assert!(text(&pending.stdout).contains("tenant variables \"Internal\""));
+
+    // The follow-up, saved and reviewed, applies like any plan: the tenant variables
+    // are still as they were planned against.
+    let follow_up_file = i.file("follow-up.json");
+    octosync(&i, &["plan", "-c", "CONFIG", "--out", &follow_up_file]).await;
+    let applied = octosync(
+        &i,
+        &[
+            "apply",
+            "-c",
+            "CONFIG",
+            "--plan",
+            &follow_up_file,
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(applied.status.code(), Some(0), "{}", show(&applied));
+    let run = report(&applied);
+    assert!(matches!(
+        outcome_of(&run, ResourceKind::TenantVariables, "Internal"),
+        Outcome::Updated { .. }
+    ));
+    assert_eq!(run.destinations[0].follow_up, FollowUp::None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
