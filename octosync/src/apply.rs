@@ -329,6 +329,17 @@ struct Resolved {
     listed: BTreeMap<ResourceKind, Vec<Value>>,
 }
 
+/// How [`Pending::Action`] names the process `item` is: the project, or
+/// `project/runbook` for a runbook process.
+fn process_name(item: &ItemRef) -> String {
+    match item.kind {
+        ResourceKind::RunbookProcess => {
+            format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
+        }
+        _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
+    }
+}
+
 fn key(item: &ItemRef) -> ItemRef {
     ItemRef {
         kind: item.kind,
@@ -390,12 +401,7 @@ impl Resolved {
 
     /// Records the action ids of a saved process, keyed as the plan refers to them.
     fn record_actions(&mut self, item: &ItemRef, saved: &Value) {
-        let process = match item.kind {
-            ResourceKind::RunbookProcess => {
-                format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
-            }
-            _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
-        };
+        let process = process_name(item);
         for step in saved
             .get("Steps")
             .and_then(Value::as_array)
@@ -742,9 +748,21 @@ fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
         .iter()
         .chain(op.owner.iter())
         .filter_map(from_target)
-        .chain(op.pending.iter().filter_map(|p| match &p.reference {
-            Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
-            Pending::Action { .. } => None,
+        .chain(op.pending.iter().filter_map(|p| {
+            match &p.reference {
+                Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
+                // An action's id comes from saving its process: a refused process has none.
+                Pending::Action { process, .. } => r
+                    .refused
+                    .iter()
+                    .find(|refused| {
+                        matches!(
+                            refused.kind,
+                            ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
+                        ) && process_name(refused) == name_key(process)
+                    })
+                    .cloned(),
+            }
         }))
         .find(|item| r.refused.contains(&key(item)))
 }

@@ -699,3 +699,94 @@ async fn progress_is_told_each_layer_total_and_each_op_as_it_ends() {
         assert_eq!(ops, writes, "{name}: {events:?}");
     }
 }
+
+/// The OctoFX deployment process of an instance, and its id.
+async fn process(c: &OctopusHttpClient) -> (String, Value) {
+    let project = by_name(c, ResourceKind::Project, "OctoFX").await;
+    let id = project["DeploymentProcessId"].as_str().unwrap().to_owned();
+    let doc = c
+        .get_raw(ResourceKind::DeploymentProcess, &id)
+        .await
+        .unwrap();
+    (id, doc)
+}
+
+async fn add_step(c: &OctopusHttpClient, step: Value) -> Value {
+    let (id, mut doc) = process(c).await;
+    doc["Steps"].as_array_mut().unwrap().push(step);
+    c.update(ResourceKind::DeploymentProcess, &id, doc)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_scoped_to_a_new_action_is_refused_with_its_refused_process() {
+    let i = instances(Duration::ZERO).await;
+    let first = octosync(&i, &["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+
+    // The source adds a step and a variable scoped to its action.
+    let source = client(&i.source);
+    let saved = add_step(
+        &source,
+        json!({"Name": "Smoke test", "Actions": [{"Name": "Smoke test", "ActionType": "Octopus.Script",
+            "Properties": {"Octopus.Action.Script.ScriptBody": "echo ok",
+                           "Octopus.Action.Script.Syntax": "Bash",
+                           "Octopus.Action.Script.ScriptSource": "Inline"}}]}),
+    )
+    .await;
+    let action_id = saved["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Actions"].as_array().unwrap())
+        .find(|a| a["Name"] == "Smoke test")
+        .and_then(|a| a["Id"].as_str())
+        .unwrap()
+        .to_owned();
+    let (set_id, mut set) = variables(&source).await;
+    set["Variables"].as_array_mut().unwrap().push(json!({
+        "Name": "Smoke.Url", "Value": "https://smoke.example", "Type": "String",
+        "IsSensitive": false, "Scope": {"Action": [action_id]}}));
+    source
+        .update(ResourceKind::VariableSet, &set_id, set)
+        .await
+        .unwrap();
+
+    let plan_file = i.file("plan.json");
+    let planned = octosync(&i, &["plan", "-c", "CONFIG", "--out", &plan_file]).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", show(&planned));
+
+    // Somebody adds their own step to the destination's process after the review.
+    let destination = client(&i.destination);
+    add_step(
+        &destination,
+        json!({"Name": "Change board sign-off", "Actions": [{"Name": "Change board sign-off",
+            "ActionType": "Octopus.Manual",
+            "Properties": {"Octopus.Action.Manual.Instructions": "Wait for the change board"}}]}),
+    )
+    .await;
+
+    let applied = octosync(
+        &i,
+        &[
+            "apply", "-c", "CONFIG", "--plan", &plan_file, "--format", "json",
+        ],
+    )
+    .await;
+    assert_eq!(applied.status.code(), Some(1), "{}", show(&applied));
+    let run = report(&applied);
+    assert!(matches!(
+        outcome_of(&run, ResourceKind::DeploymentProcess, "OctoFX"),
+        Outcome::Refused { .. }
+    ));
+    match outcome_of(&run, ResourceKind::VariableSet, "OctoFX") {
+        Outcome::Refused { reason, .. } => {
+            assert!(reason.contains("deployment process"), "{reason}")
+        }
+        other => panic!("the variable set was not refused with its process: {other:?}"),
+    }
+    assert_eq!(run.destinations[0].counts.failed, 0);
+    let (_, set) = variables(&destination).await;
+    assert_eq!(value_of(&set, "Smoke.Url"), None);
+}
