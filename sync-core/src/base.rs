@@ -179,6 +179,58 @@ mod tests {
     }
 
     #[test]
+    fn updates_of_existing_documents_carry_the_base_of_the_document_read() {
+        let common = |id: &str, env: &str| {
+            [
+                ("environments", json!([{"Id": env, "Name": "Staging"}])),
+                (
+                    "lifecycles",
+                    json!([{"Id": "Lifecycles-1", "Name": "Default Lifecycle"}]),
+                ),
+                (
+                    "projectgroups",
+                    json!([{"Id": "ProjectGroups-1", "Name": "Default Project Group"}]),
+                ),
+                (
+                    "projects",
+                    json!([{"Id": id, "Name": "OctoFX", "Description": if id == "Projects-1" { "new" } else { "old" },
+                                     "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1",
+                                     "DeploymentProcessId": format!("deploymentprocess-{id}"),
+                                     "VariableSetId": format!("variableset-{id}")}]),
+                ),
+                (
+                    "deploymentprocesses",
+                    json!([{"Id": format!("deploymentprocess-{id}"), "ProjectId": id, "Version": 4,
+                    "Steps": []}]),
+                ),
+                (
+                    "variables",
+                    json!([{"Id": format!("variableset-{id}"), "OwnerId": id, "Version": 2, "Variables": []}]),
+                ),
+            ]
+        };
+        let version = octopus_model::OctopusVersion::new(2024, 2, 0);
+        let source =
+            Snapshot::from_collections(version.clone(), common("Projects-1", "Environments-1"))
+                .unwrap();
+        let destination =
+            Snapshot::from_collections(version, common("Projects-9", "Environments-9")).unwrap();
+        let rules = crate::SyncRules::from_toml_str("[select]\nprojects = [\"all\"]\n").unwrap();
+        let plan = crate::plan(&source, &destination, &rules).unwrap();
+        let op = plan.find(ResourceKind::Project, "OctoFX").unwrap();
+        assert_eq!(op.action, crate::OpAction::Update, "{plan}");
+        let read = destination.to_collections();
+        let project = read.iter().find(|(c, _)| *c == "projects").unwrap().1[0].clone();
+        let expected = Base::of(&normalized(ResourceKind::Project, project).unwrap());
+        assert_eq!(op.base.as_ref(), Some(&expected));
+        // What the destination holds after another edit no longer matches.
+        let mut edited = read.iter().find(|(c, _)| *c == "projects").unwrap().1[0].clone();
+        edited["Description"] = json!("edited by hand");
+        let now = Base::of(&normalized(ResourceKind::Project, edited).unwrap());
+        assert!(!expected.matches(&now));
+    }
+
+    #[test]
     fn normalizing_keeps_content_and_drops_form() {
         let listed = json!({"Id": "Environments-1", "Name": "Staging", "Extra": {"B": 1, "A": 2}});
         let fetched = json!({"Extra": {"A": 2, "B": 1}, "Name": "Staging", "Id": "Environments-1"});

@@ -188,7 +188,10 @@ pub fn update_op(
     }
     let pending = ctx.pending_refs(&desired);
     let mut op = Op::bare(item, OpAction::Update, changed);
-    if matches!(target, Target::Existing { .. }) {
+    // Only a document that was read can be compared with what the destination holds
+    // later; an empty `before` stands for one the snapshot did not have.
+    let read = before.as_object().is_some_and(|m| !m.is_empty());
+    if matches!(target, Target::Existing { .. }) && read {
         op.base = Some(Base::of(before));
     }
     op.target = Some(target);
