@@ -9,17 +9,127 @@
 //! up by name before it is sent again. After a failed layer the apply stops (unless
 //! `continue_on_error`), and the report says exactly what was and was not done. Running
 //! the sync again is always the way to finish.
+//!
+//! Before each update the current document is compared with the one the plan was made
+//! against ([`sync_core::Base`]). When somebody changed it in between, the planned body
+//! is never laid over it: the op is refused, or, when the caller can plan again
+//! ([`ApplyHooks::replan`]), that document is planned again from its current state and
+//! the report says so. Likewise a create is refused when an item of that name appeared
+//! on the destination since the plan, and an op that depends on a refused one is
+//! refused with it.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use octopus_client::OctopusWrite;
 use octopus_model::{name_key, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sync_core::{fill_secret_slots, resolve_pending, ItemRef, Op, OpAction, Pending, Plan, Target};
+use sync_core::{
+    fill_secret_slots, resolve_pending, Base, ItemRef, LayerName, Op, OpAction, Pending, Plan,
+    Target,
+};
 use tokio::sync::Mutex;
+
+/// Why one op failed. The report keeps the whole chain of causes ([`ErrorReport`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// A reference to an item created earlier in the plan could not be resolved.
+    #[error("unresolved reference: {0}")]
+    Unresolved(String),
+    /// An update names no document.
+    #[error("the plan names no document to update")]
+    NoTarget,
+    /// The current document could not be read before an update.
+    #[error("cannot read the current document")]
+    Read(#[source] octopus_client::Error),
+    /// The current document could not be read as the kind the plan says it is.
+    #[error("cannot read the current document as a {kind}")]
+    Decode {
+        /// The kind.
+        kind: ResourceKind,
+        /// Why.
+        #[source]
+        source: sync_core::SnapshotError,
+    },
+    /// The server refused or failed a create.
+    #[error("the create was not accepted")]
+    Create(#[source] octopus_client::Error),
+    /// The server refused or failed an update.
+    #[error("the update was not accepted")]
+    Update(#[source] octopus_client::Error),
+    /// After a create with an unknown outcome, the item could not be looked up.
+    #[error("cannot look the item up after an unknown outcome")]
+    Lookup(#[source] octopus_client::Error),
+}
+
+/// An error as data: its message and the message of every cause under it, outermost
+/// first, so a machine reading the report sees the chain, not a flattened string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// The error's own message.
+    pub message: String,
+    /// The messages of its causes, outermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+}
+
+impl ErrorReport {
+    /// The chain of `error`.
+    pub fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            causes.push(cause.to_string());
+            source = cause.source();
+        }
+        ErrorReport {
+            message: error.to_string(),
+            causes,
+        }
+    }
+}
+
+impl fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Plans a destination again from its current state: what [`apply_plan_with`] calls when
+/// a document changed since it was read.
+pub type Replan<'a> = dyn Fn() -> BoxFuture<'a, Result<Plan, Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + Sync
+    + 'a;
+
+/// Told how an apply goes, layer by layer (a progress bar listens).
+pub trait ApplyProgress: Send + Sync {
+    /// A layer with `total` writes starts.
+    fn layer_started(&self, layer: LayerName, total: usize);
+    /// One op of the layer ended.
+    fn op_finished(&self, layer: LayerName, result: &OpResult);
+    /// The layer ended.
+    fn layer_finished(&self, layer: LayerName);
+}
+
+/// What an apply may call back: both optional.
+#[derive(Default)]
+pub struct ApplyHooks<'a> {
+    /// Plans the destination again. Without it, an update of a document changed since
+    /// the plan is refused; with it, that document is planned again and written from its
+    /// current state.
+    pub replan: Option<&'a Replan<'a>>,
+    /// Told of every layer and op.
+    pub progress: Option<&'a dyn ApplyProgress>,
+}
 
 /// How an apply behaves.
 #[derive(Clone, Debug)]
@@ -61,10 +171,24 @@ pub enum Outcome {
         /// Its id.
         id: String,
     },
+    /// Planned again after the document changed on the destination: nothing is left to
+    /// change.
+    AlreadyInSync {
+        /// The document's id.
+        id: String,
+    },
+    /// Not written: the document changed on the destination since the plan was made.
+    Refused {
+        /// The document's id, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// What the plan was made against and what the destination holds now.
+        reason: String,
+    },
     /// The op failed.
     Failed {
-        /// Why.
-        error: String,
+        /// Why, with its causes.
+        error: ErrorReport,
     },
     /// Not attempted, because an earlier layer failed.
     NotAttempted,
@@ -79,6 +203,22 @@ pub struct OpResult {
     pub action: OpAction,
     /// What happened.
     pub outcome: Outcome,
+    /// What a reader must know beyond the outcome (the document was planned again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How many ops of a report ended each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Created, updated, found created or already in sync.
+    pub done: usize,
+    /// Refused because the document changed since the plan.
+    pub refused: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Not attempted.
+    pub not_attempted: usize,
 }
 
 /// What an apply did.
@@ -91,50 +231,84 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Whether every op succeeded.
     pub fn is_success(&self) -> bool {
-        self.results.iter().all(|r| {
-            matches!(
-                r.outcome,
-                Outcome::Created { .. } | Outcome::Updated { .. } | Outcome::FoundExisting { .. }
-            )
-        })
+        self.results.iter().all(|r| r.outcome.is_done())
     }
 
-    /// How many ops ended each way: done, failed, not attempted.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut counts = (0, 0, 0);
+    /// How many ops ended each way.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
         for r in &self.results {
             match r.outcome {
-                Outcome::Failed { .. } => counts.1 += 1,
-                Outcome::NotAttempted => counts.2 += 1,
-                _ => counts.0 += 1,
+                Outcome::Refused { .. } => counts.refused += 1,
+                Outcome::Failed { .. } => counts.failed += 1,
+                Outcome::NotAttempted => counts.not_attempted += 1,
+                _ => counts.done += 1,
             }
         }
         counts
     }
 }
 
-impl fmt::Display for ApplyReport {
+impl Outcome {
+    /// Whether the op's work is done (written, found written, or nothing left to write).
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Created { .. }
+                | Outcome::Updated { .. }
+                | Outcome::FoundExisting { .. }
+                | Outcome::AlreadyInSync { .. }
+        )
+    }
+}
+
+impl fmt::Display for OpResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (done, failed, skipped) = self.counts();
-        writeln!(
-            f,
-            "Applied: {done} done, {failed} failed, {skipped} not attempted"
-        )?;
-        for r in &self.results {
-            let line = match &r.outcome {
-                Outcome::Created { id } => format!("  + created {} ({id})", r.item),
-                Outcome::Updated { id } => format!("  ~ updated {} ({id})", r.item),
-                Outcome::FoundExisting { id } => {
-                    format!("  + found {} already created ({id})", r.item)
-                }
-                Outcome::Failed { error } => format!("  ! FAILED {}: {error}", r.item),
-                Outcome::NotAttempted => format!("  - not attempted: {}", r.item),
-            };
-            writeln!(f, "{line}")?;
+        let item = &self.item;
+        match &self.outcome {
+            Outcome::Created { id } => write!(f, "+ created {item} ({id})"),
+            Outcome::Updated { id } => write!(f, "~ updated {item} ({id})"),
+            Outcome::FoundExisting { id } => write!(f, "+ found {item} already created ({id})"),
+            Outcome::AlreadyInSync { id } => write!(f, "= {item} already in sync ({id})"),
+            Outcome::Refused {
+                id: Some(id),
+                reason,
+            } => write!(f, "! REFUSED {item} ({id}): {reason}"),
+            Outcome::Refused { id: None, reason } => write!(f, "! REFUSED {item}: {reason}"),
+            Outcome::Failed { error } => write!(f, "! FAILED {item}: {error}"),
+            Outcome::NotAttempted => write!(f, "- not attempted: {item}"),
+        }?;
+        if let Some(note) = &self.note {
+            write!(f, " [{note}]")?;
         }
         Ok(())
     }
 }
+
+impl fmt::Display for ApplyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.counts();
+        writeln!(
+            f,
+            "Applied: {} done, {} refused, {} failed, {} not attempted",
+            c.done, c.refused, c.failed, c.not_attempted
+        )?;
+        for r in &self.results {
+            writeln!(f, "  {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The reason a refused op gives.
+pub const CHANGED_SINCE_PLAN: &str = "changed on the destination since the plan; plan again";
+
+/// The reason a create is refused when the item exists.
+pub const CREATED_SINCE_PLAN: &str = "created on the destination since the plan; plan again";
+
+/// The note on an op whose document was planned again during the apply.
+pub const PLANNED_AGAIN: &str =
+    "changed on the destination since it was read: planned again from its current state";
 
 /// Ids learned while applying: creates' answers and the action ids of saved processes.
 #[derive(Default)]
@@ -144,6 +318,26 @@ struct Resolved {
     /// The `Version` each step template written so far was saved with, as the server
     /// answered it.
     template_versions: BTreeMap<ItemRef, String>,
+    /// The documents this apply updated, with what they were once written: a later op
+    /// on the same document (a project's settings are written in two layers) checks
+    /// against this instead of the plan's base, which the first write changed.
+    written: BTreeMap<(ResourceKind, String), Base>,
+    /// The items whose ops were refused: what depends on them is refused too.
+    refused: std::collections::BTreeSet<ItemRef>,
+    /// The destination's items per kind, read once before the first create of that kind,
+    /// to tell whether somebody created an item of that name since the plan.
+    listed: BTreeMap<ResourceKind, Vec<Value>>,
+}
+
+/// How [`Pending::Action`] names the process `item` is: the project, or
+/// `project/runbook` for a runbook process.
+fn process_name(item: &ItemRef) -> String {
+    match item.kind {
+        ResourceKind::RunbookProcess => {
+            format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
+        }
+        _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
+    }
 }
 
 fn key(item: &ItemRef) -> ItemRef {
@@ -207,12 +401,7 @@ impl Resolved {
 
     /// Records the action ids of a saved process, keyed as the plan refers to them.
     fn record_actions(&mut self, item: &ItemRef, saved: &Value) {
-        let process = match item.kind {
-            ResourceKind::RunbookProcess => {
-                format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
-            }
-            _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
-        };
+        let process = process_name(item);
         for step in saved
             .get("Steps")
             .and_then(Value::as_array)
@@ -238,9 +427,10 @@ impl Resolved {
 }
 
 /// Substitutes resolved ids for the plan's placeholders.
-fn resolve_body(op: &Op, resolved: &Resolved, placeholder: &str) -> Result<Value, String> {
+fn resolve_body(op: &Op, resolved: &Resolved, placeholder: &str) -> Result<Value, ApplyError> {
     let mut body = op.body.clone().unwrap_or(Value::Null);
-    resolve_pending(&mut body, &op.pending, |p| resolved.resolve(p))?;
+    resolve_pending(&mut body, &op.pending, |p| resolved.resolve(p))
+        .map_err(ApplyError::Unresolved)?;
     fill_secret_slots(&mut body, &op.secret_slots, placeholder);
     Ok(body)
 }
@@ -263,11 +453,23 @@ fn changed_fields(op: &Op) -> Vec<String> {
     fields
 }
 
-/// Applies a plan's creates and updates, in order.
+/// Applies a plan's creates and updates, in order. An update of a document changed
+/// since the plan is refused; see [`apply_plan_with`] to plan such documents again.
 pub async fn apply_plan(
     writer: &dyn OctopusWrite,
     plan: &Plan,
     options: &ApplyOptions,
+) -> ApplyReport {
+    apply_plan_with(writer, plan, options, &ApplyHooks::default()).await
+}
+
+/// Applies a plan's creates and updates, in order, telling `hooks` how it goes and
+/// planning again, through `hooks.replan`, the documents that changed since the plan.
+pub async fn apply_plan_with(
+    writer: &dyn OctopusWrite,
+    plan: &Plan,
+    options: &ApplyOptions,
+    hooks: &ApplyHooks<'_>,
 ) -> ApplyReport {
     let resolved = Mutex::new(Resolved::default());
     let mut report = ApplyReport::default();
@@ -278,35 +480,48 @@ pub async fn apply_plan(
             .iter()
             .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
             .collect();
+        if ops.is_empty() {
+            continue;
+        }
         if stopped {
             report.results.extend(ops.iter().map(|op| OpResult {
                 item: op.item.clone(),
                 action: op.action,
                 outcome: Outcome::NotAttempted,
+                note: None,
             }));
             continue;
         }
-        let results: Vec<OpResult> = stream::iter(ops.iter().copied())
+        if let Some(progress) = hooks.progress {
+            progress.layer_started(layer.name, ops.len());
+        }
+        let mut results: Vec<OpResult> = stream::iter(ops.iter().copied())
             .map(|op| {
                 let resolved = &resolved;
                 async move {
-                    let outcome = match apply_op(writer, op, resolved, options).await {
-                        Ok(outcome) => outcome,
-                        Err(error) => {
-                            tracing::error!(item = %op.item, %error, "op failed");
-                            Outcome::Failed { error }
-                        }
-                    };
-                    OpResult {
+                    let result = OpResult {
                         item: op.item.clone(),
                         action: op.action,
-                        outcome,
+                        outcome: run_op(writer, op, resolved, options).await,
+                        note: None,
+                    };
+                    if let Some(progress) = hooks.progress {
+                        progress.op_finished(layer.name, &result);
                     }
+                    result
                 }
             })
             .buffered(options.concurrency.max(1))
             .collect()
             .await;
+        if let Some(replan) = hooks.replan {
+            plan_changed_again(writer, replan, &mut results, &resolved, options).await;
+        }
+        if let Some(progress) = hooks.progress {
+            progress.layer_finished(layer.name);
+        }
+        // A refused op wrote nothing and breaks nothing that follows on its own: ops
+        // that need what it would have written fail with their own reason.
         let failed = results
             .iter()
             .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
@@ -318,18 +533,89 @@ pub async fn apply_plan(
     report
 }
 
+async fn run_op(
+    writer: &dyn OctopusWrite,
+    op: &Op,
+    resolved: &Mutex<Resolved>,
+    options: &ApplyOptions,
+) -> Outcome {
+    match apply_op(writer, op, resolved, options).await {
+        Ok(outcome) => {
+            if matches!(outcome, Outcome::Refused { .. }) {
+                resolved.lock().await.refused.insert(key(&op.item));
+            }
+            outcome
+        }
+        Err(error) => {
+            let error = ErrorReport::of(&error);
+            tracing::error!(item = %op.item, %error, "op failed");
+            Outcome::Failed { error }
+        }
+    }
+}
+
+/// Plans the destination again when ops of a layer were refused because their document
+/// changed since it was read, and writes those documents from the new plan, which
+/// starts from what the destination holds now.
+async fn plan_changed_again(
+    writer: &dyn OctopusWrite,
+    replan: &Replan<'_>,
+    results: &mut [OpResult],
+    resolved: &Mutex<Resolved>,
+    options: &ApplyOptions,
+) {
+    if !results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Refused { .. }))
+    {
+        return;
+    }
+    let fresh = match replan().await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot plan the changed documents again");
+            return;
+        }
+    };
+    for result in results.iter_mut() {
+        let Outcome::Refused { id, .. } = &result.outcome else {
+            continue;
+        };
+        let id = id.clone().unwrap_or_default();
+        tracing::info!(item = %result.item, "changed since it was read; planning it again");
+        let again = fresh.ops().find(|op| key(&op.item) == key(&result.item));
+        let (action, outcome) = match again {
+            Some(op) if matches!(op.action, OpAction::Create | OpAction::Update) => {
+                resolved.lock().await.refused.remove(&key(&op.item));
+                (op.action, run_op(writer, op, resolved, options).await)
+            }
+            Some(op) => (op.action, Outcome::AlreadyInSync { id }),
+            None => continue,
+        };
+        result.action = action;
+        result.outcome = outcome;
+        result.note = Some(PLANNED_AGAIN.to_owned());
+    }
+}
+
 async fn apply_op(
     writer: &dyn OctopusWrite,
     op: &Op,
     resolved: &Mutex<Resolved>,
     options: &ApplyOptions,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, ApplyError> {
     let (body, target) = {
         let r = resolved.lock().await;
+        if let Some(dependency) = refused_dependency(op, &r) {
+            return Ok(Outcome::Refused {
+                id: None,
+                reason: format!("it depends on {dependency}, which was refused"),
+            });
+        }
         let body = resolve_body(op, &r, &options.secret_placeholder)?;
         let target = match (&op.action, &op.target) {
-            (OpAction::Update, Some(t)) => Some(r.target(t)?),
-            (OpAction::Update, None) => return Err("the plan names no document to update".into()),
+            (OpAction::Update, Some(t)) => Some(r.target(t).map_err(ApplyError::Unresolved)?),
+            (OpAction::Update, None) => return Err(ApplyError::NoTarget),
             _ => None,
         };
         (body, target)
@@ -337,6 +623,17 @@ async fn apply_op(
     let kind = op.item.kind;
     match target {
         None => {
+            if let Some(existing) = existing_item(writer, kind, &body, resolved).await? {
+                let id = existing
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                tracing::warn!(item = %op.item, "{CREATED_SINCE_PLAN}");
+                return Ok(Outcome::Refused {
+                    id,
+                    reason: CREATED_SINCE_PLAN.to_owned(),
+                });
+            }
             let (created, found) = create(writer, kind, &op.item, body).await?;
             let id = created
                 .get("Id")
@@ -375,60 +672,160 @@ async fn apply_op(
             })
         }
         Some(id) => {
-            let body = overlay(writer, op, &id, body).await?;
+            let fields = changed_fields(op);
+            let current = if op.base.is_some() || !fields.is_empty() {
+                Some(writer.get_raw(kind, &id).await.map_err(ApplyError::Read)?)
+            } else {
+                None
+            };
+            if let (Some(planned), Some(current)) = (&op.base, &current) {
+                let now = sync_core::normalized(kind, current.clone())
+                    .map(|doc| Base::of(&doc))
+                    .map_err(|source| ApplyError::Decode { kind, source })?;
+                let written = resolved
+                    .lock()
+                    .await
+                    .written
+                    .get(&(kind, id.clone()))
+                    .cloned();
+                let unchanged = match &written {
+                    // Written earlier in this apply: compare with what that write left,
+                    // where the server versions the document. Without a version the
+                    // server's answer to a write is not a reliable digest of what a
+                    // read returns, and the plan's base no longer applies.
+                    Some(ours) => ours.version.is_none() || ours.matches(&now),
+                    None => planned.matches(&now),
+                };
+                if !unchanged {
+                    let planned = written.as_ref().unwrap_or(planned);
+                    tracing::warn!(item = %op.item, %planned, found = %now, "{CHANGED_SINCE_PLAN}");
+                    return Ok(Outcome::Refused {
+                        id: Some(id),
+                        reason: format!(
+                            "{CHANGED_SINCE_PLAN} (planned against {planned}, found {now})"
+                        ),
+                    });
+                }
+            }
+            let body = match current {
+                Some(current) => overlay(&fields, current, body),
+                None => body,
+            };
             let saved = writer
                 .update(kind, &id, body)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(ApplyError::Update)?;
+            let mut r = resolved.lock().await;
+            if let Ok(doc) = sync_core::normalized(kind, saved.clone()) {
+                r.written.insert((kind, id.clone()), Base::of(&doc));
+            }
             if matches!(
                 kind,
                 ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
             ) {
-                resolved.lock().await.record_actions(&op.item, &saved);
+                r.record_actions(&op.item, &saved);
             }
             if kind == ResourceKind::ActionTemplate {
-                resolved
-                    .lock()
-                    .await
-                    .record_template_version(&op.item, &saved);
+                r.record_template_version(&op.item, &saved);
             }
             Ok(Outcome::Updated { id })
         }
     }
 }
 
+/// The refused item an op depends on, if any: the items it refers to and the document
+/// it writes, when they were to be created (or written) earlier in this apply.
+fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
+    if r.refused.is_empty() {
+        return None;
+    }
+    let from_target = |t: &Target| match t {
+        Target::Existing { .. } => None,
+        Target::Created { item } => Some(item.clone()),
+        Target::SideEffect { owner, .. } => Some(owner.clone()),
+    };
+    op.target
+        .iter()
+        .chain(op.owner.iter())
+        .filter_map(from_target)
+        .chain(op.pending.iter().filter_map(|p| {
+            match &p.reference {
+                Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
+                // An action's id comes from saving its process: a refused process has none.
+                Pending::Action { process, .. } => r
+                    .refused
+                    .iter()
+                    .find(|refused| {
+                        matches!(
+                            refused.kind,
+                            ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
+                        ) && process_name(refused) == name_key(process)
+                    })
+                    .cloned(),
+            }
+        }))
+        .find(|item| r.refused.contains(&key(item)))
+}
+
+/// The destination's item of this kind and name (and owning project), if somebody made
+/// one since the plan: a create must not add a second.
+async fn existing_item(
+    writer: &dyn OctopusWrite,
+    kind: ResourceKind,
+    body: &Value,
+    resolved: &Mutex<Resolved>,
+) -> Result<Option<Value>, ApplyError> {
+    if body.get("Name").and_then(Value::as_str).is_none() {
+        return Ok(None);
+    }
+    let mut r = resolved.lock().await;
+    let items = match r.listed.entry(kind) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(writer.list_raw(kind).await.map_err(ApplyError::Lookup)?)
+        }
+    };
+    Ok(same_item(items, body).cloned())
+}
+
+/// The item of `items` with the name (and owning project) of `body`.
+fn same_item<'a>(items: &'a [Value], body: &Value) -> Option<&'a Value> {
+    let name = body.get("Name").and_then(Value::as_str)?;
+    let owner = body.get("ProjectId").and_then(Value::as_str);
+    items.iter().find(|item| {
+        item.get("Name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| name_key(n) == name_key(name))
+            && owner.is_none_or(|o| {
+                item.get("ProjectId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
+            })
+    })
+}
+
 /// The body to PUT: the current document with the plan's changed top-level fields laid
 /// over it.
-async fn overlay(
-    writer: &dyn OctopusWrite,
-    op: &Op,
-    id: &str,
-    body: Value,
-) -> Result<Value, String> {
-    let fields = changed_fields(op);
+fn overlay(fields: &[String], mut current: Value, body: Value) -> Value {
     if fields.is_empty() {
-        return Ok(body);
+        return body;
     }
-    let mut current = match writer.get_raw(op.item.kind, id).await {
-        Ok(current) => current,
-        Err(e) => return Err(format!("cannot read the current document: {e}")),
-    };
     let (Value::Object(current_map), Value::Object(body_map)) = (&mut current, &body) else {
-        return Ok(body);
+        return body;
     };
     for field in fields {
-        match body_map.get(&field) {
+        match body_map.get(field) {
             Some(v) => {
-                current_map.insert(field, v.clone());
+                current_map.insert(field.clone(), v.clone());
             }
             None => {
-                current_map.remove(&field);
+                current_map.remove(field);
             }
         }
     }
     // Everything else, `Version` of processes and variable sets included, is the document
     // as it is now, so the write is checked against it.
-    Ok(current)
+    current
 }
 
 /// POSTs a new item. When the outcome is unknown, looks the item up by name before
@@ -438,7 +835,7 @@ async fn create(
     kind: ResourceKind,
     item: &ItemRef,
     body: Value,
-) -> Result<(Value, bool), String> {
+) -> Result<(Value, bool), ApplyError> {
     match writer.create(kind, body.clone()).await {
         Ok(created) => Ok((created, false)),
         Err(e) if e.is_outcome_unknown() => {
@@ -450,9 +847,9 @@ async fn create(
                 .create(kind, body)
                 .await
                 .map(|v| (v, false))
-                .map_err(|e| e.to_string())
+                .map_err(ApplyError::Create)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(ApplyError::Create(e)),
     }
 }
 
@@ -460,23 +857,10 @@ async fn find_by_name(
     writer: &dyn OctopusWrite,
     kind: ResourceKind,
     body: &Value,
-) -> Result<Option<Value>, String> {
-    let Some(name) = body.get("Name").and_then(Value::as_str) else {
+) -> Result<Option<Value>, ApplyError> {
+    if body.get("Name").and_then(Value::as_str).is_none() {
         return Ok(None);
-    };
-    let owner = body.get("ProjectId").and_then(Value::as_str);
-    let items = writer
-        .list_raw(kind)
-        .await
-        .map_err(|e| format!("cannot look the item up after an unknown outcome: {e}"))?;
-    Ok(items.into_iter().find(|item| {
-        item.get("Name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| name_key(n) == name_key(name))
-            && owner.is_none_or(|o| {
-                item.get("ProjectId")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
-            })
-    }))
+    }
+    let items = writer.list_raw(kind).await.map_err(ApplyError::Lookup)?;
+    Ok(same_item(&items, body).cloned())
 }

@@ -1,31 +1,38 @@
 //! The `octosync` command line: `plan`, `apply`, `export`, `validate` and `demo`.
 //!
-//! Exit codes: 0 success; 1 error; 2 changes pending (`plan --detailed-exitcode`).
-//! Human output goes to stdout (reports) and stderr (progress, warnings, errors);
-//! `--log-file` adds a JSON-lines log of every request, lookup and decision.
+//! Exit codes: 0 success; 1 any error, a usage error (a mistyped flag or subcommand)
+//! included; 2 only "changes pending" (`plan --detailed-exitcode`, and `apply` when a
+//! follow-up plan is needed and was not applied). Reports go to stdout (or `--report
+//! FILE`); progress, warnings and errors to stderr. Progress bars show only on a
+//! terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
+//! lookup and decision.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use clap::{Parser, Subcommand};
 use futures::future::join_all;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead};
 use octopus_model::ResourceKind;
-use sync_core::{OpAction, Plan, Snapshot};
+use sync_core::{LayerName, Plan, Snapshot};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::apply::{ApplyOptions, ApplyReport};
-use crate::config::{InstanceConfig, SyncConfig};
-use crate::load::{kinds_to_read, load_snapshot};
-use crate::report::{self, Format};
-use crate::runner::{
-    apply_converging, connect, connect_with_key, version_verdict, Destination, VersionVerdict,
+use crate::apply::{
+    apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, OpResult,
 };
+use crate::config::{InstanceConfig, SyncConfig};
+use crate::load::{kinds_to_read, load_snapshot_with, LoadProgress};
+use crate::report::{self, ApplyRun, DestinationApply, FollowUp, Format};
+use crate::runner::{
+    apply_guarded, connect, connect_with_key, version_verdict, Destination, VersionVerdict,
+    MAX_APPLY_PASSES,
+};
+use crate::saved::{SavedDestination, SavedPlan};
 
 /// Keep Octopus Deploy instances in sync by name.
 #[derive(Debug, Parser)]
@@ -34,7 +41,7 @@ pub struct Cli {
     /// More output on stderr (-v: info, -vv: debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr, and no progress bars.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Write a JSON-lines log of every request, lookup and decision to this file.
@@ -53,12 +60,15 @@ pub enum Command {
         /// The config file.
         #[arg(short, long, default_value = "sync.toml")]
         config: PathBuf,
-        /// text, json or markdown.
+        /// text, json or markdown (markdown fits a pull-request comment).
         #[arg(long, default_value = "text")]
         format: Format,
-        /// Write the report here instead of stdout.
+        /// Save the plan to this file, for `apply --plan FILE` to apply exactly.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Write the report here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Write each destination's clean-up log as markdown into this directory.
         #[arg(long, value_name = "DIR")]
         cleanup_dir: Option<PathBuf>,
@@ -66,14 +76,25 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Plan, show the plan, ask, then apply it to every destination.
+    /// Plan, show the plan, ask, then apply it to every destination; or apply a saved
+    /// plan exactly (`--plan FILE`).
     Apply {
         /// The config file.
         #[arg(short, long, default_value = "sync.toml")]
         config: PathBuf,
+        /// Apply this saved plan (`plan --out FILE`) exactly, without planning again and
+        /// without asking: it was reviewed. A document changed since is not written.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
         /// Apply without asking.
         #[arg(short, long)]
         yes: bool,
+        /// The report: text, json or markdown.
+        #[arg(long, default_value = "text")]
+        format: Format,
+        /// Write the report here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Write each destination's clean-up log as markdown into this directory.
         #[arg(long, value_name = "DIR")]
         cleanup_dir: Option<PathBuf>,
@@ -115,33 +136,67 @@ impl std::str::FromStr for Format {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Parses the command line; a usage error is printed and answered with exit code 1,
+/// like every other error, so that 2 keeps meaning only "changes pending". Help and
+/// version requests print and answer 0.
+pub fn parse<I, T>(args: I) -> Result<Cli, u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            1
+        } else {
+            0
+        }
+    })
+}
+
 /// Runs a parsed command line; returns the exit code.
 pub async fn main(cli: Cli) -> u8 {
     if let Err(e) = init_logging(&cli) {
         eprintln!("error: {e}");
         return 1;
     }
+    let bars = Bars::new(cli.quiet);
     let result = match cli.command {
         Command::Plan {
             config,
             format,
             out,
+            report,
             cleanup_dir,
             detailed_exitcode,
         } => plan_command(
             &config,
             format,
             out.as_deref(),
+            report.as_deref(),
             cleanup_dir.as_deref(),
-            cli.quiet,
+            &bars,
         )
         .await
         .map(|changes| u8::from(detailed_exitcode && changes) * 2),
         Command::Apply {
             config,
+            plan,
             yes,
+            format,
+            report,
             cleanup_dir,
-        } => apply_command(&config, yes, cleanup_dir.as_deref(), cli.quiet).await,
+        } => {
+            let args = ApplyArgs {
+                config: &config,
+                plan: plan.as_deref(),
+                yes,
+                format,
+                report: report.as_deref(),
+                cleanup_dir: cleanup_dir.as_deref(),
+            };
+            apply_command(&args, &bars).await
+        }
         Command::Export {
             url,
             api_key_env,
@@ -204,33 +259,132 @@ fn init_logging(cli: &Cli) -> Result<(), BoxError> {
         .map_err(|e| format!("cannot set up logging: {e}").into())
 }
 
-/// A spinner on a terminal; nothing otherwise.
-struct Progress(Option<ProgressBar>);
+/// Whether progress bars are drawn: only for a person watching a terminal.
+pub fn progress_wanted(quiet: bool, stderr_is_terminal: bool) -> bool {
+    !quiet && stderr_is_terminal
+}
 
-impl Progress {
+/// Progress bars on stderr: one per instance while reading, one per layer and
+/// destination while applying. Without a terminal (or with `-q`) there are none, and
+/// nothing else takes their place: a pipeline's log keeps only what matters.
+struct Bars(Option<MultiProgress>);
+
+impl Bars {
     fn new(quiet: bool) -> Self {
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress(None);
+        if !progress_wanted(quiet, std::io::stderr().is_terminal()) {
+            return Bars(None);
         }
-        let bar = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Progress(Some(bar))
+        Bars(Some(MultiProgress::with_draw_target(
+            ProgressDrawTarget::stderr(),
+        )))
     }
 
-    fn say(&self, message: impl Into<String>) {
-        let message = message.into();
+    fn bar(&self, prefix: String, template: &str) -> Option<ProgressBar> {
+        let multi = self.0.as_ref()?;
+        let bar = multi.add(ProgressBar::new(0));
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(prefix);
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(bar)
+    }
+
+    /// A bar for reading one instance.
+    fn reading(&self, instance: &str) -> InstanceBar {
+        InstanceBar(self.bar(
+            format!("reading {instance}"),
+            "{spinner} {prefix:40!} [{bar:30}] {pos}/{len} collections {elapsed}",
+        ))
+    }
+
+    /// Bars for applying to one destination.
+    fn applying<'a>(&'a self, destination: &str) -> LayerBars<'a> {
+        LayerBars {
+            bars: self,
+            destination: destination.to_owned(),
+            layers: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Prints a line without tearing the bars.
+    fn println(&self, to_stdout: bool, text: &str) {
+        let print = || {
+            if to_stdout {
+                println!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
+        };
         match &self.0 {
-            Some(bar) => bar.set_message(message),
-            None => tracing::info!("{message}"),
+            Some(multi) => multi.suspend(print),
+            None => print(),
+        }
+    }
+}
+
+struct InstanceBar(Option<ProgressBar>);
+
+impl LoadProgress for InstanceBar {
+    fn started(&self, total: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total as u64);
         }
     }
 
-    fn done(self) {
-        if let Some(bar) = self.0 {
+    fn collection_read(&self, _kind: ResourceKind) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for InstanceBar {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+struct LayerBars<'a> {
+    bars: &'a Bars,
+    destination: String,
+    /// Each layer's bar and how many of its ops did not succeed.
+    layers: Mutex<BTreeMap<LayerName, (ProgressBar, usize)>>,
+}
+
+impl ApplyProgress for LayerBars<'_> {
+    fn layer_started(&self, layer: LayerName, total: usize) {
+        let Some(bar) = self.bars.bar(
+            format!("{}: {}", self.destination, layer.title()),
+            "{spinner} {prefix:40!} [{bar:30}] {pos}/{len} ops {msg} {elapsed}",
+        ) else {
+            return;
+        };
+        bar.set_length(total as u64);
+        if let Ok(mut layers) = self.layers.lock() {
+            layers.insert(layer, (bar, 0));
+        }
+    }
+
+    fn op_finished(&self, layer: LayerName, result: &OpResult) {
+        if let Ok(mut layers) = self.layers.lock() {
+            if let Some((bar, failures)) = layers.get_mut(&layer) {
+                if !result.outcome.is_done() {
+                    *failures += 1;
+                    bar.set_message(format!("{failures} failed"));
+                }
+                bar.inc(1);
+            }
+        }
+    }
+
+    fn layer_finished(&self, layer: LayerName) {
+        if let Ok(mut layers) = self.layers.lock() {
+            if let Some((bar, _)) = layers.remove(&layer) {
+                bar.finish_and_clear();
+            }
         }
     }
 }
@@ -252,10 +406,13 @@ async fn snapshot_of(
     instance: &InstanceConfig,
     side: &Side,
     kinds: &BTreeSet<ResourceKind>,
+    bars: &Bars,
 ) -> Result<Snapshot, BoxError> {
     match side {
         Side::Live(client) => {
-            Ok(load_snapshot(client, &instance.display_name(), &instance.space, kinds).await?)
+            let name = instance.display_name();
+            let bar = bars.reading(&name);
+            Ok(load_snapshot_with(client, &name, &instance.space, kinds, Some(&bar)).await?)
         }
         Side::Offline => {
             let dir = instance.snapshot.as_deref().unwrap_or(Path::new("."));
@@ -271,7 +428,7 @@ async fn snapshot_of(
 /// The plans of every destination, planned concurrently from one source snapshot.
 async fn plan_all(
     config: &SyncConfig,
-    progress: &Progress,
+    bars: &Bars,
 ) -> Result<(Snapshot, Vec<Side>, Vec<Plan>), BoxError> {
     let source_side = side(&config.source, config)?;
     let dest_sides = config
@@ -284,12 +441,8 @@ async fn plan_all(
         .iter()
         .flat_map(|d| kinds_to_read(&d.rules))
         .collect();
-    progress.say(format!("loading the source {}", config.source));
-    let source = snapshot_of(&config.source, &source_side, &kinds).await?;
-    progress.say(format!(
-        "loading and planning {} destination(s)",
-        config.destinations.len()
-    ));
+    tracing::info!(source = %config.source, "loading the source");
+    let source = snapshot_of(&config.source, &source_side, &kinds, bars).await?;
     let plans = join_all(
         config
             .destinations
@@ -299,7 +452,8 @@ async fn plan_all(
                 let source = &source;
                 async move {
                     let snapshot =
-                        snapshot_of(&dest.instance, dest_side, &kinds_to_read(&dest.rules)).await?;
+                        snapshot_of(&dest.instance, dest_side, &kinds_to_read(&dest.rules), bars)
+                            .await?;
                     let plan = sync_core::plan(source, &snapshot, &dest.rules).map_err(|e| {
                         format!("cannot plan {}: {e}", dest.instance.display_name())
                     })?;
@@ -347,40 +501,68 @@ fn write_cleanup(dir: &Path, name: &str, plan: &Plan) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn plan_command(
-    path: &Path,
-    format: Format,
-    out: Option<&Path>,
-    cleanup_dir: Option<&Path>,
-    quiet: bool,
-) -> Result<bool, BoxError> {
+fn read_config(path: &Path) -> Result<(SyncConfig, Vec<u8>), BoxError> {
     let config = SyncConfig::load(path)?;
-    let progress = Progress::new(quiet);
-    let (_, _, plans) = plan_all(&config, &progress).await?;
-    progress.done();
-    let names: Vec<String> = config
+    // The bytes the config was loaded from identify it in a saved plan.
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((config, bytes))
+}
+
+fn names_of(config: &SyncConfig) -> Vec<String> {
+    config
         .destinations
         .iter()
         .map(|d| d.instance.display_name())
-        .collect();
-    let text = match format {
+        .collect()
+}
+
+fn render_plans(names: &[String], plans: &[Plan], format: Format) -> String {
+    match format {
         Format::Json if plans.len() == 1 => report::render(&plans[0], &names[0], format),
         Format::Json => {
             let map: serde_json::Map<String, serde_json::Value> = names
                 .iter()
-                .zip(&plans)
+                .zip(plans)
                 .map(|(n, p)| (n.clone(), serde_json::to_value(p).unwrap_or_default()))
                 .collect();
             serde_json::to_string_pretty(&map).unwrap_or_default() + "\n"
         }
         _ => names
             .iter()
-            .zip(&plans)
+            .zip(plans)
             .map(|(n, p)| report::render(p, n, format))
             .collect::<Vec<_>>()
             .join("\n"),
-    };
-    emit(out, &text)?;
+    }
+}
+
+async fn plan_command(
+    path: &Path,
+    format: Format,
+    out: Option<&Path>,
+    report_file: Option<&Path>,
+    cleanup_dir: Option<&Path>,
+    bars: &Bars,
+) -> Result<bool, BoxError> {
+    let (config, config_bytes) = read_config(path)?;
+    let (_, _, plans) = plan_all(&config, bars).await?;
+    let names = names_of(&config);
+    emit(report_file, &render_plans(&names, &plans, format))?;
+    if let Some(out) = out {
+        let saved = SavedPlan::new(
+            &config_bytes,
+            config.source.display_name(),
+            names
+                .iter()
+                .zip(&plans)
+                .map(|(name, plan)| SavedDestination {
+                    name: name.clone(),
+                    plan: plan.clone(),
+                })
+                .collect(),
+        );
+        saved.write(out)?;
+    }
     if let Some(dir) = cleanup_dir {
         for (name, plan) in names.iter().zip(&plans) {
             write_cleanup(dir, name, plan)?;
@@ -401,13 +583,48 @@ fn emit(out: Option<&Path>, text: &str) -> Result<(), BoxError> {
     }
 }
 
-async fn apply_command(
-    path: &Path,
+/// What `apply` was asked to do.
+struct ApplyArgs<'a> {
+    config: &'a Path,
+    plan: Option<&'a Path>,
     yes: bool,
-    cleanup_dir: Option<&Path>,
-    quiet: bool,
-) -> Result<u8, BoxError> {
-    let config = SyncConfig::load(path)?;
+    format: Format,
+    report: Option<&'a Path>,
+    cleanup_dir: Option<&'a Path>,
+}
+
+impl ApplyArgs<'_> {
+    /// Plans and questions go where the report does not: with a machine-readable report
+    /// on stdout, they go to stderr.
+    fn say(&self, bars: &Bars, text: &str) {
+        let to_stdout = self.format == Format::Text && self.report.is_none();
+        bars.println(to_stdout, text);
+    }
+}
+
+/// Asks a person on the terminal; `yes` answers for them.
+fn confirm(bars: &Bars, yes: bool, question: &str) -> Result<bool, BoxError> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("not asking on a non-interactive terminal: pass --yes to apply".into());
+    }
+    let mut answer = String::new();
+    let mut ask = || -> std::io::Result<()> {
+        eprint!("{question} Type 'yes' to go on: ");
+        std::io::stderr().flush()?;
+        std::io::stdin().read_line(&mut answer).map(|_| ())
+    };
+    match &bars.0 {
+        Some(multi) => multi.suspend(ask)?,
+        None => ask()?,
+    }
+    Ok(answer.trim() == "yes")
+}
+
+async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError> {
+    let (config, config_bytes) = read_config(args.config)?;
     for dest in &config.destinations {
         if dest.instance.snapshot.is_some() {
             return Err(format!(
@@ -417,85 +634,280 @@ async fn apply_command(
             .into());
         }
     }
-    let progress = Progress::new(quiet);
-    let (source, sides, plans) = plan_all(&config, &progress).await?;
-    progress.done();
-    let names: Vec<String> = config
+    let outcome = match args.plan {
+        Some(file) => Some(apply_saved(args, &config, &config_bytes, file, bars).await?),
+        None => apply_fresh(args, &config, bars).await?,
+    };
+    let Some((run, plans)) = outcome else {
+        args.say(bars, "Nothing applied.");
+        return Ok(1);
+    };
+    emit(args.report, &run.render(args.format))?;
+    if let Some(dir) = args.cleanup_dir {
+        for (name, plan) in &plans {
+            write_cleanup(dir, name, plan)?;
+        }
+    }
+    if !run.is_success() {
+        eprintln!("Not everything was applied (see the report); fix the cause, plan again and apply: it picks up where this run stopped.");
+        return Ok(1);
+    }
+    if run.follow_up_needed() {
+        eprintln!("A follow-up plan is needed: run plan again, review it and apply it.");
+        return Ok(2);
+    }
+    Ok(0)
+}
+
+/// The report of one destination from the ops of every pass.
+fn destination_apply(name: &str, results: Vec<OpResult>, follow_up: FollowUp) -> DestinationApply {
+    let counts = ApplyReport {
+        results: results.clone(),
+    }
+    .counts();
+    DestinationApply {
+        name: name.to_owned(),
+        counts,
+        results,
+        follow_up,
+    }
+}
+
+/// A follow-up is needed for a destination whose plan after the apply still writes.
+fn follow_up_of(plan: &Plan) -> FollowUp {
+    if plan.has_changes() {
+        FollowUp::Needed {
+            summary: plan.summary.clone(),
+        }
+    } else {
+        FollowUp::None
+    }
+}
+
+/// `apply --plan FILE`: exactly the saved ops, each update only over the document it
+/// was planned against; then a look at what is left, which is reported, not applied.
+async fn apply_saved(
+    args: &ApplyArgs<'_>,
+    config: &SyncConfig,
+    config_bytes: &[u8],
+    file: &Path,
+    bars: &Bars,
+) -> Result<(ApplyRun, Vec<(String, Plan)>), BoxError> {
+    let saved = SavedPlan::read(file)?;
+    let names = names_of(config);
+    saved.check(args.config, config_bytes, &names)?;
+    let mut clients = Vec::new();
+    for dest in &saved.destinations {
+        let instance = config
+            .destinations
+            .iter()
+            .find(|d| d.instance.display_name() == dest.name)
+            .ok_or_else(|| crate::saved::SavedPlanError::UnknownDestination {
+                name: dest.name.clone(),
+            })?;
+        let client = connect(&instance.instance, &config.apply)?;
+        // A server upgraded since the plan may read the same bodies differently.
+        let version = client
+            .version()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", dest.name))?;
+        if version.to_string() != dest.plan.destination_version {
+            return Err(format!(
+                "{} runs Octopus {version}; the plan was made against {}: plan again",
+                dest.name, dest.plan.destination_version
+            )
+            .into());
+        }
+        clients.push(client);
+    }
+    for dest in &saved.destinations {
+        args.say(
+            bars,
+            &format!(
+                "Applying the saved plan to {}: {} to create, {} to update",
+                dest.name, dest.plan.summary.create, dest.plan.summary.update
+            ),
+        );
+    }
+    let options = apply_options(config);
+    let reports: Vec<ApplyReport> = join_all(saved.destinations.iter().zip(&clients).map(
+        |(dest, client)| {
+            let options = &options;
+            async move {
+                let progress = bars.applying(&dest.name);
+                let hooks = ApplyHooks {
+                    replan: None,
+                    progress: Some(&progress),
+                };
+                apply_plan_with(client, &dest.plan, options, &hooks).await
+            }
+        },
+    ))
+    .await;
+    let success = reports.iter().all(ApplyReport::is_success);
+    let after = if success {
+        let (_, _, plans) = plan_all(config, bars).await?;
+        names.into_iter().zip(plans).collect::<BTreeMap<_, _>>()
+    } else {
+        BTreeMap::new()
+    };
+    let destinations = saved
         .destinations
         .iter()
-        .map(|d| d.instance.display_name())
+        .zip(reports)
+        .map(|(dest, report)| {
+            let follow_up = match after.get(&dest.name) {
+                Some(plan) => follow_up_of(plan),
+                None => FollowUp::NotChecked,
+            };
+            destination_apply(&dest.name, report.results, follow_up)
+        })
         .collect();
-    for (name, plan) in names.iter().zip(&plans) {
-        println!("{}", report::render(plan, name, Format::Text));
-    }
-    if !plans.iter().any(Plan::has_changes) {
-        println!("Nothing to do: every destination is in sync.");
-        return Ok(0);
-    }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err("not asking on a non-interactive terminal: pass --yes to apply".into());
-        }
-        print!("Apply these changes? Type 'yes' to go on: ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            println!("Nothing applied.");
-            return Ok(1);
-        }
-    }
-    let options = ApplyOptions {
+    let plans = saved
+        .destinations
+        .into_iter()
+        .map(|d| (d.name, d.plan))
+        .collect();
+    Ok((
+        ApplyRun {
+            tool_version: crate::saved::TOOL_VERSION.to_owned(),
+            saved_plan: true,
+            destinations,
+        },
+        plans,
+    ))
+}
+
+fn apply_options(config: &SyncConfig) -> ApplyOptions {
+    ApplyOptions {
         continue_on_error: config.apply.continue_on_error,
         concurrency: config.apply.concurrency,
         ..ApplyOptions::default()
-    };
-    let progress = Progress::new(quiet);
-    progress.say("applying");
-    let reports: Vec<ApplyReport> = join_all(
+    }
+}
+
+/// Applies each destination's plan concurrently; a document changed since it was read
+/// is planned again from its current state.
+async fn apply_pass(
+    config: &SyncConfig,
+    source: &Snapshot,
+    sides: &[Side],
+    plans: &[Plan],
+    bars: &Bars,
+) -> Vec<ApplyReport> {
+    let options = apply_options(config);
+    join_all(
         sides
             .iter()
-            .zip(&plans)
+            .zip(plans)
             .zip(&config.destinations)
             .map(|((side, plan), dest)| {
-                let (options, source) = (&options, &source);
+                let options = &options;
                 async move {
                     match side {
-                        Side::Live(client) => {
+                        Side::Live(client) if plan.has_changes() => {
                             let destination = Destination {
                                 name: dest.instance.display_name(),
                                 space: dest.instance.space.clone(),
                                 client,
                                 rules: dest.rules.clone(),
                             };
-                            apply_converging(source, &destination, plan, options).await
+                            let progress = bars.applying(&destination.name);
+                            apply_guarded(source, &destination, plan, options, Some(&progress))
+                                .await
                         }
-                        Side::Offline => ApplyReport::default(),
+                        _ => ApplyReport::default(),
                     }
                 }
             }),
     )
-    .await;
-    progress.done();
-    let mut failed = false;
-    for ((name, plan), report) in names.iter().zip(&plans).zip(&reports) {
-        println!("Destination {name}");
-        println!("{report}");
-        let applied_ops = plan
-            .ops()
-            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
-            .count();
-        tracing::info!(destination = %name, ops = applied_ops, success = report.is_success(), "applied");
-        failed |= !report.is_success();
-        if let Some(dir) = cleanup_dir {
-            write_cleanup(dir, name, plan)?;
+    .await
+}
+
+/// `apply` without a saved plan: plan, show, ask, apply; then show each follow-up plan
+/// (work that could only be planned after these writes) and ask again before applying
+/// it, so nothing is written that nobody saw.
+async fn apply_fresh(
+    args: &ApplyArgs<'_>,
+    config: &SyncConfig,
+    bars: &Bars,
+) -> Result<Option<(ApplyRun, Vec<(String, Plan)>)>, BoxError> {
+    let names = names_of(config);
+    let (source, sides, plans) = plan_all(config, bars).await?;
+    args.say(bars, &render_plans(&names, &plans, Format::Text));
+    let mut results: Vec<Vec<OpResult>> = vec![Vec::new(); names.len()];
+    let mut follow_ups = vec![FollowUp::None; names.len()];
+    if !plans.iter().any(Plan::has_changes) {
+        args.say(bars, "Nothing to do: every destination is in sync.");
+    } else {
+        if !confirm(bars, args.yes, "Apply these changes?")? {
+            return Ok(None);
+        }
+        let reports = apply_pass(config, &source, &sides, &plans, bars).await;
+        let mut success = reports.iter().all(ApplyReport::is_success);
+        for (all, report) in results.iter_mut().zip(reports) {
+            all.extend(report.results);
+        }
+        let mut passes = 0;
+        while success {
+            let (source, sides, next) = plan_all(config, bars).await?;
+            if !next.iter().any(Plan::has_changes) {
+                break;
+            }
+            let last = passes + 1 >= MAX_APPLY_PASSES;
+            let go_on = !last && {
+                args.say(
+                    bars,
+                    "\nFollow-up plan: work that could only be planned after the writes above \
+                     (values that hang on ids the server assigned):\n",
+                );
+                for (name, plan) in names.iter().zip(&next) {
+                    if plan.has_changes() {
+                        args.say(bars, &report::render(plan, name, Format::Text));
+                    }
+                }
+                confirm(bars, args.yes, "Apply the follow-up plan?")?
+            };
+            if !go_on {
+                for (follow_up, plan) in follow_ups.iter_mut().zip(&next) {
+                    if plan.has_changes() {
+                        *follow_up = follow_up_of(plan);
+                    }
+                }
+                break;
+            }
+            passes += 1;
+            let reports = apply_pass(config, &source, &sides, &next, bars).await;
+            success = reports.iter().all(ApplyReport::is_success);
+            for ((all, report), (follow_up, plan)) in results
+                .iter_mut()
+                .zip(reports)
+                .zip(follow_ups.iter_mut().zip(&next))
+            {
+                all.extend(report.results);
+                if plan.has_changes() {
+                    *follow_up = FollowUp::Applied { passes };
+                }
+            }
+        }
+        if !success {
+            follow_ups = vec![FollowUp::NotChecked; names.len()];
         }
     }
-    if failed {
-        eprintln!("Some changes failed; fix the cause and run apply again: it picks up where this run stopped.");
-        return Ok(1);
-    }
-    Ok(0)
+    let destinations = names
+        .iter()
+        .zip(results)
+        .zip(follow_ups)
+        .map(|((name, results), follow_up)| destination_apply(name, results, follow_up))
+        .collect();
+    Ok(Some((
+        ApplyRun {
+            tool_version: crate::saved::TOOL_VERSION.to_owned(),
+            saved_plan: false,
+            destinations,
+        },
+        names.into_iter().zip(plans).collect(),
+    )))
 }
 
 async fn export_command(

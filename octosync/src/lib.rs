@@ -1,7 +1,7 @@
 //! Keep Octopus Deploy instances in sync by name.
 //!
-//! This crate holds the runner (load snapshots, plan, apply, report) and the `octosync`
-//! command line. Today it holds the `sync.toml` reader.
+//! This crate holds the runner (load snapshots, plan, apply, report), the `sync.toml`
+//! reader, saved plans (`plan --out`, `apply --plan`) and the `octosync` command line.
 
 pub mod apply;
 pub mod cli;
@@ -10,4 +10,5 @@ pub mod demo;
 pub mod load;
 pub mod report;
 pub mod runner;
+pub mod saved;
 pub mod snapshot_dir;

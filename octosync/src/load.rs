@@ -159,6 +159,28 @@ pub async fn load_snapshot(
     space: &str,
     kinds: &BTreeSet<ResourceKind>,
 ) -> Result<Snapshot, LoadError> {
+    load_snapshot_with(reader, instance, space, kinds, None).await
+}
+
+/// Told how a load goes: how many collections there are to read, and each one read.
+pub trait LoadProgress: Send + Sync {
+    /// The load reads `total` collections.
+    fn started(&self, total: usize);
+    /// One more collection was read.
+    fn collection_read(&self, kind: ResourceKind);
+}
+
+/// [`load_snapshot`], telling `progress` of every collection read.
+pub async fn load_snapshot_with(
+    reader: &dyn OctopusRead,
+    instance: &str,
+    space: &str,
+    kinds: &BTreeSet<ResourceKind>,
+    progress: Option<&dyn LoadProgress>,
+) -> Result<Snapshot, LoadError> {
+    if let Some(progress) = progress {
+        progress.started(kinds.len());
+    }
     let read_error = |what: &str| {
         let instance = instance.to_owned();
         let what = what.to_owned();
@@ -171,11 +193,15 @@ pub async fn load_snapshot(
     let version = reader.version().await.map_err(read_error("the version"))?;
     let the_space = find_space(reader, instance, space).await?;
     let reads = kinds.iter().map(|&kind| async move {
-        reader
+        let read = reader
             .list_raw(kind)
             .await
             .map(|items| (kind, items))
-            .map_err(read_error(kind.collection()))
+            .map_err(read_error(kind.collection()));
+        if let Some(progress) = progress {
+            progress.collection_read(kind);
+        }
+        read
     });
     let collections = try_join_all(reads).await?;
     let mut pairs: Vec<(String, Value)> = Vec::with_capacity(collections.len() + 1);

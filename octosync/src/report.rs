@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sync_core::{CleanupCategory, OpAction, Plan, ResourceKind};
+use serde::{Deserialize, Serialize};
+use sync_core::{CleanupCategory, LayerName, Op, OpAction, Plan, ResourceKind, Summary};
+
+use crate::apply::{Counts, OpResult, Outcome};
 
 /// How a plan is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -118,15 +121,84 @@ fn resolution_table(out: &mut String, review: &sync_core::VariableReview) {
     let _ = writeln!(out, "\n  </details>\n");
 }
 
+/// The layers that hold a project's own documents: their ops are shown under the project.
+fn is_project_layer(layer: LayerName) -> bool {
+    matches!(
+        layer,
+        LayerName::Projects
+            | LayerName::Channels
+            | LayerName::DeploymentProcesses
+            | LayerName::Runbooks
+            | LayerName::RunbookProcesses
+            | LayerName::ProjectVariables
+            | LayerName::ChannelRules
+            | LayerName::ProjectVersioning
+    )
+}
+
+/// The project an op belongs to, for ops of a project's own documents.
+fn project_of(layer: LayerName, op: &Op) -> Option<String> {
+    if !is_project_layer(layer) {
+        return None;
+    }
+    let owner = op.item.owner.as_deref().unwrap_or(&op.item.name);
+    // A runbook process is owned by `project/runbook`.
+    let project = match op.item.kind {
+        ResourceKind::RunbookProcess => owner.split('/').next().unwrap_or(owner),
+        _ => owner,
+    };
+    Some(project.to_owned())
+}
+
+/// One op as a list item, its field changes folded away and its variables' resolution
+/// tables after it.
+fn op_markdown(out: &mut String, op: &Op) {
+    let _ = writeln!(
+        out,
+        "- **{}** {}: {}",
+        format!("{:?}", op.action).to_lowercase(),
+        escape(&op.item.to_string()),
+        escape(&op.reason)
+    );
+    if !op.diff.is_empty() {
+        let _ = writeln!(
+            out,
+            "  <details><summary>{} field change(s)</summary>\n",
+            op.diff.len()
+        );
+        for change in &op.diff {
+            let _ = writeln!(
+                out,
+                "  - `{}`: `{}` → `{}`",
+                change.path,
+                short(&change.before),
+                short(&change.after)
+            );
+        }
+        let _ = writeln!(out, "\n  </details>\n");
+    }
+    for review in &op.variables {
+        resolution_table(out, review);
+    }
+}
+
+/// A plan as a pull-request comment: the counts first, then the changes per project and
+/// those of the space, every detail folded, and the clean-up log as a checklist.
 fn markdown(plan: &Plan, destination: &str) -> String {
     let s = &plan.summary;
     let mut out = String::new();
     let _ = writeln!(out, "## octosync plan for `{destination}`\n");
     let _ = writeln!(
         out,
-        "Source {}, destination {}: **{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries.\n",
-        plan.source_version, plan.destination_version, s.create, s.update, s.unchanged, s.skip, s.cleanup
+        "**{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries (source {}, destination {}).\n",
+        s.create, s.update, s.unchanged, s.skip, s.cleanup, plan.source_version, plan.destination_version
     );
+    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for (kind, [c, u, n, sk]) in counts(plan) {
+        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
+    }
+    let _ = writeln!(out);
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "### Warnings\n");
         for w in &plan.warnings {
@@ -134,42 +206,48 @@ fn markdown(plan: &Plan, destination: &str) -> String {
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for (kind, [c, u, n, sk]) in counts(plan) {
-        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
-    }
-    let _ = writeln!(out);
+    let mut projects: BTreeMap<String, Vec<&Op>> = BTreeMap::new();
+    let mut space: Vec<(LayerName, &Op)> = Vec::new();
     for layer in &plan.layers {
-        let changes: Vec<_> = layer
+        for op in layer
             .ops
             .iter()
             .filter(|op| op.action != OpAction::Unchanged)
-            .collect();
-        if changes.is_empty() {
-            continue;
+        {
+            match project_of(layer.name, op) {
+                Some(project) => projects.entry(project).or_default().push(op),
+                None => space.push((layer.name, op)),
+            }
         }
-        let _ = writeln!(out, "### {}\n", layer.name.title());
-        for op in changes {
-            let _ = writeln!(
-                out,
-                "- **{}** {}: {}",
-                format!("{:?}", op.action).to_lowercase(),
-                escape(&op.item.to_string()),
-                escape(&op.reason)
-            );
-            for change in &op.diff {
-                let _ = writeln!(
-                    out,
-                    "  - `{}`: `{}` → `{}`",
-                    change.path,
-                    short(&change.before),
-                    short(&change.after)
-                );
+    }
+    if projects.is_empty() && space.is_empty() {
+        let _ = writeln!(out, "Nothing to change.\n");
+    }
+    for (project, ops) in &projects {
+        let writes = ops
+            .iter()
+            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+            .count();
+        let _ = writeln!(
+            out,
+            "### Project `{}`: {writes} change(s)\n",
+            project.replace('`', "'")
+        );
+        for op in ops {
+            op_markdown(&mut out, op);
+        }
+        let _ = writeln!(out);
+    }
+    if !space.is_empty() {
+        let _ = writeln!(out, "### Space-wide: {} item(s)\n", space.len());
+        let mut current = None;
+        for (layer, op) in space {
+            if current != Some(layer) {
+                // A blank line first, so the label does not join the list above it.
+                let _ = writeln!(out, "\n**{}**\n", layer.title());
+                current = Some(layer);
             }
-            for review in &op.variables {
-                resolution_table(&mut out, review);
-            }
+            op_markdown(&mut out, op);
         }
         let _ = writeln!(out);
     }
@@ -235,6 +313,176 @@ fn short(value: &serde_json::Value) -> String {
 /// Keeps names from breaking markdown tables and lists.
 fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// What an apply did, for every destination: `apply --format json` writes it as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRun {
+    /// The tool version.
+    pub tool_version: String,
+    /// Whether a saved plan was applied (`apply --plan`).
+    pub saved_plan: bool,
+    /// One entry per destination, in the config's order.
+    pub destinations: Vec<DestinationApply>,
+}
+
+/// What an apply did to one destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationApply {
+    /// The destination's name.
+    pub name: String,
+    /// How the ops ended.
+    pub counts: Counts,
+    /// Every create and update, in the order applied (follow-up passes after the first).
+    pub results: Vec<OpResult>,
+    /// Work that could only be planned after these writes.
+    pub follow_up: FollowUp,
+}
+
+/// Work that could only be planned once the apply's writes existed (values that hang on
+/// ids the server assigned).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum FollowUp {
+    /// None: planning again after the apply finds nothing to do.
+    #[default]
+    None,
+    /// Shown and applied, in this many passes after the first.
+    Applied {
+        /// The passes.
+        passes: usize,
+    },
+    /// Still to do: a follow-up plan is needed.
+    Needed {
+        /// What the follow-up plan holds.
+        summary: Summary,
+    },
+    /// Not looked for, because the apply did not succeed.
+    NotChecked,
+}
+
+impl ApplyRun {
+    /// Whether every op of every destination is done.
+    pub fn is_success(&self) -> bool {
+        self.destinations
+            .iter()
+            .all(|d| d.results.iter().all(|r| r.outcome.is_done()))
+    }
+
+    /// Whether any destination needs a follow-up plan.
+    pub fn follow_up_needed(&self) -> bool {
+        self.destinations
+            .iter()
+            .any(|d| matches!(d.follow_up, FollowUp::Needed { .. }))
+    }
+
+    /// The report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            // The report is plain data: serializing it cannot fail.
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Markdown => self.markdown(),
+            Format::Text => self.text(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for d in &self.destinations {
+            let c = &d.counts;
+            let _ = writeln!(out, "Destination {}", d.name);
+            let _ = writeln!(
+                out,
+                "Applied: {} done, {} refused, {} failed, {} not attempted",
+                c.done, c.refused, c.failed, c.not_attempted
+            );
+            for r in &d.results {
+                let _ = writeln!(out, "  {r}");
+            }
+            let _ = writeln!(out, "{}", follow_up_line(&d.follow_up));
+            let _ = writeln!(out);
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        let what = if self.saved_plan {
+            "saved plan"
+        } else {
+            "plan"
+        };
+        let _ = writeln!(
+            out,
+            "## octosync apply ({what}, octosync {})\n",
+            self.tool_version
+        );
+        let _ = writeln!(
+            out,
+            "| destination | done | refused | failed | not attempted |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        for d in &self.destinations {
+            let c = &d.counts;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                escape(&d.name),
+                c.done,
+                c.refused,
+                c.failed,
+                c.not_attempted
+            );
+        }
+        let _ = writeln!(out);
+        for d in &self.destinations {
+            let _ = writeln!(out, "### `{}`\n", d.name);
+            let _ = writeln!(out, "{}\n", follow_up_line(&d.follow_up));
+            let attention: Vec<&OpResult> = d
+                .results
+                .iter()
+                .filter(|r| !r.outcome.is_done() || r.note.is_some())
+                .collect();
+            if !attention.is_empty() {
+                let _ = writeln!(out, "Needs attention:\n");
+                for r in attention {
+                    let _ = writeln!(out, "- {}", escape(&r.to_string()));
+                    if let Outcome::Failed { error } = &r.outcome {
+                        for cause in &error.causes {
+                            let _ = writeln!(out, "  - caused by: {}", escape(cause));
+                        }
+                    }
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(
+                out,
+                "<details><summary>Every op ({})</summary>\n",
+                d.results.len()
+            );
+            for r in &d.results {
+                let _ = writeln!(out, "- {}", escape(&r.to_string()));
+            }
+            let _ = writeln!(out, "\n</details>\n");
+        }
+        out
+    }
+}
+
+fn follow_up_line(follow_up: &FollowUp) -> String {
+    match follow_up {
+        FollowUp::None => "Nothing left to do: planning again finds no changes.".to_owned(),
+        FollowUp::Applied { passes } => format!(
+            "Follow-up work (values that hang on ids the server assigned) was shown and applied in {passes} more pass(es)."
+        ),
+        FollowUp::Needed { summary } => format!(
+            "A follow-up plan is needed: {} to create, {} to update (values that hang on ids the server assigned, or work not applied). Run plan again.",
+            summary.create, summary.update
+        ),
+        FollowUp::NotChecked => {
+            "Not everything was applied: fix the cause and plan again.".to_owned()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +574,75 @@ mod tests {
         assert!(md.contains("- [ ] "), "{md}");
         let table_rows = md.lines().filter(|l| l.starts_with("| ")).count();
         assert_eq!(table_rows, counts(&plan).len() + 1, "{md}");
+    }
+
+    #[test]
+    fn markdown_for_a_pull_request_puts_counts_first_then_projects_then_the_checklist() {
+        let plan = qa_plan();
+        let md = render(&plan, "prod", Format::Markdown);
+        let at = |needle: &str| {
+            md.find(needle)
+                .unwrap_or_else(|| panic!("{needle:?}: {md}"))
+        };
+        let counts = at(&format!(
+            "**{} to create, {} to update**",
+            plan.summary.create, plan.summary.update
+        ));
+        let project = at("### Project `OctoFX | Web`");
+        let checklist = at("- [ ] ");
+        assert!(counts < project && project < checklist, "{md}");
+        // The project's own documents are under it, not in the space-wide list.
+        let variables = at("variable set \"OctoFX \\| Web\"");
+        assert!(project < variables && variables < checklist, "{md}");
+        assert!(!md.contains("### Space-wide"), "{md}");
+        // Details fold.
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+    }
+
+    #[test]
+    fn an_apply_report_keeps_each_cause_of_a_failure() {
+        use crate::apply::{ApplyError, ErrorReport};
+        let client = octopus_client::Error::Validation {
+            status: 400,
+            method: "PUT".into(),
+            url: "/api/Spaces-1/projects/Projects-1".into(),
+            message: "There was a problem with your request.".into(),
+            errors: vec!["Name must be unique".into()],
+        };
+        let error = ErrorReport::of(&ApplyError::Update(client));
+        assert_eq!(error.message, "the update was not accepted");
+        assert_eq!(error.causes.len(), 1, "{error:?}");
+        assert!(error.causes[0].contains("Name must be unique"), "{error:?}");
+        let run = ApplyRun {
+            tool_version: "0.1.0".into(),
+            saved_plan: true,
+            destinations: vec![DestinationApply {
+                name: "prod".into(),
+                counts: Counts {
+                    failed: 1,
+                    ..Counts::default()
+                },
+                results: vec![OpResult {
+                    item: sync_core::ItemRef::new(ResourceKind::Project, "OctoFX"),
+                    action: OpAction::Update,
+                    outcome: Outcome::Failed {
+                        error: error.clone(),
+                    },
+                    note: None,
+                }],
+                follow_up: FollowUp::NotChecked,
+            }],
+        };
+        let json: ApplyRun = serde_json::from_str(&run.render(Format::Json)).unwrap();
+        assert_eq!(json, run);
+        let md = run.render(Format::Markdown);
+        for cause in &error.causes {
+            assert!(md.contains(&format!("caused by: {cause}")), "{md}");
+        }
+        assert!(!run.is_success());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_model::{OctopusVersion, ResourceKind};
 use sync_core::{Plan, Snapshot, SyncRules};
 
-use crate::apply::{apply_plan, ApplyOptions, ApplyReport};
+use crate::apply::{apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, Replan};
 use crate::config::{ConfigError, InstanceConfig};
 use crate::load::{kinds_to_read, load_snapshot, LoadError};
 
@@ -171,6 +171,30 @@ pub async fn plan_destination(source: &Snapshot, dest: &Destination<'_>) -> Resu
 /// The most passes [`apply_converging`] makes.
 pub const MAX_APPLY_PASSES: usize = 3;
 
+/// Applies a plan to one destination; a document changed on the destination since it
+/// was read is planned again from its current state (see [`crate::apply::ApplyHooks`]).
+pub async fn apply_guarded(
+    source: &Snapshot,
+    dest: &Destination<'_>,
+    plan: &Plan,
+    options: &ApplyOptions,
+    progress: Option<&dyn ApplyProgress>,
+) -> ApplyReport {
+    let replan = || -> futures::future::BoxFuture<'_, Result<Plan, Box<dyn std::error::Error + Send + Sync>>> {
+        Box::pin(async move {
+            plan_destination(source, dest)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+    };
+    let replan: &Replan<'_> = &replan;
+    let hooks = ApplyHooks {
+        replan: Some(replan),
+        progress,
+    };
+    apply_plan_with(dest.client, plan, options, &hooks).await
+}
+
 /// Applies a plan, then plans again and applies what is left, until nothing is (at most
 /// [`MAX_APPLY_PASSES`] passes).
 ///
@@ -178,7 +202,8 @@ pub const MAX_APPLY_PASSES: usize = 3;
 /// project created in the same run are keyed by template ids the server assigns when
 /// the project is created. The plan says so in its clean-up log; this second pass is
 /// the "re-run" that completes them, so one apply leaves nothing to do. A failed pass
-/// stops the loop.
+/// stops the loop. This is for programs that embed the sync unattended; the command
+/// line shows each follow-up plan and asks before applying it.
 pub async fn apply_converging(
     source: &Snapshot,
     dest: &Destination<'_>,
@@ -189,7 +214,7 @@ pub async fn apply_converging(
     if !first.has_changes() {
         return report;
     }
-    let mut pass = apply_plan(dest.client, first, options).await;
+    let mut pass = apply_guarded(source, dest, first, options, None).await;
     for _ in 1..MAX_APPLY_PASSES {
         let ok = pass.is_success();
         report.results.append(&mut pass.results);
@@ -199,7 +224,7 @@ pub async fn apply_converging(
         match plan_destination(source, dest).await {
             Ok(next) if next.has_changes() => {
                 tracing::info!(destination = %dest.name, "applying what the previous pass made possible");
-                pass = apply_plan(dest.client, &next, options).await;
+                pass = apply_guarded(source, dest, &next, options, None).await;
             }
             Ok(_) => return report,
             Err(e) => {

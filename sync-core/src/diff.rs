@@ -4,6 +4,7 @@
 use octopus_model::{redact_json, shims, ResourceKind};
 use serde_json::Value;
 
+use crate::base::Base;
 use crate::context::Ctx;
 use crate::plan::{CleanupCategory, FieldChange, ItemRef, Op, OpAction, Target};
 
@@ -187,6 +188,12 @@ pub fn update_op(
     }
     let pending = ctx.pending_refs(&desired);
     let mut op = Op::bare(item, OpAction::Update, changed);
+    // Only a document that was read can be compared with what the destination holds
+    // later; an empty `before` stands for one the snapshot did not have.
+    let read = before.as_object().is_some_and(|m| !m.is_empty());
+    if matches!(target, Target::Existing { .. }) && read {
+        op.base = Some(Base::of(before));
+    }
     op.target = Some(target);
     op.body = Some(desired);
     op.diff = changes;

@@ -58,6 +58,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod base;
 pub mod children;
 pub mod context;
 pub mod diff;
@@ -70,6 +71,7 @@ pub mod snapshot;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use base::{digest_bytes, digest_json, normalized, Base};
 pub use octopus_model::ResourceKind;
 pub use plan::{
     fill_secret_slots, resolve_pending, CleanupCategory, CleanupEntry, ContextResolution,

@@ -21,8 +21,11 @@
 //!      remember the answered `Id` under the op's [`ItemRef`] (plus, for a project, its
 //!      `DeploymentProcessId` and `VariableSetId`; for a runbook its `RunbookProcessId`; for
 //!      a library variable set its `VariableSetId`).
-//!    - [`OpAction::Update`]: resolve the [`Target`] to an id, GET the current document,
-//!      copy its `Version` (and for tenant variables `ConcurrencyToken`) into the body, and
+//!    - [`OpAction::Update`]: resolve the [`Target`] to an id, GET the current document;
+//!      when the op has a [`Op::base`], write nothing unless [`Base::matches`] the
+//!      current document as [`crate::normalized`] gives it (somebody changed it since
+//!      the plan: plan again); copy its `Version` (and for tenant variables
+//!      `ConcurrencyToken`) into the body, and
 //!      `PUT` the body to `/api/{spaceId}/{kind.collection()}/{id}`. Tenant variables are
 //!      written to `/api/{spaceId}/tenants/{tenantId}/variables` instead.
 //!      A [`Target::SideEffect`] names a document the server created with its owner (a new
@@ -35,6 +38,8 @@ use std::fmt;
 use octopus_model::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::base::Base;
 
 /// The order in which the layers of a plan run. It follows the "Syncing Order" of
 /// Octopus's guide to syncing instances: scaffolding without dependencies first, then
@@ -359,6 +364,11 @@ pub struct Op {
     /// resolves to before and after (what a reviewer checks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<VariableReview>,
+    /// For updates of a document the destination already has: what that document was
+    /// when the plan was made. An applier writes only over the same document (see
+    /// [`Base::matches`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
 }
 
 /// What a destination context resolves a variable to, as a reviewer reads it. Secrets
@@ -446,6 +456,7 @@ impl Op {
             pending: Vec::new(),
             secret_slots: Vec::new(),
             variables: Vec::new(),
+            base: None,
         }
     }
 }
@@ -550,6 +561,12 @@ impl Plan {
     /// Whether the plan would write anything.
     pub fn has_changes(&self) -> bool {
         self.summary.create + self.summary.update > 0
+    }
+
+    /// The creates and updates, in order: what an applier sends.
+    pub fn writes(&self) -> impl Iterator<Item = &Op> {
+        self.ops()
+            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
     }
 
     /// The first op about an item of `kind` named `name` (case-insensitive, trimmed).
