@@ -276,7 +276,7 @@ fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the
         )),
     );
     let feed =
-        serde_json::to_value(&after.feeds.iter().find(|f| f.name == "Artifacts").unwrap()).unwrap();
+        serde_json::to_value(after.feeds.iter().find(|f| f.name == "Artifacts").unwrap()).unwrap();
     assert_eq!(feed["FeedUri"], "https://dev.example/nuget");
     assert_eq!(feed["Username"], "builder");
     assert_eq!(feed["DownloadAttempts"], 5);
@@ -289,7 +289,7 @@ fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the
         "the destination's password is kept"
     );
     let pool = serde_json::to_value(
-        &after
+        after
             .worker_pools
             .iter()
             .find(|p| p.name == "Linux")
@@ -302,7 +302,7 @@ fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the
         "the destination's default stays its default"
     );
     let policy = serde_json::to_value(
-        &after
+        after
             .machine_policies
             .iter()
             .find(|p| p.name == "Fast checks")
