@@ -272,8 +272,13 @@ pub fn list_by_ids(space: Option<&SpaceId>, kind: ResourceKind, ids: &[&str]) ->
         .with_query("take", ids.len().to_string())
 }
 
-/// `GET /api/{space}/{collection}/{id}`.
+/// `GET /api/{space}/{collection}/{id}`. A tenant's variables are read at
+/// `/tenants/{id}/variables` (given the tenant's id): the API has no
+/// `/tenantvariables/{id}`.
 pub fn get(space: Option<&SpaceId>, kind: ResourceKind, id: &str) -> ApiRequest {
+    if kind == ResourceKind::TenantVariables {
+        return tenant_variables(space, id, TenantVariablesShape::Whole);
+    }
     let mut segments = collection_segments(space, kind);
     segments.push(id.to_owned());
     ApiRequest::get(segments)
@@ -284,8 +289,12 @@ pub fn create(space: Option<&SpaceId>, kind: ResourceKind, body: Value) -> ApiRe
     ApiRequest::new(Method::Post, collection_segments(space, kind)).with_body(body)
 }
 
-/// `PUT /api/{space}/{collection}/{id}`: update, with the whole document.
+/// `PUT /api/{space}/{collection}/{id}`: update, with the whole document. A tenant's
+/// variables are saved with `POST /tenants/{id}/variables`, as the official clients do.
 pub fn update(space: Option<&SpaceId>, kind: ResourceKind, id: &str, body: Value) -> ApiRequest {
+    if kind == ResourceKind::TenantVariables {
+        return set_tenant_variables(space, id, TenantVariablesShape::Whole, body);
+    }
     let mut request = get(space, kind, id).with_body(body);
     request.method = Method::Put;
     request
@@ -319,9 +328,9 @@ pub fn team_scoped_user_roles(space: Option<&SpaceId>, team: &str) -> ApiRequest
 pub enum TenantVariablesShape {
     /// `/tenants/{id}/variables`: every value, keyed by project, environment and template.
     Whole,
-    /// `/tenants/{id}/commonvariables` (2025.2+): library variable set values.
+    /// `/tenants/{id}/commonvariables` (2025.1+): library variable set values.
     Common,
-    /// `/tenants/{id}/projectvariables` (2025.2+): project template values.
+    /// `/tenants/{id}/projectvariables` (2025.1+): project template values.
     Project,
 }
 
@@ -403,6 +412,34 @@ mod tests {
 
     fn space() -> SpaceId {
         SpaceId::new("Spaces-1")
+    }
+
+    #[test]
+    fn tenant_variables_by_id_use_the_tenant_route() {
+        let s = space();
+        let g = get(Some(&s), ResourceKind::TenantVariables, "Tenants-7");
+        assert_eq!(
+            (g.method, g.path().as_str()),
+            (Method::Get, "/api/Spaces-1/tenants/Tenants-7/variables")
+        );
+        let u = update(
+            Some(&s),
+            ResourceKind::TenantVariables,
+            "Tenants-7",
+            json!({}),
+        );
+        assert_eq!(
+            (u.method, u.path().as_str(), u.idempotent),
+            (
+                Method::Post,
+                "/api/Spaces-1/tenants/Tenants-7/variables",
+                true
+            )
+        );
+        assert_eq!(
+            list_all(Some(&s), ResourceKind::TenantVariables).path(),
+            "/api/Spaces-1/tenantvariables/all"
+        );
     }
 
     #[test]

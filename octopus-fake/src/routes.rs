@@ -73,7 +73,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
             if configuration.eq_ignore_ascii_case("configuration")
                 && toggles.eq_ignore_ascii_case("feature-toggles") =>
         {
-            let common_scoping = ctx.settings.version.at_least(2025, 2);
+            let common_scoping = tv::common_scoping(ctx);
             only_get(&req, || {
                 Ok(Reply::ok(json!({"FeatureToggles": [
                     {"Name": "CommonVariableScopingFeatureToggle", "IsEnabled": common_scoping}
@@ -179,6 +179,13 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
             tv::all(ctx, space, &req)
         }
+        // The bulk read is the only route under `/tenantvariables`: no official client
+        // and no swagger has `/tenantvariables/{id}` (a tenant's values live at
+        // `/tenants/{id}/variables`), so a real server answers 404 there.
+        ("tenantvariables", rest, _) => Err(ApiError::no_route(&format!(
+            "/{space}/tenantvariables/{}",
+            rest.join("/")
+        ))),
         ("variables" | "deploymentprocesses" | "runbookprocesses", [id], Verb::Put) => {
             put_document(ctx, space, spec.key, id, req.body)
         }
@@ -326,7 +333,7 @@ fn project_routes(
 }
 
 fn tenant_routes(ctx: &mut Ctx<'_>, space: &str, tid: &str, sub: &str, req: ApiRequest) -> Answer {
-    let new_endpoints = ctx.settings.version.at_least(2025, 2);
+    let new_endpoints = tv::new_endpoints(ctx);
     let flavour = match sub.to_lowercase().as_str() {
         "variables" => None,
         "commonvariables" if new_endpoints => Some(Flavour::Common),

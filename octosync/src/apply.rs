@@ -15,11 +15,11 @@ use std::fmt;
 
 use futures::stream::{self, StreamExt};
 use octopus_client::OctopusWrite;
-use octopus_model::{name_key, ResourceKind};
+use octopus_model::{name_key, OctopusVersion, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sync_core::{fill_secret_slots, resolve_pending, ItemRef, Op, OpAction, Pending, Plan, Target};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 /// How an apply behaves.
 #[derive(Clone, Debug)]
@@ -252,6 +252,7 @@ pub async fn apply_plan(
     options: &ApplyOptions,
 ) -> ApplyReport {
     let resolved = Mutex::new(Resolved::default());
+    let version = OnceCell::new();
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for layer in &plan.layers {
@@ -270,9 +271,9 @@ pub async fn apply_plan(
         }
         let results: Vec<OpResult> = stream::iter(ops.iter().copied())
             .map(|op| {
-                let resolved = &resolved;
+                let (resolved, version) = (&resolved, &version);
                 async move {
-                    let outcome = match apply_op(writer, op, resolved, options).await {
+                    let outcome = match apply_op(writer, op, resolved, version, options).await {
                         Ok(outcome) => outcome,
                         Err(error) => {
                             tracing::error!(item = %op.item, %error, "op failed");
@@ -304,6 +305,7 @@ async fn apply_op(
     writer: &dyn OctopusWrite,
     op: &Op,
     resolved: &Mutex<Resolved>,
+    version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Result<Outcome, String> {
     let (body, target) = {
@@ -352,6 +354,16 @@ async fn apply_op(
             } else {
                 Outcome::Created { id }
             })
+        }
+        Some(id) if kind == ResourceKind::TenantVariables => {
+            // A tenant's values have no document of their own to PUT: they are written
+            // through the tenant's routes, which depend on the version.
+            let version = version
+                .get_or_try_init(|| writer.version())
+                .await
+                .map_err(|e| format!("cannot read the destination's version: {e}"))?;
+            crate::tenant_variables::write(writer, version, &id, body, &changed_fields(op)).await?;
+            Ok(Outcome::Updated { id })
         }
         Some(id) => {
             let body = overlay(writer, op, &id, body).await?;

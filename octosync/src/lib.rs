@@ -11,3 +11,4 @@ pub mod load;
 pub mod report;
 pub mod runner;
 pub mod snapshot_dir;
+pub mod tenant_variables;

@@ -1,0 +1,209 @@
+//! Tenant variables end to end, at the versions whose routes differ: 2024.2 (the old
+//! shape only), 2025.1 (the newer endpoints beside it) and 2025.2 (common variable
+//! scoping on, the legacy update refused). The demo's sync, with Development mapped to
+//! Production, creates project OctoFX (with its tenant template), library variable set
+//! "Global" (with its template) and tenant "Development Team A" in the same apply.
+
+use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead};
+use octopus_fake::{FakeConfig, FakeServer, Seed};
+use octopus_model::{OctopusVersion, PropertyValue, TenantVariables};
+use octosync::apply::ApplyOptions;
+use octosync::config::SyncConfig;
+use octosync::runner::{run, Destination, Mode};
+
+const SOURCE_KEY: &str = "API-SOURCETENANTVARS";
+const DEST_KEY: &str = "API-DESTTENANTVARS";
+
+async fn fake(seed: Seed, key: &str, version: &str) -> FakeServer {
+    let version: OctopusVersion = version.parse().expect("a version");
+    FakeServer::start(FakeConfig {
+        api_key: key.to_owned(),
+        ..FakeConfig::seeded(seed).with_version(version)
+    })
+    .await
+    .expect("fake starts")
+}
+
+fn client(server: &FakeServer) -> OctopusHttpClient {
+    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
+        .space_name("Default")
+        .build()
+        .expect("a client")
+}
+
+/// The value of a tenant's template, looked up by project or set name, template name
+/// and (for projects) environment name, on one instance.
+async fn value_of(
+    c: &OctopusHttpClient,
+    tenant: &str,
+    owner: &str,
+    template: &str,
+    environment: Option<&str>,
+) -> Option<PropertyValue> {
+    let tenant = c
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == tenant)?;
+    let vars: TenantVariables = c.tenant_variables(tenant.id.get()?).await.unwrap();
+    match environment {
+        Some(env) => {
+            let env = c
+                .list_environments()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|e| e.name == env)?;
+            let p = vars
+                .project_variables
+                .values()
+                .find(|p| p.project_name.get().map(String::as_str) == Some(owner))?;
+            let t = p.templates.iter().find(|t| t.name == template)?;
+            p.variables
+                .get(env.id.get()?)?
+                .get(t.id.get()?.as_str())
+                .cloned()
+        }
+        None => {
+            let l = vars
+                .library_variables
+                .values()
+                .find(|l| l.library_variable_set_name.get().map(String::as_str) == Some(owner))?;
+            let t = l.templates.iter().find(|t| t.name == template)?;
+            l.variables.get(t.id.get()?.as_str()).cloned()
+        }
+    }
+}
+
+async fn first_sync_lands_tenant_variables(version: &str) {
+    let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
+    let config = include_str!("../demo/sync.toml")
+        .replace("http://127.0.0.1:8065", source.url())
+        .replace("http://127.0.0.1:8066", destination.url())
+        // Development's values land in Production, so "Development Team A" (connected
+        // to Development only) is created on the destination in this apply.
+        .replace("Development = []", "Development = [\"Production\"]");
+    let config = SyncConfig::parse(&config, "sync.toml").expect("the demo config parses");
+    let (src, dst) = (client(&source), client(&destination));
+    let destinations = [Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &dst,
+        rules: config.destinations[0].rules.clone(),
+    }];
+    let runs = run(
+        &src,
+        "dev-test",
+        "Default",
+        &destinations,
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .expect("the source loads");
+    let report = runs[0].applied.as_ref().expect("the run applied");
+    assert!(report.is_success(), "at {version}:\n{report}");
+    let tenant_ops = report
+        .results
+        .iter()
+        .filter(|r| r.item.kind == octopus_model::ResourceKind::TenantVariables)
+        .count();
+    assert!(
+        tenant_ops >= 2,
+        "at {version}: {tenant_ops} tenant variable ops\n{report}"
+    );
+
+    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
+        .await
+        .expect("the source loads");
+    let plan = again[0].plan.as_ref().expect("a plan");
+    assert!(!plan.has_changes(), "at {version}, left to do:\n{plan}");
+
+    // Test's value of the existing tenant lands in Staging ([environment_map]); the
+    // new tenant gets its Development value in Production and the value of the new
+    // library variable set's template.
+    let internal_test = value_of(
+        &src,
+        "Internal",
+        "OctoFX",
+        "Tenant.Database.Name",
+        Some("Test"),
+    )
+    .await
+    .expect("the source has a value");
+    assert_eq!(
+        value_of(
+            &dst,
+            "Internal",
+            "OctoFX",
+            "Tenant.Database.Name",
+            Some("Staging")
+        )
+        .await,
+        Some(internal_test),
+        "at {version}"
+    );
+    let team_dev = value_of(
+        &src,
+        "Development Team A",
+        "OctoFX",
+        "Tenant.Database.Name",
+        Some("Development"),
+    )
+    .await
+    .expect("the source has a value");
+    assert_eq!(
+        value_of(
+            &dst,
+            "Development Team A",
+            "OctoFX",
+            "Tenant.Database.Name",
+            Some("Production")
+        )
+        .await,
+        Some(team_dev),
+        "at {version}"
+    );
+    let alias = value_of(
+        &src,
+        "Development Team A",
+        "Global",
+        "Global.Tenant.Alias",
+        None,
+    )
+    .await
+    .expect("the source has a value");
+    assert_eq!(
+        value_of(
+            &dst,
+            "Development Team A",
+            "Global",
+            "Global.Tenant.Alias",
+            None
+        )
+        .await,
+        Some(alias),
+        "at {version}"
+    );
+    assert_eq!(
+        source.stats().total() - source.stats().get,
+        0,
+        "the source was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_lands_tenant_variables_at_2024_2() {
+    first_sync_lands_tenant_variables("2024.2.9303").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_lands_tenant_variables_at_2025_1() {
+    first_sync_lands_tenant_variables("2025.1.7559").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_lands_tenant_variables_at_2025_2() {
+    first_sync_lands_tenant_variables("2025.2.11370").await;
+}
