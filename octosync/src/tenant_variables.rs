@@ -20,10 +20,9 @@ use octopus_model::{
 };
 use serde_json::Value;
 
-/// The plan's field carrying environment-scoped common values, which the old shape
-/// cannot hold: `[{LibraryVariableSetId, TemplateId, Value, Scope: {EnvironmentIds}}]`.
-/// Planned only for destinations with common variable scoping (2025.2+).
-pub const SCOPED_COMMON_FIELD: &str = "ScopedCommonVariables";
+// The plan's field carrying environment-scoped common values, which the old shape
+// cannot hold. Planned only for destinations with common variable scoping (2025.2+).
+use sync_core::planner::tenants::SCOPED_COMMON_VARIABLES as SCOPED_COMMON_FIELD;
 
 /// Whether a destination of this version is written through the 2025.1 endpoints.
 pub fn uses_new_endpoints(version: &OctopusVersion) -> bool {

@@ -4,9 +4,11 @@
 //! Production, creates project OctoFX (with its tenant template), library variable set
 //! "Global" (with its template) and tenant "Development Team A" in the same apply.
 
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead};
+use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
-use octopus_model::{OctopusVersion, PropertyValue, TenantVariables};
+use octopus_model::{
+    EnvironmentId, Lenient, OctopusVersion, PropertyValue, TenantVariableScope, TenantVariables,
+};
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
 use octosync::runner::{run, Destination, Mode};
@@ -76,16 +78,20 @@ async fn value_of(
     }
 }
 
-async fn first_sync_lands_tenant_variables(version: &str) {
-    let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
-    let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
+fn demo_config(source: &FakeServer, destination: &FakeServer) -> SyncConfig {
     let config = include_str!("../demo/sync.toml")
         .replace("http://127.0.0.1:8065", source.url())
         .replace("http://127.0.0.1:8066", destination.url())
         // Development's values land in Production, so "Development Team A" (connected
         // to Development only) is created on the destination in this apply.
         .replace("Development = []", "Development = [\"Production\"]");
-    let config = SyncConfig::parse(&config, "sync.toml").expect("the demo config parses");
+    SyncConfig::parse(&config, "sync.toml").expect("the demo config parses")
+}
+
+async fn first_sync_lands_tenant_variables(version: &str) {
+    let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
+    let config = demo_config(&source, &destination);
     let (src, dst) = (client(&source), client(&destination));
     let destinations = [Destination {
         name: "staging-production".into(),
@@ -206,4 +212,212 @@ async fn first_sync_lands_tenant_variables_at_2025_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_sync_lands_tenant_variables_at_2025_2() {
     first_sync_lands_tenant_variables("2025.2.11370").await;
+}
+
+/// Gives tenant "Internal" on the source a value of "Global"'s template scoped to
+/// `environments` (by name) beside its unscoped one.
+async fn scope_a_common_value(c: &OctopusHttpClient, environments: &[&str], value: &str) {
+    let tenant = c
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Internal")
+        .unwrap();
+    let tenant_id = tenant.id.get().unwrap();
+    let all_envs = c.list_environments().await.unwrap();
+    let ids: Vec<EnvironmentId> = environments
+        .iter()
+        .map(|n| {
+            all_envs
+                .iter()
+                .find(|e| e.name == *n)
+                .and_then(|e| e.id.get().cloned())
+                .unwrap()
+        })
+        .collect();
+    let mut common = c.tenant_common_variables(tenant_id).await.unwrap();
+    let mut scoped = common
+        .variables
+        .iter()
+        .find(|v| v.library_variable_set_name.get().map(String::as_str) == Some("Global"))
+        .cloned()
+        .expect("Internal has a Global value");
+    scoped.id = Default::default();
+    scoped.value.set(PropertyValue::from(value));
+    scoped.scope.set(TenantVariableScope {
+        environment_ids: Lenient::present(ids),
+        ..Default::default()
+    });
+    common.variables.push(scoped);
+    common.missing_variables = Default::default();
+    c.set_tenant_common_variables(tenant_id, &common)
+        .await
+        .unwrap();
+}
+
+async fn scoped_common_values(c: &OctopusHttpClient) -> Vec<(String, Vec<String>)> {
+    let tenant = c
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Internal")
+        .unwrap();
+    let envs = c.list_environments().await.unwrap();
+    let common = c
+        .tenant_common_variables(tenant.id.get().unwrap())
+        .await
+        .unwrap();
+    common
+        .variables
+        .iter()
+        .filter_map(|v| {
+            let scope: Vec<String> = v
+                .scope
+                .get()?
+                .environment_ids
+                .iter()
+                .map(|id| {
+                    envs.iter()
+                        .find(|e| e.id.get() == Some(id))
+                        .map(|e| e.name.clone())
+                        .unwrap_or_else(|| id.to_string())
+                })
+                .collect();
+            let text = v.value.get()?.as_text()?.to_owned();
+            (!scope.is_empty()).then_some((text, scope))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_scoped_common_values_follow_the_environment_map_at_2025_2() {
+    let source = fake(Seed::DevTest, SOURCE_KEY, "2025.2.11370").await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY, "2025.2.11370").await;
+    let src = client(&source);
+    // Test maps to Staging; Development maps to Production in this test's config.
+    scope_a_common_value(&src, &["Test"], "alias-in-test").await;
+    scope_a_common_value(&src, &["Development"], "alias-in-dev").await;
+    let config = demo_config(&source, &destination);
+    let dst = client(&destination);
+    let destinations = [Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &dst,
+        rules: config.destinations[0].rules.clone(),
+    }];
+    let runs = run(
+        &src,
+        "dev-test",
+        "Default",
+        &destinations,
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .unwrap();
+    let report = runs[0].applied.as_ref().unwrap();
+    assert!(report.is_success(), "{report}");
+    let mut landed = scoped_common_values(&dst).await;
+    landed.sort();
+    assert_eq!(
+        landed,
+        vec![
+            ("alias-in-dev".to_owned(), vec!["Production".to_owned()]),
+            ("alias-in-test".to_owned(), vec!["Staging".to_owned()]),
+        ]
+    );
+    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
+        .await
+        .unwrap();
+    let plan = again[0].plan.as_ref().unwrap();
+    assert!(!plan.has_changes(), "left to do:\n{plan}");
+
+    // A value scoped on the destination only is kept by the next sync's writes.
+    let tenant = dst
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Internal")
+        .unwrap();
+    let mut common = dst
+        .tenant_common_variables(tenant.id.get().unwrap())
+        .await
+        .unwrap();
+    for v in common.variables.iter_mut() {
+        if v.value.get().and_then(PropertyValue::as_text) == Some("alias-in-test") {
+            v.value
+                .set(PropertyValue::from("changed on the destination"));
+        }
+    }
+    dst.set_tenant_common_variables(tenant.id.get().unwrap(), &common)
+        .await
+        .unwrap();
+    let mut always = config.destinations[0].rules.clone();
+    always.policy.overwrite_existing_variables = sync_core::rules::OverwriteVariables::Always;
+    let destinations = [Destination {
+        rules: always,
+        ..destinations.into_iter().next().unwrap()
+    }];
+    let runs = run(
+        &src,
+        "dev-test",
+        "Default",
+        &destinations,
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert!(runs[0].applied.as_ref().unwrap().is_success());
+    let mut landed = scoped_common_values(&dst).await;
+    landed.sort();
+    assert_eq!(
+        landed,
+        vec![
+            ("alias-in-dev".to_owned(), vec!["Production".to_owned()]),
+            ("alias-in-test".to_owned(), vec!["Staging".to_owned()]),
+        ],
+        "overwrite_existing_variables = always puts the source's value back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
+    let source = fake(Seed::DevTest, SOURCE_KEY, "2025.2.11370").await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY, "2025.1.7559").await;
+    let src = client(&source);
+    scope_a_common_value(&src, &["Test"], "alias-in-test").await;
+    let config = demo_config(&source, &destination);
+    let dst = client(&destination);
+    let destinations = [Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &dst,
+        rules: config.destinations[0].rules.clone(),
+    }];
+    let runs = run(
+        &src,
+        "dev-test",
+        "Default",
+        &destinations,
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert!(runs[0].applied.as_ref().unwrap().is_success());
+    let plan = runs[0].plan.as_ref().unwrap();
+    assert!(
+        plan.cleanup
+            .iter()
+            .any(|c| c.message.contains("no environment-scoped common variables")),
+        "{plan}"
+    );
+    assert_eq!(scoped_common_values(&dst).await, Vec::new());
+    let common = value_of(&dst, "Internal", "Global", "Global.Tenant.Alias", None).await;
+    assert_ne!(common, Some(PropertyValue::from("alias-in-test")));
+    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
+        .await
+        .unwrap();
+    assert!(!again[0].plan.as_ref().unwrap().has_changes());
 }
