@@ -384,20 +384,20 @@ pub fn set_tenant_variables(
     request
 }
 
-/// `POST /api/{space}/communityactiontemplates/{id}/installation`: installs a community
-/// step template into the space.
+/// `POST /api/communityactiontemplates/{id}/installation/{spaceId}`: installs a community
+/// step template into the space. The route is system-level (swagger 2020.5); without a
+/// space id it installs into the default space.
 pub fn install_community_step_template(space: Option<&SpaceId>, template: &str) -> ApiRequest {
-    let mut segments = Vec::with_capacity(4);
-    if let Some(space) = space {
-        segments.push(space.as_str().to_owned());
-    }
-    segments.extend([
+    let mut segments = vec![
         ResourceKind::CommunityActionTemplate
             .collection()
             .to_owned(),
         template.to_owned(),
         "installation".to_owned(),
-    ]);
+    ];
+    if let Some(space) = space {
+        segments.push(space.as_str().to_owned());
+    }
     ApiRequest::new(Method::Post, segments)
 }
 
@@ -594,7 +594,7 @@ mod tests {
             (i.method, i.path().as_str(), i.idempotent),
             (
                 Method::Post,
-                "/api/Spaces-1/communityactiontemplates/CommunityActionTemplates-7/installation",
+                "/api/communityactiontemplates/CommunityActionTemplates-7/installation/Spaces-1",
                 false
             )
         );

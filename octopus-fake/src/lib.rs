@@ -30,13 +30,21 @@
 //! | `/{spaceId}` (space root); `/spaces/{idOrSlug}/…` and unscoped `/<collection>` (default space) | GET |
 //! | `/{spaceId}/<collection>` (+ `/all`, `/{id}`) for environments, projectgroups, projects, lifecycles, channels, runbooks, libraryvariablesets, tagsets, tenants, feeds, accounts, certificates, workerpools, machinepolicies, machines, actiontemplates, teams, scopeduserroles | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
-//! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` | GET, PUT |
+//! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
+//! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
-//! | `/{spaceId}/tenants/{id}/variables`; `/commonvariables`, `/projectvariables` (2025.2+); `/tenantvariables/all` | GET, POST, PUT |
-//! | `/{spaceId}/communityactiontemplates/{id}/installation` | POST, PUT |
+//! | `/{spaceId}/tenants/{id}/variables` (saving refused from 2025.2, where common variable scoping is on); `/commonvariables`, `/projectvariables` (2025.1+); `/tenantvariables/all` (GET only; there is no `/tenantvariables/{id}`) | GET, POST, PUT |
+//! | `/communityactiontemplates/{id}/installation[/{spaceId}]` (system-level; the default space when none is named) | POST, PUT |
 //! | `/fake/stats` (an extension, not Octopus; anonymous and not counted) | GET |
 //!
 //! Deployments, releases, tasks and packages are not served: a sync never touches them.
+//!
+//! The routes the official clients use for every kind a sync touches, with the version
+//! each appeared in and the evidence (go-octopusdeploy's services and 2020.5 swagger,
+//! OctopusClients' repositories), are listed as data in `tests/data/official-routes.json`;
+//! the tests hold this fake to that list. Where the evidence does not say when a route
+//! appeared (`/projects/{id}/deploymentprocesses` and `/variables`), the list says so and
+//! the fake serves the route only from the version the evidence does show.
 //!
 //! # Secrets
 //!

@@ -80,6 +80,28 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
                 ]})))
             })
         }
+        // The community library is system-level; an installation names the space, or
+        // goes into the default space (swagger 2020.5
+        // `/api/communityactiontemplates/{id}/installation[/{spaceId}]`).
+        [community, id, install, space @ ..]
+            if community.eq_ignore_ascii_case("communityactiontemplates")
+                && install.eq_ignore_ascii_case("installation")
+                && space.len() <= 1 =>
+        {
+            let space = match space.first() {
+                Some(s) => ctx.store.resolve_space(s),
+                None => ctx.store.default_space_id(),
+            }
+            .ok_or_else(|| {
+                ApiError::not_found(space.first().copied().unwrap_or("default space"))
+            })?;
+            match req.verb {
+                Verb::Post | Verb::Put => {
+                    crate::community::install(ctx, &space, id, req.verb == Verb::Put)
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
+        }
         [first, rest @ ..] if system_collection(first).is_some() => {
             let spec = system_collection(first).unwrap_or(&SPACE_COLLECTIONS[0]);
             collection_routes(ctx, &Place::System, spec, rest, req)
@@ -171,9 +193,6 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
     let Some(first) = rest.first() else {
         return only_get(&req, || Ok(Reply::ok(space_root(ctx, space))));
     };
-    if first.eq_ignore_ascii_case("communityactiontemplates") {
-        return community_routes(ctx, space, &rest[1..], req);
-    }
     let spec = space_collection(first).ok_or_else(|| ApiError::no_route(first))?;
     match (spec.key, &rest[1..], req.verb) {
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
@@ -191,6 +210,23 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
         }
         ("projects", [pid, sub, more @ ..], _) => project_routes(ctx, space, pid, sub, more, req),
         ("tenants", [tid, sub], _) => tenant_routes(ctx, space, tid, sub, req),
+        ("teams", [tid, sub], Verb::Get) if sub.eq_ignore_ascii_case("scopeduserroles") => {
+            // A team's roles in this space (swagger 2020.5 `/teams/{id}/scopeduserroles`).
+            let team = coll::find(ctx, &place, "teams", tid)
+                .map(|t| text(t, "Id").to_owned())
+                .ok_or_else(|| ApiError::not_found(tid))?;
+            let path = format!("{}/teams/{team}/scopeduserroles", ctx.link(space));
+            let of_team = |d: &Value| text(d, "TeamId").eq_ignore_ascii_case(&team);
+            coll::list(
+                ctx,
+                &place,
+                spec_of("scopeduserroles"),
+                &req,
+                &path,
+                false,
+                Some(&of_team),
+            )
+        }
         _ => collection_routes(ctx, &place, spec, &rest[1..], req),
     }
 }
@@ -247,6 +283,14 @@ fn project_routes(
     let sub = sub.to_lowercase();
     let base = format!("{}/projects/{project_id}", ctx.link(space));
     let of_project = |d: &Value| text(d, "ProjectId").eq_ignore_ascii_case(&project_id);
+    if matches!(sub.as_str(), "deploymentprocesses" | "variables")
+        && more.is_empty()
+        && !ctx.settings.version.at_least(2022, 2)
+    {
+        // Not in the 2020.5 swagger; when these appeared is not established, so they are
+        // served only from the versions whose documents are seen to link them.
+        return Err(ApiError::no_route(&format!("{base}/{sub}")));
+    }
     match (sub.as_str(), more, req.verb) {
         ("deploymentprocesses", [], Verb::Get) => coll::get(
             ctx,
@@ -349,17 +393,6 @@ fn tenant_routes(ctx: &mut Ctx<'_>, space: &str, tid: &str, sub: &str, req: ApiR
             tv::put_new(ctx, space, tid, f, body, &req)
         }
         _ => Err(ApiError::method_not_allowed()),
-    }
-}
-
-/// Community step templates: listed from the instance, installed into a space.
-fn community_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) -> Answer {
-    let spec = spec_of("communityactiontemplates");
-    match (rest, req.verb) {
-        ([id, install], Verb::Post | Verb::Put) if install.eq_ignore_ascii_case("installation") => {
-            crate::community::install(ctx, space, id, req.verb == Verb::Put)
-        }
-        _ => collection_routes(ctx, &Place::System, spec, rest, req),
     }
 }
 

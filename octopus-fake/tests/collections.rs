@@ -500,7 +500,7 @@ async fn step_templates_from_the_community_library_install_into_a_space() {
     let cid = library[0]["Id"].as_str().unwrap().to_owned();
     let installed = api
         .created(
-            &format!("Spaces-1/communityactiontemplates/{cid}/installation"),
+            &format!("communityactiontemplates/{cid}/installation/Spaces-1"),
             json!({}),
         )
         .await;
@@ -513,18 +513,27 @@ async fn step_templates_from_the_community_library_install_into_a_space() {
         .starts_with("ActionTemplates-"));
     let again = api
         .post(
-            &format!("Spaces-1/communityactiontemplates/{cid}/installation"),
+            &format!("communityactiontemplates/{cid}/installation"),
             json!({}),
         )
         .await;
     assert_eq!(again.status, 400);
     let updated = api
         .put(
-            &format!("Spaces-1/communityactiontemplates/{cid}/installation"),
+            &format!("communityactiontemplates/{cid}/installation/Spaces-1"),
             json!({}),
         )
         .await;
     assert_eq!(updated.status, 200);
+    assert_eq!(
+        api.post(
+            &format!("Spaces-1/communityactiontemplates/{cid}/installation"),
+            json!({})
+        )
+        .await
+        .status,
+        404
+    );
     assert_eq!(updated.body["Version"], 1);
 }
 

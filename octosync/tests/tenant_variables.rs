@@ -13,6 +13,47 @@ use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
 use octosync::runner::{run, Destination, Mode};
 
+/// The requests a server saw that are not on the official clients' route list
+/// (`octopus-fake/tests/data/official-routes.json`), for this server's version.
+fn off_the_list(server: &FakeServer) -> Vec<String> {
+    let list: serde_json::Value = serde_json::from_str(include_str!(
+        "../../octopus-fake/tests/data/official-routes.json"
+    ))
+    .expect("the list parses");
+    let version = server.version();
+    let routes = list["routes"].as_array().expect("routes");
+    let has = |method: &str, path: &str| {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        routes.iter().any(|r| {
+            let since: Vec<u32> = r["since"]
+                .as_str()
+                .unwrap_or_default()
+                .split('.')
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            let template: Vec<&str> = r["template"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .split('/')
+                .collect();
+            r["method"] == method
+                && version.at_least(since[0], since[1])
+                && template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+        })
+    };
+    server
+        .requests_seen()
+        .into_iter()
+        .filter(|(method, path)| !has(method, path))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect()
+}
+
 const SOURCE_KEY: &str = "API-SOURCETENANTVARS";
 const DEST_KEY: &str = "API-DESTTENANTVARS";
 
@@ -197,6 +238,24 @@ async fn first_sync_lands_tenant_variables(version: &str) {
         0,
         "the source was written"
     );
+    // Every request the client made is one the official clients make, at this version.
+    let tenant_routes = if version.starts_with("2024") {
+        ["/variables"].as_slice()
+    } else {
+        ["/commonvariables", "/projectvariables"].as_slice()
+    };
+    for route in tenant_routes {
+        assert!(
+            destination
+                .requests_seen()
+                .iter()
+                .any(|(m, p)| m == "PUT" && p.ends_with(route) || m == "POST" && p.ends_with(route)),
+            "at {version}: no write to {route}"
+        );
+    }
+    for server in [&source, &destination] {
+        assert_eq!(off_the_list(server), Vec::<String>::new(), "at {version}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -420,4 +479,7 @@ async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
         .await
         .unwrap();
     assert!(!again[0].plan.as_ref().unwrap().has_changes());
+    for server in [&source, &destination] {
+        assert_eq!(off_the_list(server), Vec::<String>::new());
+    }
 }
