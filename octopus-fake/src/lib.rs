@@ -36,6 +36,7 @@
 //! | `/{spaceId}/tenants/{id}/variables` (saving refused from 2025.2, where common variable scoping is on); `/commonvariables`, `/projectvariables` (2025.1+); `/tenantvariables/all` (GET only; there is no `/tenantvariables/{id}`) | GET, POST, PUT |
 //! | `/communityactiontemplates/{id}/installation[/{spaceId}]` (system-level; the default space when none is named) | POST, PUT |
 //! | `/fake/stats` (an extension, not Octopus; anonymous and not counted) | GET |
+//! | `/fake/integrity` (an extension, not Octopus; anonymous and not counted): every reference in a space's documents that names no existing document, as `{"DanglingReferences": [{Space, Kind, Document, Path, Id}]}` | GET |
 //!
 //! Deployments, releases, tasks and packages are not served: a sync never touches them.
 //!
@@ -95,6 +96,7 @@ mod context;
 mod error;
 mod filters;
 mod instance;
+mod integrity;
 mod links;
 mod loader;
 mod paging;
@@ -112,6 +114,7 @@ mod variables;
 
 pub use config::{FakeConfig, Seed};
 pub use error::FakeError;
+pub use integrity::DanglingReference;
 pub use paging::TAKE_ALL as PAGE_ALL;
 pub use server::{FakeServer, RequestStats};
 pub use snapshot::{Snapshot, SpaceSnapshot};

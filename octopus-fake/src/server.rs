@@ -232,6 +232,12 @@ impl FakeServer {
         *lock(&self.shared.stats)
     }
 
+    /// Every reference in the spaces' documents that names no existing document (what
+    /// `GET /api/fake/integrity` answers); empty when every reference resolves.
+    pub fn integrity(&self) -> Vec<crate::DanglingReference> {
+        crate::integrity::dangling(&lock(&self.shared.store))
+    }
+
     /// Every distinct method and path (under the prefix, without the query) requested
     /// since start, served or not: what a client under test asked this server for.
     pub fn requests_seen(&self) -> BTreeSet<(String, String)> {
@@ -390,6 +396,10 @@ async fn handle(
         _ => return error_response(&ApiError::no_route(full), HeaderMap::new()),
     };
     let path = path.trim_end_matches('/');
+    if path.eq_ignore_ascii_case("/api/fake/integrity") {
+        let found = crate::integrity::dangling(&lock(&shared.store));
+        return json_response(200, &json!({"DanglingReferences": found}), HeaderMap::new());
+    }
     if path.eq_ignore_ascii_case("/api/fake/stats") {
         let stats = *lock(&shared.stats);
         return json_response(200, &json!({"requests": stats}), HeaderMap::new());

@@ -161,6 +161,7 @@ async fn first_sync_lands_tenant_variables(version: &str) {
         "at {version}: {tenant_ops} tenant variable ops\n{report}"
     );
 
+    assert_eq!(destination.integrity(), Vec::new(), "at {version}");
     let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
         .await
         .expect("the source loads");
@@ -377,6 +378,7 @@ async fn environment_scoped_common_values_follow_the_environment_map_at_2025_2()
     .unwrap();
     let report = runs[0].applied.as_ref().unwrap();
     assert!(report.is_success(), "{report}");
+    assert_eq!(destination.integrity(), Vec::new());
     let mut landed = scoped_common_values(&dst).await;
     landed.sort();
     assert_eq!(
@@ -465,6 +467,7 @@ async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
     .await
     .unwrap();
     assert!(runs[0].applied.as_ref().unwrap().is_success());
+    assert_eq!(destination.integrity(), Vec::new());
     let plan = runs[0].plan.as_ref().unwrap();
     assert!(
         plan.cleanup
