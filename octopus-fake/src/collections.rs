@@ -184,13 +184,15 @@ pub(crate) fn body_object(body: Option<Value>) -> Result<Map<String, Value>, Api
     }
 }
 
-/// 400 when a strict server meets fields its version does not know.
-pub(crate) fn check_strict(
-    ctx: &Ctx<'_>,
-    spec: &CollectionSpec,
-    doc: &Value,
-) -> Result<(), ApiError> {
+/// Takes a body as a server of the emulated version would: fields that version does not
+/// know (the shim table's fields introduced later) are dropped, as a typed server drops
+/// what it has no property for; a strict server refuses them with 400 instead.
+///
+/// Fields the shim table does not date are kept and echoed: which fields each version
+/// of each kind has is only established for the fields the table lists.
+pub(crate) fn admit(ctx: &Ctx<'_>, spec: &CollectionSpec, doc: &mut Value) -> Result<(), ApiError> {
     if !ctx.settings.strict {
+        shims::drop_unknown_fields(spec.kind, doc, &ctx.settings.version);
         return Ok(());
     }
     let unknown = shims::unknown_fields(spec.kind, doc, &ctx.settings.version);
@@ -376,7 +378,7 @@ pub(crate) fn create(
         map.insert((*k).to_owned(), v.clone());
     }
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     side_effects::defaults(ctx, place, spec, &mut doc)?;
     validate(ctx, place, spec, &doc, None)?;
     let id = side_effects::new_id(ctx, place, spec, prefix);
@@ -453,7 +455,7 @@ pub(crate) fn update(
     }
     let map = body_object(body)?;
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     let map = object_mut(&mut doc);
     map.insert(spec.id_field.into(), json!(real_id));
     for field in read_only_fields(spec.key) {

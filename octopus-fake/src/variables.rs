@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::collections::{check_strict, docs, find, present as present_doc, stamp, Place};
+use crate::collections::{admit, docs, find, present as present_doc, stamp, Place};
 use crate::concurrency::check_version;
 use crate::context::Ctx;
 use crate::reply::{Answer, ApiError, Reply};
@@ -189,7 +189,7 @@ pub(crate) fn put(ctx: &mut Ctx<'_>, space: &str, set_id: &str, body: Option<Val
     };
     map.remove("ScopeValues");
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     let version = check_version("variable set", &previous, &doc)?;
     let real_id = text(&previous, "Id").to_owned();
     let old_sensitive: HashSet<String> = previous["Variables"]
