@@ -32,6 +32,7 @@
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
 //! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
 //! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
+//! | `/{spaceId}/environments/sortorder`, `/tagsets/sortorder`, `/workerpools/sortorder` (every id, in order; lists follow `SortOrder`) | PUT |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/tenants/{id}/variables` (saving refused from 2025.2, where common variable scoping is on); `/commonvariables`, `/projectvariables` (2025.1+); `/tenantvariables/all` (GET only; there is no `/tenantvariables/{id}`) | GET, POST, PUT |
 //! | `/communityactiontemplates/{id}/installation[/{spaceId}]` (system-level; the default space when none is named) | POST, PUT |
@@ -107,6 +108,7 @@ mod secrets;
 mod server;
 mod side_effects;
 mod snapshot;
+mod sort_order;
 mod spec;
 mod store;
 mod tenant_variables;

@@ -209,6 +209,12 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
             put_document(ctx, space, spec.key, id, req.body)
         }
         ("projects", [pid, sub, more @ ..], _) => project_routes(ctx, space, pid, sub, more, req),
+        (key, [order], Verb::Put)
+            if crate::sort_order::has_sort_order(key)
+                && order.eq_ignore_ascii_case("sortorder") =>
+        {
+            crate::sort_order::put(ctx, &place, spec, req.body)
+        }
         ("tenants", [tid, sub], _) => tenant_routes(ctx, space, tid, sub, req),
         ("teams", [tid, sub], Verb::Get) if sub.eq_ignore_ascii_case("scopeduserroles") => {
             // A team's roles in this space (swagger 2020.5 `/teams/{id}/scopeduserroles`).

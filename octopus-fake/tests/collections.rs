@@ -677,3 +677,40 @@ async fn a_new_default_channel_or_pool_takes_the_flag() {
         false
     );
 }
+
+#[tokio::test]
+async fn a_sort_order_put_reorders_the_list_and_needs_every_id() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let ids = |items: &Value| -> Vec<String> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["Id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = ids(&api.ok("Spaces-1/environments/all").await);
+    assert!(before.len() >= 2);
+    let mut reversed = before.clone();
+    reversed.reverse();
+    let put = api
+        .put("Spaces-1/environments/sortorder", json!(reversed))
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let after = api.ok("Spaces-1/environments/all").await;
+    assert_eq!(ids(&after), reversed);
+    assert_eq!(after[0]["SortOrder"], 0);
+    assert_eq!(
+        ids(&api.ok("Spaces-1/environments").await["Items"]),
+        reversed
+    );
+    let partial = api
+        .put("Spaces-1/environments/sortorder", json!(&reversed[..1]))
+        .await;
+    assert_eq!(partial.status, 400);
+    assert_eq!(
+        ids(&api.ok("Spaces-1/environments/all").await),
+        reversed,
+        "a refused order changes nothing"
+    );
+}
