@@ -31,6 +31,7 @@
 //! | `/{spaceId}/<collection>` (+ `/all`, `/{id}`) for environments, projectgroups, projects, lifecycles, channels, runbooks, libraryvariablesets, tagsets, tenants, feeds, accounts, certificates, workerpools, machinepolicies, machines, actiontemplates, teams, scopeduserroles | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
 //! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
+//! | `/{spaceId}/projects/{id}/deploymentsettings` (2021.1+; the fields stay on the project too) | GET, PUT |
 //! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
 //! | `/{spaceId}/environments/sortorder`, `/tagsets/sortorder`, `/workerpools/sortorder` (every id, in order; lists follow `SortOrder`) | PUT |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
@@ -94,6 +95,7 @@ mod community;
 mod concurrency;
 mod config;
 mod context;
+mod deployment_settings;
 mod error;
 mod filters;
 mod instance;

@@ -298,6 +298,11 @@ fn project_routes(
         return Err(ApiError::no_route(&format!("{base}/{sub}")));
     }
     match (sub.as_str(), more, req.verb) {
+        ("deploymentsettings", [], verb) if crate::deployment_settings::served(ctx) => match verb {
+            Verb::Get => crate::deployment_settings::get(ctx, space, &project_id),
+            Verb::Put => crate::deployment_settings::put(ctx, space, &project_id, req.body),
+            _ => Err(ApiError::method_not_allowed()),
+        },
         ("deploymentprocesses", [], Verb::Get) => coll::get(
             ctx,
             &place,

@@ -319,3 +319,32 @@ async fn sensitive_value_objects_set_keep_and_clear_secrets() {
     assert_eq!(cleared["SecretKey"]["HasValue"], false);
     assert_eq!(server.sensitive_value(&id, "SecretKey"), None);
 }
+
+#[tokio::test]
+async fn deployment_settings_are_the_projects_own_fields() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let project = api.named("projects", "OctoFX").await;
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let path = format!("Spaces-1/projects/{id}/deploymentsettings");
+    let mut settings = api.ok(&path).await;
+    assert_eq!(settings["ProjectId"], id.as_str());
+    assert_eq!(settings["Id"], format!("deploymentsettings-{id}"));
+    assert_eq!(
+        settings["ConnectivityPolicy"],
+        project["ProjectConnectivityPolicy"]
+    );
+    settings["ReleaseNotesTemplate"] = json!("Release #{Octopus.Release.Number}");
+    settings["DefaultGuidedFailureMode"] = json!("On");
+    let saved = api.put(&path, settings).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(
+        saved.body["ReleaseNotesTemplate"],
+        "Release #{Octopus.Release.Number}"
+    );
+    let project = api.ok(&format!("Spaces-1/projects/{id}")).await;
+    assert_eq!(
+        project["ReleaseNotesTemplate"],
+        "Release #{Octopus.Release.Number}"
+    );
+    assert_eq!(project["DefaultGuidedFailureMode"], "On");
+}

@@ -154,6 +154,11 @@ async fn check(version: &str) {
 }
 
 #[tokio::test]
+async fn every_official_route_is_served_at_2020_6() {
+    check("2020.6.4000").await;
+}
+
+#[tokio::test]
 async fn every_official_route_is_served_at_2022_1() {
     check("2022.1.2000").await;
 }
