@@ -185,17 +185,22 @@ pub(crate) fn body_object(body: Option<Value>) -> Result<Map<String, Value>, Api
 }
 
 /// Takes a body as a server of the emulated version would: fields that version does not
-/// know (the shim table's fields introduced later) are dropped, as a typed server drops
-/// what it has no property for; a strict server refuses them with 400 instead.
-///
-/// Fields the shim table does not date are kept and echoed: which fields each version
-/// of each kind has is only established for the fields the table lists.
+/// know are dropped, as a typed server drops what it has no property for; a strict
+/// server refuses them with 400 instead. A version does not know the fields the shim
+/// table dates after it, nor top-level fields no server has for the kind (see
+/// [`crate::typed`]).
 pub(crate) fn admit(ctx: &Ctx<'_>, spec: &CollectionSpec, doc: &mut Value) -> Result<(), ApiError> {
+    let mut unknown = crate::typed::unknown_fields(spec, doc);
     if !ctx.settings.strict {
         shims::drop_unknown_fields(spec.kind, doc, &ctx.settings.version);
+        if let Value::Object(map) = doc {
+            for field in &unknown {
+                map.remove(field);
+            }
+        }
         return Ok(());
     }
-    let unknown = shims::unknown_fields(spec.kind, doc, &ctx.settings.version);
+    unknown.extend(shims::unknown_fields(spec.kind, doc, &ctx.settings.version));
     if unknown.is_empty() {
         return Ok(());
     }

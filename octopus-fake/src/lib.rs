@@ -114,6 +114,7 @@ mod sort_order;
 mod spec;
 mod store;
 mod tenant_variables;
+mod typed;
 mod variables;
 
 pub use config::{FakeConfig, Seed};

@@ -218,7 +218,8 @@ async fn create_answers_201_with_the_stored_resource() {
         "/api/Spaces-1/environments/Environments-1"
     );
     assert!(env["LastModifiedOn"].as_str().unwrap().ends_with("+00:00"));
-    assert_eq!(env["NotModelled"]["Kept"], true);
+    // A field no server has for environments is not kept, as a typed server drops it.
+    assert!(env.get("NotModelled").is_none(), "{env}");
     assert_eq!(api.ok("Spaces-1/environments/Environments-1").await, env);
     // Slugs stay unique.
     let again = api
@@ -317,7 +318,7 @@ async fn update_and_delete() {
     assert_eq!(updated.status, 200);
     assert_eq!(updated.body["Name"], "Staging");
     assert_eq!(updated.body["Slug"], "stage");
-    assert_eq!(updated.body["Extra"], json!([1, 2]));
+    assert!(updated.body.get("Extra").is_none());
     assert_eq!(
         api.ok("Spaces-1/environments/environments-1").await["Description"],
         "renamed"
