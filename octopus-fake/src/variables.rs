@@ -262,8 +262,9 @@ pub(crate) fn put(ctx: &mut Ctx<'_>, space: &str, set_id: &str, body: Option<Val
         if sensitive {
             v.insert("IsSensitive".into(), json!(true));
             v.insert("Type".into(), json!("Sensitive"));
-            // A value replaces the secret; an empty one keeps it only for a variable that
-            // keeps its id (reference §4), otherwise the secret is gone.
+            // A value replaces the secret; an empty or null one keeps it only for a
+            // variable that keeps its id, otherwise the secret is gone: the Id alone
+            // decides, as measured against a 2026 server (go-octopusdeploy#449, PR#450).
             let secret = match v.get("Value").and_then(Value::as_str) {
                 Some(s) if !s.is_empty() => Some(Some(s.to_owned())),
                 _ if old_sensitive.contains(&id.to_lowercase()) => None,
