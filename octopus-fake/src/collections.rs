@@ -409,11 +409,9 @@ fn read_only_fields(key: &str) -> &'static [&'static str] {
             "VariableSetId",
             "IsVersionControlled",
         ],
-        "runbooks" => &[
-            "RunbookProcessId",
-            "ProjectId",
-            "PublishedRunbookSnapshotId",
-        ],
+        // `PublishedRunbookSnapshotId` is written: that is how a runbook is published
+        // (the project's API notes; SpaceCloner clears it).
+        "runbooks" => &["RunbookProcessId", "ProjectId"],
         "libraryvariablesets" => &["VariableSetId", "ContentType"],
         "channels" => &["ProjectId"],
         "feeds" => &["FeedType"],

@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::spec::{CollectionSpec, SPACE_COLLECTIONS, SYSTEM_COLLECTIONS};
+use crate::spec::{CollectionSpec, RUNBOOK_SNAPSHOTS, SPACE_COLLECTIONS, SYSTEM_COLLECTIONS};
 use crate::store::{text, Store};
 
 /// One reference to a document that does not exist.
@@ -57,6 +57,9 @@ fn target_of(id: &str) -> Option<(&'static CollectionSpec, bool)> {
     let matches = |s: &&CollectionSpec| s.id_prefix.is_some_and(|p| p == prefix);
     if let Some(spec) = SPACE_COLLECTIONS.iter().find(matches) {
         return Some((spec, true));
+    }
+    if matches(&&RUNBOOK_SNAPSHOTS) {
+        return Some((&RUNBOOK_SNAPSHOTS, true));
     }
     SYSTEM_COLLECTIONS.iter().find(matches).map(|s| (s, false))
 }
@@ -188,6 +191,10 @@ mod tests {
         );
         assert!(target_of("feeds-builtin").is_none());
         assert!(target_of("Releases-4").is_none());
+        assert_eq!(
+            target_of("RunbookSnapshots-2").map(|(s, _)| s.key),
+            Some("runbooksnapshots")
+        );
         assert!(target_of("Environments-x").is_none());
         assert!(target_of("d3b07384-d9a0-4c9e-8f3b-2f1c0c2b1a2b").is_none());
     }

@@ -32,6 +32,7 @@
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
 //! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
 //! | `/{spaceId}/projects/{id}/deploymentsettings` (2021.1+; the fields stay on the project too) | GET, PUT |
+//! | `/{spaceId}/runbookSnapshots` (`?publish=true` publishes), `/{id}`; `/projects/{id}/runbookSnapshots`, `/runbooks/{id}/runbookSnapshots` (GET) | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
 //! | `/{spaceId}/environments/sortorder`, `/tagsets/sortorder`, `/workerpools/sortorder` (every id, in order; lists follow `SortOrder`) | PUT |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
@@ -106,6 +107,7 @@ mod paging;
 mod processes;
 mod reply;
 mod routes;
+mod runbook_snapshots;
 mod secrets;
 mod server;
 mod side_effects;

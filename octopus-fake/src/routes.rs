@@ -193,6 +193,9 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
     let Some(first) = rest.first() else {
         return only_get(&req, || Ok(Reply::ok(space_root(ctx, space))));
     };
+    if first.eq_ignore_ascii_case("runbooksnapshots") {
+        return crate::runbook_snapshots::routes(ctx, space, &rest[1..], req);
+    }
     let spec = space_collection(first).ok_or_else(|| ApiError::no_route(first))?;
     match (spec.key, &rest[1..], req.verb) {
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
@@ -216,6 +219,12 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
             crate::sort_order::put(ctx, &place, spec, req.body)
         }
         ("tenants", [tid, sub], _) => tenant_routes(ctx, space, tid, sub, req),
+        ("runbooks", [rid, sub], Verb::Get) if sub.eq_ignore_ascii_case("runbooksnapshots") => {
+            let runbook = coll::find(ctx, &place, "runbooks", rid)
+                .map(|r| text(r, "Id").to_owned())
+                .ok_or_else(|| ApiError::not_found(rid))?;
+            crate::runbook_snapshots::of_owner(ctx, space, "RunbookId", &runbook, &req)
+        }
         ("teams", [tid, sub], Verb::Get) if sub.eq_ignore_ascii_case("scopeduserroles") => {
             // A team's roles in this space (swagger 2020.5 `/teams/{id}/scopeduserroles`).
             let team = coll::find(ctx, &place, "teams", tid)
@@ -303,6 +312,9 @@ fn project_routes(
             Verb::Put => crate::deployment_settings::put(ctx, space, &project_id, req.body),
             _ => Err(ApiError::method_not_allowed()),
         },
+        ("runbooksnapshots", [], Verb::Get) => {
+            crate::runbook_snapshots::of_owner(ctx, space, "ProjectId", &project_id, &req)
+        }
         ("deploymentprocesses", [], Verb::Get) => coll::get(
             ctx,
             &place,
