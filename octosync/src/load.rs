@@ -195,7 +195,9 @@ pub async fn load_snapshot(
             instance: instance.to_owned(),
             source,
         })?;
-    if kinds.contains(&ResourceKind::TenantVariables) && has_scoped_common_variables(&snapshot) {
+    if kinds.contains(&ResourceKind::TenantVariables)
+        && has_scoped_common_variables(&snapshot.version)
+    {
         // The old shape cannot show a common value scoped to environments, and no bulk
         // read of the newer shape exists: one read per tenant, only where such values
         // can exist.
@@ -213,10 +215,10 @@ pub async fn load_snapshot(
     Ok(snapshot)
 }
 
-/// Whether a server of this snapshot's version can hold common variables scoped to
-/// environments (2025.2+, `CommonVariableScopingFeatureToggle`).
-pub fn has_scoped_common_variables(snapshot: &Snapshot) -> bool {
-    snapshot.version.at_least(2025, 2)
+/// Whether a server of this version can hold common variables scoped to environments
+/// (2025.2+, `CommonVariableScopingFeatureToggle`).
+pub fn has_scoped_common_variables(version: &octopus_model::OctopusVersion) -> bool {
+    version.at_least(2025, 2)
 }
 
 /// The space by name or id; `None` on servers without spaces. Errors name the instance

@@ -486,3 +486,27 @@ async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
         assert_eq!(off_the_list(server), Vec::<String>::new());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_a_2025_2_space_keeps_scoped_common_values() {
+    let source = fake(Seed::DevTest, SOURCE_KEY, "2025.2.11370").await;
+    let src = client(&source);
+    scope_a_common_value(&src, &["Test"], "alias-in-test").await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = octosync::snapshot_dir::export(&src, "Default", dir.path())
+        .await
+        .unwrap();
+    assert!(summary
+        .collections
+        .iter()
+        .any(|(name, n)| name == "tenantcommonvariables" && *n == 2));
+    let snapshot = octosync::snapshot_dir::read(dir.path(), "Default", None).unwrap();
+    let scoped: Vec<&PropertyValue> = snapshot
+        .tenant_common_variables
+        .iter()
+        .flat_map(|d| d.variables.iter())
+        .filter(|v| v.scope.get().is_some_and(|s| !s.environment_ids.is_empty()))
+        .filter_map(|v| v.value.get())
+        .collect();
+    assert_eq!(scoped, [&PropertyValue::from("alias-in-test")]);
+}
