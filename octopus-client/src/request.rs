@@ -233,6 +233,64 @@ fn owner_segments(
     segments
 }
 
+/// An operation on the documents of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `GET …/all`.
+    ListAll,
+    /// `GET …?skip=&take=` (and `?ids=`, `?partialName=`).
+    ListPage,
+    /// `GET …/{id}`.
+    Get,
+    /// `POST …`.
+    Create,
+    /// `PUT …/{id}` (a tenant's variables: `POST /tenants/{id}/variables`).
+    Update,
+    /// `DELETE …/{id}`.
+    Delete,
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 6] = [
+        Operation::ListAll,
+        Operation::ListPage,
+        Operation::Get,
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+    ];
+}
+
+/// Whether the Octopus API has a route for `operation` on `kind`, as the official
+/// clients use it (the route list in `octopus-fake/tests/data/official-routes.json`,
+/// which a test holds this table to). Documents a server derives from their owner
+/// (processes, variable sets, a tenant's variables) are never created or deleted on
+/// their own; runbook processes, scoped user roles and the community library have no
+/// `/all`; users, spaces and the community library are not written by a sync.
+pub fn has_route(kind: ResourceKind, operation: Operation) -> bool {
+    use ResourceKind as K;
+    let derived = matches!(
+        kind,
+        K::DeploymentProcess | K::RunbookProcess | K::VariableSet | K::TenantVariables
+    );
+    let not_written = matches!(kind, K::CommunityActionTemplate | K::Space | K::User);
+    match operation {
+        Operation::ListAll => !matches!(
+            kind,
+            K::DeploymentProcess
+                | K::RunbookProcess
+                | K::ScopedUserRole
+                | K::CommunityActionTemplate
+        ),
+        Operation::ListPage => kind != K::TenantVariables,
+        Operation::Get => true,
+        Operation::Create | Operation::Delete => !derived && !not_written,
+        Operation::Update => !not_written,
+    }
+}
+
 /// `GET /api`: the root document.
 pub fn root() -> ApiRequest {
     ApiRequest::get(Vec::new())

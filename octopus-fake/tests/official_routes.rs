@@ -35,10 +35,9 @@ fn on_list(method: &str, path: &str) -> bool {
         let template: Vec<&str> = r.template.trim_start_matches("/api/").split('/').collect();
         r.method == method
             && template.len() == segments.len()
-            && template
-                .iter()
-                .zip(&segments)
-                .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+            && template.iter().zip(&segments).all(|(t, s)| {
+                (t.starts_with('{') && !s.eq_ignore_ascii_case("all")) || t.eq_ignore_ascii_case(s)
+            })
     })
 }
 
