@@ -33,6 +33,7 @@
 //! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
 //! | `/{spaceId}/projects/{id}/deploymentsettings` (2021.1+; the fields stay on the project too) | GET, PUT |
 //! | `/{spaceId}/runbookSnapshots` (`?publish=true` publishes), `/{id}`; `/projects/{id}/runbookSnapshots`, `/runbooks/{id}/runbookSnapshots` (GET) | GET, POST, PUT, DELETE |
+//! | `/{spaceId}/projects/{id}/{gitRef}/deploymentprocesses`, `/runbooks`, `/variables` (non-sensitive), `/deploymentsettings`, for version-controlled projects | GET |
 //! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
 //! | `/{spaceId}/environments/sortorder`, `/tagsets/sortorder`, `/workerpools/sortorder` (every id, in order; lists follow `SortOrder`) | PUT |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
@@ -99,6 +100,7 @@ mod context;
 mod deployment_settings;
 mod error;
 mod filters;
+mod git_refs;
 mod instance;
 mod integrity;
 mod links;

@@ -395,6 +395,9 @@ fn project_routes(
         ("deploymentprocesses" | "variables" | "channels" | "runbooks", [], _) => {
             Err(ApiError::method_not_allowed())
         }
+        (_, [child], Verb::Get) if crate::git_refs::is_git_child(child) => {
+            crate::git_refs::get(ctx, space, &project, child, &req)
+        }
         _ => Err(ApiError::no_route(&format!("{base}/{sub}"))),
     }
 }
