@@ -95,6 +95,11 @@ impl OctopusHttpClient {
     /// Every item of a collection read page by page (`Page.Next`), even where the server
     /// has `/all`: for servers whose `/all` is slow or capped, and for measuring.
     pub async fn list_paged(&self, kind: ResourceKind) -> Result<Vec<Value>> {
+        if !request::has_route(kind, request::Operation::ListPage) {
+            return Err(Error::Config(format!(
+                "the Octopus API has no paged list of {kind}"
+            )));
+        }
         let space = self.space_for(kind).await?;
         self.read_pages(request::list_page(
             space.as_ref(),
