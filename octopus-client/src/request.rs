@@ -233,6 +233,64 @@ fn owner_segments(
     segments
 }
 
+/// An operation on the documents of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `GET …/all`.
+    ListAll,
+    /// `GET …?skip=&take=` (and `?ids=`, `?partialName=`).
+    ListPage,
+    /// `GET …/{id}`.
+    Get,
+    /// `POST …`.
+    Create,
+    /// `PUT …/{id}` (a tenant's variables: `POST /tenants/{id}/variables`).
+    Update,
+    /// `DELETE …/{id}`.
+    Delete,
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 6] = [
+        Operation::ListAll,
+        Operation::ListPage,
+        Operation::Get,
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+    ];
+}
+
+/// Whether the Octopus API has a route for `operation` on `kind`, as the official
+/// clients use it (the route list in `octopus-fake/tests/data/official-routes.json`,
+/// which a test holds this table to). Documents a server derives from their owner
+/// (processes, variable sets, a tenant's variables) are never created or deleted on
+/// their own; runbook processes, scoped user roles and the community library have no
+/// `/all`; users, spaces and the community library are not written by a sync.
+pub fn has_route(kind: ResourceKind, operation: Operation) -> bool {
+    use ResourceKind as K;
+    let derived = matches!(
+        kind,
+        K::DeploymentProcess | K::RunbookProcess | K::VariableSet | K::TenantVariables
+    );
+    let not_written = matches!(kind, K::CommunityActionTemplate | K::Space | K::User);
+    match operation {
+        Operation::ListAll => !matches!(
+            kind,
+            K::DeploymentProcess
+                | K::RunbookProcess
+                | K::ScopedUserRole
+                | K::CommunityActionTemplate
+        ),
+        Operation::ListPage => kind != K::TenantVariables,
+        Operation::Get => true,
+        Operation::Create | Operation::Delete => !derived && !not_written,
+        Operation::Update => !not_written,
+    }
+}
+
 /// `GET /api`: the root document.
 pub fn root() -> ApiRequest {
     ApiRequest::get(Vec::new())
@@ -272,8 +330,13 @@ pub fn list_by_ids(space: Option<&SpaceId>, kind: ResourceKind, ids: &[&str]) ->
         .with_query("take", ids.len().to_string())
 }
 
-/// `GET /api/{space}/{collection}/{id}`.
+/// `GET /api/{space}/{collection}/{id}`. A tenant's variables are read at
+/// `/tenants/{id}/variables` (given the tenant's id): the API has no
+/// `/tenantvariables/{id}`.
 pub fn get(space: Option<&SpaceId>, kind: ResourceKind, id: &str) -> ApiRequest {
+    if kind == ResourceKind::TenantVariables {
+        return tenant_variables(space, id, TenantVariablesShape::Whole);
+    }
     let mut segments = collection_segments(space, kind);
     segments.push(id.to_owned());
     ApiRequest::get(segments)
@@ -284,8 +347,12 @@ pub fn create(space: Option<&SpaceId>, kind: ResourceKind, body: Value) -> ApiRe
     ApiRequest::new(Method::Post, collection_segments(space, kind)).with_body(body)
 }
 
-/// `PUT /api/{space}/{collection}/{id}`: update, with the whole document.
+/// `PUT /api/{space}/{collection}/{id}`: update, with the whole document. A tenant's
+/// variables are saved with `POST /tenants/{id}/variables`, as the official clients do.
 pub fn update(space: Option<&SpaceId>, kind: ResourceKind, id: &str, body: Value) -> ApiRequest {
+    if kind == ResourceKind::TenantVariables {
+        return set_tenant_variables(space, id, TenantVariablesShape::Whole, body);
+    }
     let mut request = get(space, kind, id).with_body(body);
     request.method = Method::Put;
     request
@@ -319,9 +386,9 @@ pub fn team_scoped_user_roles(space: Option<&SpaceId>, team: &str) -> ApiRequest
 pub enum TenantVariablesShape {
     /// `/tenants/{id}/variables`: every value, keyed by project, environment and template.
     Whole,
-    /// `/tenants/{id}/commonvariables` (2025.2+): library variable set values.
+    /// `/tenants/{id}/commonvariables` (2025.1+): library variable set values.
     Common,
-    /// `/tenants/{id}/projectvariables` (2025.2+): project template values.
+    /// `/tenants/{id}/projectvariables` (2025.1+): project template values.
     Project,
 }
 
@@ -375,20 +442,20 @@ pub fn set_tenant_variables(
     request
 }
 
-/// `POST /api/{space}/communityactiontemplates/{id}/installation`: installs a community
-/// step template into the space.
+/// `POST /api/communityactiontemplates/{id}/installation/{spaceId}`: installs a community
+/// step template into the space. The route is system-level (swagger 2020.5); without a
+/// space id it installs into the default space.
 pub fn install_community_step_template(space: Option<&SpaceId>, template: &str) -> ApiRequest {
-    let mut segments = Vec::with_capacity(4);
-    if let Some(space) = space {
-        segments.push(space.as_str().to_owned());
-    }
-    segments.extend([
+    let mut segments = vec![
         ResourceKind::CommunityActionTemplate
             .collection()
             .to_owned(),
         template.to_owned(),
         "installation".to_owned(),
-    ]);
+    ];
+    if let Some(space) = space {
+        segments.push(space.as_str().to_owned());
+    }
     ApiRequest::new(Method::Post, segments)
 }
 
@@ -403,6 +470,34 @@ mod tests {
 
     fn space() -> SpaceId {
         SpaceId::new("Spaces-1")
+    }
+
+    #[test]
+    fn tenant_variables_by_id_use_the_tenant_route() {
+        let s = space();
+        let g = get(Some(&s), ResourceKind::TenantVariables, "Tenants-7");
+        assert_eq!(
+            (g.method, g.path().as_str()),
+            (Method::Get, "/api/Spaces-1/tenants/Tenants-7/variables")
+        );
+        let u = update(
+            Some(&s),
+            ResourceKind::TenantVariables,
+            "Tenants-7",
+            json!({}),
+        );
+        assert_eq!(
+            (u.method, u.path().as_str(), u.idempotent),
+            (
+                Method::Post,
+                "/api/Spaces-1/tenants/Tenants-7/variables",
+                true
+            )
+        );
+        assert_eq!(
+            list_all(Some(&s), ResourceKind::TenantVariables).path(),
+            "/api/Spaces-1/tenantvariables/all"
+        );
     }
 
     #[test]
@@ -557,7 +652,7 @@ mod tests {
             (i.method, i.path().as_str(), i.idempotent),
             (
                 Method::Post,
-                "/api/Spaces-1/communityactiontemplates/CommunityActionTemplates-7/installation",
+                "/api/communityactiontemplates/CommunityActionTemplates-7/installation/Spaces-1",
                 false
             )
         );

@@ -247,11 +247,11 @@ pub trait OctopusRead: Send + Sync {
     /// A tenant's variables in the shape every version has (`/tenants/{id}/variables`).
     async fn tenant_variables(&self, tenant: &TenantId) -> Result<TenantVariables>;
 
-    /// A tenant's library variable set values (`/tenants/{id}/commonvariables`, 2025.2+),
+    /// A tenant's library variable set values (`/tenants/{id}/commonvariables`, 2025.1+),
     /// templates without a value included.
     async fn tenant_common_variables(&self, tenant: &TenantId) -> Result<TenantScopedVariables>;
 
-    /// A tenant's project template values (`/tenants/{id}/projectvariables`, 2025.2+),
+    /// A tenant's project template values (`/tenants/{id}/projectvariables`, 2025.1+),
     /// templates without a value included.
     async fn tenant_project_variables(&self, tenant: &TenantId) -> Result<TenantScopedVariables>;
 
@@ -297,10 +297,11 @@ pub trait OctopusWrite: OctopusRead {
     /// `DELETE` an item. Deleting one that is already gone succeeds.
     async fn delete(&self, kind: ResourceKind, id: &str) -> Result<()>;
 
-    /// Writes a tenant's variables whole (`/tenants/{id}/variables`).
+    /// Writes a tenant's variables whole (`POST /tenants/{id}/variables`). Servers with
+    /// common variable scoping on (2025.2+) refuse it; use the two writes below.
     async fn set_tenant_variables(&self, variables: &TenantVariables) -> Result<TenantVariables>;
 
-    /// Writes a tenant's library variable set values whole (2025.2+); values left out
+    /// Writes a tenant's library variable set values whole (2025.1+); values left out
     /// are deleted.
     async fn set_tenant_common_variables(
         &self,
@@ -308,7 +309,7 @@ pub trait OctopusWrite: OctopusRead {
         variables: &TenantScopedVariables,
     ) -> Result<TenantScopedVariables>;
 
-    /// Writes a tenant's project template values whole (2025.2+); values left out are
+    /// Writes a tenant's project template values whole (2025.1+); values left out are
     /// deleted.
     async fn set_tenant_project_variables(
         &self,

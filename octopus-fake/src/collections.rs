@@ -184,16 +184,23 @@ pub(crate) fn body_object(body: Option<Value>) -> Result<Map<String, Value>, Api
     }
 }
 
-/// 400 when a strict server meets fields its version does not know.
-pub(crate) fn check_strict(
-    ctx: &Ctx<'_>,
-    spec: &CollectionSpec,
-    doc: &Value,
-) -> Result<(), ApiError> {
+/// Takes a body as a server of the emulated version would: fields that version does not
+/// know are dropped, as a typed server drops what it has no property for; a strict
+/// server refuses them with 400 instead. A version does not know the fields the shim
+/// table dates after it, nor top-level fields no server has for the kind (see
+/// [`crate::typed`]).
+pub(crate) fn admit(ctx: &Ctx<'_>, spec: &CollectionSpec, doc: &mut Value) -> Result<(), ApiError> {
+    let mut unknown = crate::typed::unknown_fields(spec, doc);
     if !ctx.settings.strict {
+        shims::drop_unknown_fields(spec.kind, doc, &ctx.settings.version);
+        if let Value::Object(map) = doc {
+            for field in &unknown {
+                map.remove(field);
+            }
+        }
         return Ok(());
     }
-    let unknown = shims::unknown_fields(spec.kind, doc, &ctx.settings.version);
+    unknown.extend(shims::unknown_fields(spec.kind, doc, &ctx.settings.version));
     if unknown.is_empty() {
         return Ok(());
     }
@@ -376,7 +383,7 @@ pub(crate) fn create(
         map.insert((*k).to_owned(), v.clone());
     }
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     side_effects::defaults(ctx, place, spec, &mut doc)?;
     validate(ctx, place, spec, &doc, None)?;
     let id = side_effects::new_id(ctx, place, spec, prefix);
@@ -402,11 +409,9 @@ fn read_only_fields(key: &str) -> &'static [&'static str] {
             "VariableSetId",
             "IsVersionControlled",
         ],
-        "runbooks" => &[
-            "RunbookProcessId",
-            "ProjectId",
-            "PublishedRunbookSnapshotId",
-        ],
+        // `PublishedRunbookSnapshotId` is written: that is how a runbook is published
+        // (the project's API notes; SpaceCloner clears it).
+        "runbooks" => &["RunbookProcessId", "ProjectId"],
         "libraryvariablesets" => &["VariableSetId", "ContentType"],
         "channels" => &["ProjectId"],
         "feeds" => &["FeedType"],
@@ -453,7 +458,7 @@ pub(crate) fn update(
     }
     let map = body_object(body)?;
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     let map = object_mut(&mut doc);
     map.insert(spec.id_field.into(), json!(real_id));
     for field in read_only_fields(spec.key) {

@@ -30,13 +30,26 @@
 //! | `/{spaceId}` (space root); `/spaces/{idOrSlug}/…` and unscoped `/<collection>` (default space) | GET |
 //! | `/{spaceId}/<collection>` (+ `/all`, `/{id}`) for environments, projectgroups, projects, lifecycles, channels, runbooks, libraryvariablesets, tagsets, tenants, feeds, accounts, certificates, workerpools, machinepolicies, machines, actiontemplates, teams, scopeduserroles | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/deploymentprocesses/{id}`, `/runbookProcesses/{id}`, `/variables/{id}`, `/variables/all` | GET, PUT |
-//! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` | GET, PUT |
+//! | `/{spaceId}/projects/{id}/deploymentprocesses`, `/variables` (2022.2+; see below) | GET, PUT |
+//! | `/{spaceId}/projects/{id}/deploymentsettings` (2021.1+; the fields stay on the project too) | GET, PUT |
+//! | `/{spaceId}/runbookSnapshots` (`?publish=true` publishes), `/{id}`; `/projects/{id}/runbookSnapshots`, `/runbooks/{id}/runbookSnapshots` (GET) | GET, POST, PUT, DELETE |
+//! | `/{spaceId}/projects/{id}/{gitRef}/deploymentprocesses`, `/runbooks`, `/variables` (non-sensitive), `/deploymentsettings`, for version-controlled projects | GET |
+//! | `/{spaceId}/teams/{id}/scopeduserroles` | GET |
+//! | `/{spaceId}/environments/sortorder`, `/tagsets/sortorder`, `/workerpools/sortorder` (every id, in order; lists follow `SortOrder`) | PUT |
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
-//! | `/{spaceId}/tenants/{id}/variables`; `/commonvariables`, `/projectvariables` (2025.2+); `/tenantvariables/all` | GET, POST, PUT |
-//! | `/{spaceId}/communityactiontemplates/{id}/installation` | POST, PUT |
+//! | `/{spaceId}/tenants/{id}/variables` (saving refused from 2025.2, where common variable scoping is on); `/commonvariables`, `/projectvariables` (2025.1+); `/tenantvariables/all` (GET only; there is no `/tenantvariables/{id}`) | GET, POST, PUT |
+//! | `/communityactiontemplates/{id}/installation[/{spaceId}]` (system-level; the default space when none is named) | POST, PUT |
 //! | `/fake/stats` (an extension, not Octopus; anonymous and not counted) | GET |
+//! | `/fake/integrity` (an extension, not Octopus; anonymous and not counted): every reference in a space's documents that names no existing document, as `{"DanglingReferences": [{Space, Kind, Document, Path, Id}]}` | GET |
 //!
 //! Deployments, releases, tasks and packages are not served: a sync never touches them.
+//!
+//! The routes the official clients use for every kind a sync touches, with the version
+//! each appeared in and the evidence (go-octopusdeploy's services and 2020.5 swagger,
+//! OctopusClients' repositories), are listed as data in `tests/data/official-routes.json`;
+//! the tests hold this fake to that list. Where the evidence does not say when a route
+//! appeared (`/projects/{id}/deploymentprocesses` and `/variables`), the list says so and
+//! the fake serves the route only from the version the evidence does show.
 //!
 //! # Secrets
 //!
@@ -84,26 +97,33 @@ mod community;
 mod concurrency;
 mod config;
 mod context;
+mod deployment_settings;
 mod error;
 mod filters;
+mod git_refs;
 mod instance;
+mod integrity;
 mod links;
 mod loader;
 mod paging;
 mod processes;
 mod reply;
 mod routes;
+mod runbook_snapshots;
 mod secrets;
 mod server;
 mod side_effects;
 mod snapshot;
+mod sort_order;
 mod spec;
 mod store;
 mod tenant_variables;
+mod typed;
 mod variables;
 
 pub use config::{FakeConfig, Seed};
 pub use error::FakeError;
+pub use integrity::DanglingReference;
 pub use paging::TAKE_ALL as PAGE_ALL;
 pub use server::{FakeServer, RequestStats};
 pub use snapshot::{Snapshot, SpaceSnapshot};

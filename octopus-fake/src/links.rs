@@ -70,7 +70,7 @@ pub(crate) fn links_for(base: &str, spec: &CollectionSpec, doc: &Value) -> Value
         "communityactiontemplates" => {
             add(
                 "Installation",
-                format!("{base}/{{spaceId}}/communityactiontemplates/{id}/installation"),
+                format!("{base}/communityactiontemplates/{id}/installation{{/spaceId}}"),
             );
         }
         _ => {}

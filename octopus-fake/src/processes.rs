@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use octopus_model::shims::slugify;
 use serde_json::{json, Value};
 
-use crate::collections::{check_strict, docs_mut, find, stamp, Place};
+use crate::collections::{admit, docs_mut, find, stamp, Place};
 use crate::concurrency::check_version;
 use crate::context::Ctx;
 use crate::reply::{Answer, ApiError, Reply};
@@ -158,7 +158,7 @@ pub(crate) fn put(
     let Some(mut doc @ Value::Object(_)) = body else {
         return Err(ApiError::no_body());
     };
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     let version = check_version(spec.kind.label(), &previous, &doc)?;
     let errors = prepare_steps(&mut doc, ctx.settings.version.at_least(2022, 1));
     if !errors.is_empty() {

@@ -73,12 +73,34 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
             if configuration.eq_ignore_ascii_case("configuration")
                 && toggles.eq_ignore_ascii_case("feature-toggles") =>
         {
-            let common_scoping = ctx.settings.version.at_least(2025, 2);
+            let common_scoping = tv::common_scoping(ctx);
             only_get(&req, || {
                 Ok(Reply::ok(json!({"FeatureToggles": [
                     {"Name": "CommonVariableScopingFeatureToggle", "IsEnabled": common_scoping}
                 ]})))
             })
+        }
+        // The community library is system-level; an installation names the space, or
+        // goes into the default space (swagger 2020.5
+        // `/api/communityactiontemplates/{id}/installation[/{spaceId}]`).
+        [community, id, install, space @ ..]
+            if community.eq_ignore_ascii_case("communityactiontemplates")
+                && install.eq_ignore_ascii_case("installation")
+                && space.len() <= 1 =>
+        {
+            let space = match space.first() {
+                Some(s) => ctx.store.resolve_space(s),
+                None => ctx.store.default_space_id(),
+            }
+            .ok_or_else(|| {
+                ApiError::not_found(space.first().copied().unwrap_or("default space"))
+            })?;
+            match req.verb {
+                Verb::Post | Verb::Put => {
+                    crate::community::install(ctx, &space, id, req.verb == Verb::Put)
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
         }
         [first, rest @ ..] if system_collection(first).is_some() => {
             let spec = system_collection(first).unwrap_or(&SPACE_COLLECTIONS[0]);
@@ -171,19 +193,55 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
     let Some(first) = rest.first() else {
         return only_get(&req, || Ok(Reply::ok(space_root(ctx, space))));
     };
-    if first.eq_ignore_ascii_case("communityactiontemplates") {
-        return community_routes(ctx, space, &rest[1..], req);
+    if first.eq_ignore_ascii_case("runbooksnapshots") {
+        return crate::runbook_snapshots::routes(ctx, space, &rest[1..], req);
     }
     let spec = space_collection(first).ok_or_else(|| ApiError::no_route(first))?;
     match (spec.key, &rest[1..], req.verb) {
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
             tv::all(ctx, space, &req)
         }
+        // The bulk read is the only route under `/tenantvariables`: no official client
+        // and no swagger has `/tenantvariables/{id}` (a tenant's values live at
+        // `/tenants/{id}/variables`), so a real server answers 404 there.
+        ("tenantvariables", rest, _) => Err(ApiError::no_route(&format!(
+            "/{space}/tenantvariables/{}",
+            rest.join("/")
+        ))),
         ("variables" | "deploymentprocesses" | "runbookprocesses", [id], Verb::Put) => {
             put_document(ctx, space, spec.key, id, req.body)
         }
         ("projects", [pid, sub, more @ ..], _) => project_routes(ctx, space, pid, sub, more, req),
+        (key, [order], Verb::Put)
+            if crate::sort_order::has_sort_order(key)
+                && order.eq_ignore_ascii_case("sortorder") =>
+        {
+            crate::sort_order::put(ctx, &place, spec, req.body)
+        }
         ("tenants", [tid, sub], _) => tenant_routes(ctx, space, tid, sub, req),
+        ("runbooks", [rid, sub], Verb::Get) if sub.eq_ignore_ascii_case("runbooksnapshots") => {
+            let runbook = coll::find(ctx, &place, "runbooks", rid)
+                .map(|r| text(r, "Id").to_owned())
+                .ok_or_else(|| ApiError::not_found(rid))?;
+            crate::runbook_snapshots::of_owner(ctx, space, "RunbookId", &runbook, &req)
+        }
+        ("teams", [tid, sub], Verb::Get) if sub.eq_ignore_ascii_case("scopeduserroles") => {
+            // A team's roles in this space (swagger 2020.5 `/teams/{id}/scopeduserroles`).
+            let team = coll::find(ctx, &place, "teams", tid)
+                .map(|t| text(t, "Id").to_owned())
+                .ok_or_else(|| ApiError::not_found(tid))?;
+            let path = format!("{}/teams/{team}/scopeduserroles", ctx.link(space));
+            let of_team = |d: &Value| text(d, "TeamId").eq_ignore_ascii_case(&team);
+            coll::list(
+                ctx,
+                &place,
+                spec_of("scopeduserroles"),
+                &req,
+                &path,
+                false,
+                Some(&of_team),
+            )
+        }
         _ => collection_routes(ctx, &place, spec, &rest[1..], req),
     }
 }
@@ -240,7 +298,23 @@ fn project_routes(
     let sub = sub.to_lowercase();
     let base = format!("{}/projects/{project_id}", ctx.link(space));
     let of_project = |d: &Value| text(d, "ProjectId").eq_ignore_ascii_case(&project_id);
+    if matches!(sub.as_str(), "deploymentprocesses" | "variables")
+        && more.is_empty()
+        && !ctx.settings.version.at_least(2022, 2)
+    {
+        // Not in the 2020.5 swagger; when these appeared is not established, so they are
+        // served only from the versions whose documents are seen to link them.
+        return Err(ApiError::no_route(&format!("{base}/{sub}")));
+    }
     match (sub.as_str(), more, req.verb) {
+        ("deploymentsettings", [], verb) if crate::deployment_settings::served(ctx) => match verb {
+            Verb::Get => crate::deployment_settings::get(ctx, space, &project_id),
+            Verb::Put => crate::deployment_settings::put(ctx, space, &project_id, req.body),
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        ("runbooksnapshots", [], Verb::Get) => {
+            crate::runbook_snapshots::of_owner(ctx, space, "ProjectId", &project_id, &req)
+        }
         ("deploymentprocesses", [], Verb::Get) => coll::get(
             ctx,
             &place,
@@ -321,12 +395,15 @@ fn project_routes(
         ("deploymentprocesses" | "variables" | "channels" | "runbooks", [], _) => {
             Err(ApiError::method_not_allowed())
         }
+        (_, [child], Verb::Get) if crate::git_refs::is_git_child(child) => {
+            crate::git_refs::get(ctx, space, &project, child, &req)
+        }
         _ => Err(ApiError::no_route(&format!("{base}/{sub}"))),
     }
 }
 
 fn tenant_routes(ctx: &mut Ctx<'_>, space: &str, tid: &str, sub: &str, req: ApiRequest) -> Answer {
-    let new_endpoints = ctx.settings.version.at_least(2025, 2);
+    let new_endpoints = tv::new_endpoints(ctx);
     let flavour = match sub.to_lowercase().as_str() {
         "variables" => None,
         "commonvariables" if new_endpoints => Some(Flavour::Common),
@@ -342,17 +419,6 @@ fn tenant_routes(ctx: &mut Ctx<'_>, space: &str, tid: &str, sub: &str, req: ApiR
             tv::put_new(ctx, space, tid, f, body, &req)
         }
         _ => Err(ApiError::method_not_allowed()),
-    }
-}
-
-/// Community step templates: listed from the instance, installed into a space.
-fn community_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) -> Answer {
-    let spec = spec_of("communityactiontemplates");
-    match (rest, req.verb) {
-        ([id, install], Verb::Post | Verb::Put) if install.eq_ignore_ascii_case("installation") => {
-            crate::community::install(ctx, space, id, req.verb == Verb::Put)
-        }
-        _ => collection_routes(ctx, &Place::System, spec, rest, req),
     }
 }
 

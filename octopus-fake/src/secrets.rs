@@ -1,6 +1,12 @@
 //! `SensitiveValue` objects (`{HasValue, NewValue, Hint}`, reference §4) anywhere in a
 //! document: a write sets, keeps or clears the secret, and the stored document only
 //! says whether there is one.
+//!
+//! What a real server does with a `SensitiveValue` property left out of a PUT altogether
+//! is not established by the evidence at hand (the official clients always send the
+//! property back as read); this fake drops the secret then, the outcome a caller can
+//! least afford to rely on. Sensitive *variables* follow measured behaviour instead (see
+//! `variables.rs`).
 
 use std::collections::{HashMap, HashSet};
 

@@ -2,6 +2,7 @@
 //! counters, latency, failure injection, rate limit and API-key check in front of the
 //! routes.
 
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -57,6 +58,7 @@ struct Shared {
     settings: Settings,
     api_key: String,
     stats: Mutex<RequestStats>,
+    seen: Mutex<BTreeSet<(String, String)>>,
     limiter: Option<Mutex<RateLimiter>>,
     failures: Mutex<FailInjector>,
     latency: Duration,
@@ -166,6 +168,7 @@ impl FakeServer {
             settings,
             api_key: config.api_key.clone(),
             stats: Mutex::new(RequestStats::default()),
+            seen: Mutex::new(BTreeSet::new()),
             limiter: config
                 .rate_limit_rpm
                 .map(|rpm| Mutex::new(RateLimiter::new(rpm))),
@@ -227,6 +230,18 @@ impl FakeServer {
     /// The request counters since start.
     pub fn stats(&self) -> RequestStats {
         *lock(&self.shared.stats)
+    }
+
+    /// Every reference in the spaces' documents that names no existing document (what
+    /// `GET /api/fake/integrity` answers); empty when every reference resolves.
+    pub fn integrity(&self) -> Vec<crate::DanglingReference> {
+        crate::integrity::dangling(&lock(&self.shared.store))
+    }
+
+    /// Every distinct method and path (under the prefix, without the query) requested
+    /// since start, served or not: what a client under test asked this server for.
+    pub fn requests_seen(&self) -> BTreeSet<(String, String)> {
+        lock(&self.shared.seen).clone()
     }
 
     /// The whole state as a snapshot (what `/all` would answer for every collection).
@@ -381,6 +396,10 @@ async fn handle(
         _ => return error_response(&ApiError::no_route(full), HeaderMap::new()),
     };
     let path = path.trim_end_matches('/');
+    if path.eq_ignore_ascii_case("/api/fake/integrity") {
+        let found = crate::integrity::dangling(&lock(&shared.store));
+        return json_response(200, &json!({"DanglingReferences": found}), HeaderMap::new());
+    }
     if path.eq_ignore_ascii_case("/api/fake/stats") {
         let stats = *lock(&shared.stats);
         return json_response(200, &json!({"requests": stats}), HeaderMap::new());
@@ -392,6 +411,7 @@ async fn handle(
         Method::DELETE => Verb::Delete,
         _ => Verb::Other,
     };
+    lock(&shared.seen).insert((method.as_str().to_owned(), path.to_owned()));
     {
         let mut stats = lock(&shared.stats);
         match verb {

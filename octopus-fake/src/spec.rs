@@ -252,6 +252,19 @@ pub(crate) const SPACE_COLLECTIONS: &[CollectionSpec] = &[
     },
 ];
 
+/// Runbook snapshots: served, but not one of the collections a space snapshot holds
+/// (they are run history, which a sync never copies).
+pub(crate) const RUNBOOK_SNAPSHOTS: CollectionSpec = CollectionSpec {
+    name_scope: NameScope::None,
+    ..spec(
+        "runbooksnapshots",
+        K::Runbook,
+        Some("RunbookSnapshots"),
+        "RunbookSnapshot",
+        &["Name", "RunbookId"],
+    )
+};
+
 /// Every instance-wide collection.
 pub(crate) const SYSTEM_COLLECTIONS: &[CollectionSpec] = &[
     slugged(spec("spaces", K::Space, Some("Spaces"), "Space", &["Name"])),

@@ -54,6 +54,17 @@ impl Docs {
         }
     }
 
+    /// Puts the documents in the order of `key` (stable), keeping the index right.
+    pub fn sort_by_key<K: Ord>(&mut self, key: impl Fn(&Value) -> K, id_field: &str) {
+        self.items.sort_by_key(|d| key(d));
+        self.index = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (text(d, id_field).to_lowercase(), i))
+            .collect();
+    }
+
     /// Removes the document keyed `id`.
     pub fn remove(&mut self, id: &str) -> Option<Value> {
         let i = self.index.remove(&id.to_lowercase())?;

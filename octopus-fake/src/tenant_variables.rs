@@ -1,7 +1,31 @@
 //! Tenant variables: stored as values keyed by project, environment and template;
 //! shown in the shape of the emulated version (`/tenants/{id}/variables`, and from
-//! 2025.2 `/commonvariables` and `/projectvariables`), composed from the tenant's
+//! 2025.1 `/commonvariables` and `/projectvariables`), composed from the tenant's
 //! connected projects and their templates on every read.
+//!
+//! The routes, with the evidence for each:
+//!
+//! - `GET /{space}/tenants/{id}/variables`, saved whole with `POST` (OctopusClients
+//!   `Repositories/Async/TenantRepository.cs` `ModifyVariables`; go-octopusdeploy
+//!   `pkg/tenants/tenant_service.go` `UpdateVariables`) or `PUT` (the TypeScript client
+//!   and the 2026 API reference). `GET /{space}/tenantvariables/all{?projectId}` is the
+//!   bulk read (go-octopusdeploy `pkg/variables/tenant_variable_service.go`,
+//!   `pkg/constants/constants_api_replies.go`; OctopusClients
+//!   `Repositories/Async/TenantVariablesRepository.cs`). No client and no swagger has
+//!   `/tenantvariables/{id}`, so it answers 404.
+//! - `GET`/`PUT`/`POST /{space}/tenants/{id}/commonvariables` and `…/projectvariables`
+//!   (`?includeMissingVariables=`), from 2025.1: backend shipped in 2025.1.7559
+//!   (OctopusDeploy/Issues#9222), clients added 2025-02 (go-octopusdeploy
+//!   `pkg/tenants/tenant_service.go` `tenantCommonVariableTemplate`, PR#301; OctopusClients
+//!   `Repositories/Async/TenantVariablesRepository.cs`). The body is the complete set.
+//! - Environment-scoped common values from 2025.2 (2025.2.11370, OctopusDeploy/Issues#9414),
+//!   behind `CommonVariableScopingFeatureToggle`, which this fake reports on from 2025.2
+//!   (and off before). With it on, "the original update endpoint is not accessible"
+//!   (OctopusDeploy/cli PR#489), so the legacy `POST`/`PUT …/variables` is refused. Which
+//!   status a real server answers there is not established by the evidence; this fake
+//!   answers 400 with a message saying to use the newer endpoints.
+//! - How the legacy `GET …/variables` shows a common value scoped to environments is not
+//!   established either; this fake shows only the unscoped value there.
 
 use serde_json::{json, Map, Value};
 
@@ -11,6 +35,17 @@ use crate::reply::{Answer, ApiError, Reply};
 use crate::secrets;
 use crate::spec::spec_of;
 use crate::store::{object_mut, text};
+
+/// Whether the emulated version has `/commonvariables` and `/projectvariables` (2025.1+).
+pub(crate) fn new_endpoints(ctx: &Ctx<'_>) -> bool {
+    ctx.settings.version.at_least(2025, 1)
+}
+
+/// Whether `CommonVariableScopingFeatureToggle` is on: environment-scoped common values,
+/// and no legacy update (2025.2+).
+pub(crate) fn common_scoping(ctx: &Ctx<'_>) -> bool {
+    ctx.settings.version.at_least(2025, 2)
+}
 
 fn secret_doc(tenant_id: &str) -> String {
     format!("tenantvariables-{tenant_id}")
@@ -230,6 +265,17 @@ fn seal_sensitive(ctx: &Ctx<'_>, place: &Place, values: &mut Value) {
         .flat_map(|m| m.values_mut())
     {
         seal(&mut owner["Variables"]);
+        for scoped in owner
+            .get_mut("Scoped")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let sensitive_template = sensitive.contains(text(scoped, "TemplateId"));
+            if let (true, Some(plain)) = (sensitive_template, scoped["Value"].as_str()) {
+                scoped["Value"] = json!({"HasValue": true, "NewValue": plain});
+            }
+        }
     }
 }
 
@@ -268,10 +314,15 @@ fn save(
     Ok(())
 }
 
-/// `POST` or `PUT /tenants/{id}/variables`: the whole old-shape document.
+/// `POST` or `PUT /tenants/{id}/variables`: the whole old-shape document. Refused while
+/// common variable scoping is on.
 pub(crate) fn put(ctx: &mut Ctx<'_>, space: &str, id: &str, body: Option<Value>) -> Answer {
     let place = Place::Space(space.to_owned());
     let tenant_id = tenant_id_of(ctx, &place, id)?;
+    if common_scoping(ctx) {
+        let message = "Tenant variables cannot be modified through this endpoint while common variable scoping is enabled. Use /commonvariables and /projectvariables instead.".to_owned();
+        return Err(ApiError::bad_request(message.clone(), vec![message]));
+    }
     let body = body
         .filter(Value::is_object)
         .ok_or_else(ApiError::no_body)?;
@@ -326,7 +377,24 @@ fn template_named(owner: &Value, template_id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// `GET /tenants/{id}/commonvariables` or `/projectvariables` (2025.2+).
+/// The environment-scoped values of one library variable set's template, as stored:
+/// `[{Id, TemplateId, EnvironmentIds, Value}]`.
+fn scoped_common<'v>(saved: &'v Value, lid: &str, tid: &str) -> Vec<&'v Value> {
+    saved["LibraryVariables"][lid]["Scoped"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| text(s, "TemplateId") == tid)
+        .collect()
+}
+
+/// The stored id of a scoped common value: derived from what it is for, so a secret
+/// kept by a later write is found at the same place.
+fn scoped_id(tenant_id: &str, lid: &str, tid: &str, envs: &[String]) -> String {
+    format!("TenantVariables-{tenant_id}-{lid}-{tid}-{}", envs.join("-"))
+}
+
+/// `GET /tenants/{id}/commonvariables` or `/projectvariables` (2025.1+).
 pub(crate) fn get_new(
     ctx: &Ctx<'_>,
     space: &str,
@@ -353,6 +421,18 @@ pub(crate) fn get_new(
                         "LibraryVariableSetId": lid, "LibraryVariableSetName": text(lvs, "Name"),
                         "TemplateId": tid, "Template": template, "Scope": {"EnvironmentIds": []},
                     });
+                    let scoped = scoped_common(&saved, lid, &tid);
+                    for s in &scoped {
+                        let mut v = base.clone();
+                        let m = object_mut(&mut v);
+                        m.insert("Id".into(), s["Id"].clone());
+                        m.insert("Value".into(), s["Value"].clone());
+                        m.insert(
+                            "Scope".into(),
+                            json!({"EnvironmentIds": s["EnvironmentIds"].clone()}),
+                        );
+                        variables.push(v);
+                    }
                     match saved["LibraryVariables"][lid]["Variables"].get(&tid) {
                         Some(value) => {
                             let mut v = base;
@@ -364,7 +444,8 @@ pub(crate) fn get_new(
                             m.insert("Value".into(), value.clone());
                             variables.push(v);
                         }
-                        None => missing.push(base),
+                        None if scoped.is_empty() => missing.push(base),
+                        None => {}
                     }
                 }
             }
@@ -428,6 +509,7 @@ pub(crate) fn put_new(
     let mut values = stored(ctx, &place, &tenant_id);
     let mut fresh = Map::new();
     let mut errors = Vec::new();
+    let scoping = common_scoping(ctx);
     for var in body["Variables"].as_array().into_iter().flatten() {
         let owner_field = match flavour {
             Flavour::Common => "LibraryVariableSetId",
@@ -444,23 +526,38 @@ pub(crate) fn put_new(
             continue;
         }
         let value = var.get("Value").cloned().unwrap_or(Value::Null);
-        let envs: Vec<String> = var["Scope"]["EnvironmentIds"]
+        let mut envs: Vec<String> = var["Scope"]["EnvironmentIds"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect();
+        envs.sort();
+        envs.dedup();
         let entry = object_mut(
             fresh
                 .entry(owner.to_owned())
                 .or_insert_with(|| json!({"Variables": {}})),
         );
+        if flavour == Flavour::Common && !envs.is_empty() {
+            if !scoping {
+                errors.push(
+                    "Environment-scoped common variables are not supported by this server.".into(),
+                );
+                continue;
+            }
+            let scoped = entry.entry("Scoped").or_insert_with(|| json!([]));
+            if let Value::Array(list) = scoped {
+                list.push(json!({
+                    "Id": scoped_id(&tenant_id, owner, tid, &envs),
+                    "TemplateId": tid, "EnvironmentIds": envs, "Value": value,
+                }));
+            }
+            continue;
+        }
         let vars = object_mut(entry.entry("Variables").or_insert_with(|| json!({})));
         match flavour {
-            Flavour::Common if !envs.is_empty() => errors.push(
-                "Environment-scoped common variables are not supported by this server.".into(),
-            ),
             Flavour::Common => {
                 vars.insert(tid.to_owned(), value);
             }

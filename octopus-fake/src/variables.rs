@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::collections::{check_strict, docs, find, present as present_doc, stamp, Place};
+use crate::collections::{admit, docs, find, present as present_doc, stamp, Place};
 use crate::concurrency::check_version;
 use crate::context::Ctx;
 use crate::reply::{Answer, ApiError, Reply};
@@ -189,7 +189,7 @@ pub(crate) fn put(ctx: &mut Ctx<'_>, space: &str, set_id: &str, body: Option<Val
     };
     map.remove("ScopeValues");
     let mut doc = Value::Object(map);
-    check_strict(ctx, spec, &doc)?;
+    admit(ctx, spec, &mut doc)?;
     let version = check_version("variable set", &previous, &doc)?;
     let real_id = text(&previous, "Id").to_owned();
     let old_sensitive: HashSet<String> = previous["Variables"]
@@ -262,8 +262,9 @@ pub(crate) fn put(ctx: &mut Ctx<'_>, space: &str, set_id: &str, body: Option<Val
         if sensitive {
             v.insert("IsSensitive".into(), json!(true));
             v.insert("Type".into(), json!("Sensitive"));
-            // A value replaces the secret; an empty one keeps it only for a variable that
-            // keeps its id (reference §4), otherwise the secret is gone.
+            // A value replaces the secret; an empty or null one keeps it only for a
+            // variable that keeps its id, otherwise the secret is gone: the Id alone
+            // decides, as measured against a 2026 server (go-octopusdeploy#449, PR#450).
             let secret = match v.get("Value").and_then(Value::as_str) {
                 Some(s) if !s.is_empty() => Some(Some(s.to_owned())),
                 _ if old_sensitive.contains(&id.to_lowercase()) => None,

@@ -319,3 +319,84 @@ async fn sensitive_value_objects_set_keep_and_clear_secrets() {
     assert_eq!(cleared["SecretKey"]["HasValue"], false);
     assert_eq!(server.sensitive_value(&id, "SecretKey"), None);
 }
+
+#[tokio::test]
+async fn deployment_settings_are_the_projects_own_fields() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let project = api.named("projects", "OctoFX").await;
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let path = format!("Spaces-1/projects/{id}/deploymentsettings");
+    let mut settings = api.ok(&path).await;
+    assert_eq!(settings["ProjectId"], id.as_str());
+    assert_eq!(settings["Id"], format!("deploymentsettings-{id}"));
+    assert_eq!(
+        settings["ConnectivityPolicy"],
+        project["ProjectConnectivityPolicy"]
+    );
+    settings["ReleaseNotesTemplate"] = json!("Release #{Octopus.Release.Number}");
+    settings["DefaultGuidedFailureMode"] = json!("On");
+    let saved = api.put(&path, settings).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(
+        saved.body["ReleaseNotesTemplate"],
+        "Release #{Octopus.Release.Number}"
+    );
+    let project = api.ok(&format!("Spaces-1/projects/{id}")).await;
+    assert_eq!(
+        project["ReleaseNotesTemplate"],
+        "Release #{Octopus.Release.Number}"
+    );
+    assert_eq!(project["DefaultGuidedFailureMode"], "On");
+}
+
+#[tokio::test]
+async fn a_version_controlled_project_is_read_at_a_git_ref() {
+    let mut snapshot = octopus_fake::Snapshot::dev_test().unwrap();
+    for project in snapshot.spaces[0].collection_mut("projects").iter_mut() {
+        if project["Name"] == "OctoFX" {
+            project["IsVersionControlled"] = json!(true);
+            project["PersistenceSettings"] = json!({"Type": "VersionControlled",
+                "Url": "https://example.com/octofx.git", "DefaultBranch": "main", "BasePath": ".octopus"});
+        }
+    }
+    let (_s, api) =
+        common::start_with(octopus_fake::FakeConfig::seeded(Seed::Snapshot(snapshot))).await;
+    let project = api.named("projects", "OctoFX").await;
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let at_ref = |child: &str| format!("Spaces-1/projects/{id}/refs%2Fheads%2Fmain/{child}");
+    let process = api.ok(&at_ref("deploymentprocesses")).await;
+    assert_eq!(process["Id"], project["DeploymentProcessId"]);
+    let all_vars = api.ok(&format!("Spaces-1/projects/{id}/variables")).await;
+    let git_vars = api.ok(&at_ref("variables")).await;
+    let sensitive = |set: &Value| {
+        set["Variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["IsSensitive"] == true)
+            .count()
+    };
+    assert!(sensitive(&all_vars) > 0, "the example has a secret");
+    assert_eq!(sensitive(&git_vars), 0);
+    assert_eq!(
+        git_vars["Variables"].as_array().unwrap().len(),
+        all_vars["Variables"].as_array().unwrap().len() - sensitive(&all_vars)
+    );
+    assert!(!api.ok(&at_ref("runbooks")).await["Items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        api.ok(&at_ref("deploymentsettings")).await["ProjectId"],
+        id.as_str()
+    );
+
+    // A project kept in the database has no git refs.
+    let other = new_project(&api).await;
+    let refused = api
+        .get(&format!(
+            "Spaces-1/projects/{other}/main/deploymentprocesses"
+        ))
+        .await;
+    assert_eq!(refused.status, 400);
+}

@@ -103,15 +103,27 @@ async fn failures_are_random_but_repeatable() {
 }
 
 #[tokio::test]
-async fn strict_mode_refuses_fields_the_version_does_not_know() {
+async fn fields_the_version_does_not_know_are_dropped_or_refused_when_strict() {
     let version = "2024.1.5".parse().unwrap();
     let body = json!({"Name": "Tagged", "EnvironmentTags": ["Region/EU"]});
     let lenient = FakeConfig::default().with_version(version);
     let (_s, api) = start_with(lenient.clone()).await;
-    assert_eq!(
-        api.post("Spaces-1/environments", body.clone()).await.status,
-        201
+    // Without --strict the field is dropped, as a typed server drops what it has no
+    // property for: neither the answer nor a later read has it.
+    let created = api.post("Spaces-1/environments", body.clone()).await;
+    assert_eq!(created.status, 201);
+    assert!(
+        created.body.get("EnvironmentTags").is_none(),
+        "{}",
+        created.body
     );
+    let id = created.body["Id"].as_str().unwrap().to_owned();
+    let mut read = api.ok(&format!("Spaces-1/environments/{id}")).await;
+    assert!(read.get("EnvironmentTags").is_none());
+    read["EnvironmentTags"] = json!(["Region/EU"]);
+    let updated = api.put(&format!("Spaces-1/environments/{id}"), read).await;
+    assert_eq!(updated.status, 200);
+    assert!(updated.body.get("EnvironmentTags").is_none());
     let (_s, api) = start_with(FakeConfig {
         strict: true,
         ..lenient

@@ -139,17 +139,19 @@ async fn bulk_read_filters_by_project() {
 }
 
 #[tokio::test]
-async fn newer_endpoints_exist_from_2025_2() {
+async fn newer_endpoints_exist_from_2025_1() {
     let (_s, old) = start(Seed::DevTest).await;
     let e = example(&old).await;
-    assert_eq!(
-        old.get(&format!("Spaces-1/tenants/{}/commonvariables", e.tenant))
-            .await
-            .status,
-        404
-    );
+    for flavour in ["commonvariables", "projectvariables"] {
+        assert_eq!(
+            old.get(&format!("Spaces-1/tenants/{}/{flavour}", e.tenant))
+                .await
+                .status,
+            404
+        );
+    }
 
-    let config = FakeConfig::seeded(Seed::DevTest).with_version("2025.2.11370".parse().unwrap());
+    let config = FakeConfig::seeded(Seed::DevTest).with_version("2025.1.7559".parse().unwrap());
     let (_s, api) = start_with(config).await;
     let common = api
         .ok(&format!(
@@ -260,4 +262,91 @@ async fn values_of_sensitive_templates_become_secrets() {
             .as_deref(),
         Some("tok-123")
     );
+}
+
+#[tokio::test]
+async fn the_made_up_per_tenant_route_answers_404() {
+    let (_s, api) = start(Seed::DevTest).await;
+    let e = example(&api).await;
+    let path = format!("Spaces-1/tenantvariables/{}", e.tenant);
+    let doc = api
+        .ok(&format!("Spaces-1/tenants/{}/variables", e.tenant))
+        .await;
+    assert_eq!(api.get(&path).await.status, 404);
+    assert_eq!(api.put(&path, doc.clone()).await.status, 404);
+    assert_eq!(api.post(&path, doc).await.status, 404);
+    assert_eq!(api.get("Spaces-1/tenantvariables").await.status, 404);
+    assert_eq!(api.get("Spaces-1/tenantvariables/all").await.status, 200);
+}
+
+#[tokio::test]
+async fn the_newer_endpoints_check_the_concurrency_token() {
+    let config = FakeConfig::seeded(Seed::DevTest).with_version("2025.1.7559".parse().unwrap());
+    let (_s, api) = start_with(config).await;
+    let e = example(&api).await;
+    let path = format!("Spaces-1/tenants/{}/commonvariables", e.tenant);
+    let read = api.ok(&path).await;
+    let body = |value: &str, token: &Value| {
+        json!({"TenantId": e.tenant, "ConcurrencyToken": token, "Variables": [
+            {"LibraryVariableSetId": e.global, "TemplateId": e.global_template, "Value": value, "Scope": {"EnvironmentIds": []}}
+        ]})
+    };
+    let first = api.put(&path, body("one", &read["ConcurrencyToken"])).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let stale = api.put(&path, body("two", &read["ConcurrencyToken"])).await;
+    assert_eq!(stale.status, 400, "{}", stale.body);
+    assert_eq!(api.ok(&path).await["Variables"][0]["Value"], "one");
+}
+
+#[tokio::test]
+async fn common_values_are_scoped_to_environments_where_the_toggle_is_on() {
+    // 2025.1: the newer endpoints, but no scoping; the legacy update still works.
+    let config = FakeConfig::seeded(Seed::DevTest).with_version("2025.1.7559".parse().unwrap());
+    let (_s, api) = start_with(config).await;
+    let e = example(&api).await;
+    let toggles = api.ok("configuration/feature-toggles").await;
+    assert_eq!(toggles["FeatureToggles"][0]["IsEnabled"], false);
+    let scoped = |token: &Value| {
+        json!({"TenantId": e.tenant, "ConcurrencyToken": token, "Variables": [
+            {"LibraryVariableSetId": e.global, "TemplateId": e.global_template, "Value": "everywhere", "Scope": {"EnvironmentIds": []}},
+            {"LibraryVariableSetId": e.global, "TemplateId": e.global_template, "Value": "in-test", "Scope": {"EnvironmentIds": [e.test]}}
+        ]})
+    };
+    let common = format!("Spaces-1/tenants/{}/commonvariables", e.tenant);
+    let token = api.ok(&common).await["ConcurrencyToken"].clone();
+    assert_eq!(api.put(&common, scoped(&token)).await.status, 400);
+    let legacy = format!("Spaces-1/tenants/{}/variables", e.tenant);
+    let doc = api.ok(&legacy).await;
+    assert_eq!(api.post(&legacy, doc).await.status, 200);
+
+    // 2025.2: the toggle is on, scoped values are kept, the legacy update is refused.
+    let config = FakeConfig::seeded(Seed::DevTest).with_version("2025.2.11370".parse().unwrap());
+    let (_s, api) = start_with(config).await;
+    let toggles = api.ok("configuration/feature-toggles").await;
+    assert_eq!(
+        toggles["FeatureToggles"][0]["Name"],
+        "CommonVariableScopingFeatureToggle"
+    );
+    assert_eq!(toggles["FeatureToggles"][0]["IsEnabled"], true);
+    let token = api.ok(&common).await["ConcurrencyToken"].clone();
+    let saved = api.put(&common, scoped(&token)).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let read = api.ok(&common).await;
+    let values: Vec<(Value, Value)> = read["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["Value"].clone(), v["Scope"]["EnvironmentIds"].clone()))
+        .collect();
+    assert_eq!(values.len(), 2, "{read}");
+    assert!(values.contains(&(json!("in-test"), json!([e.test]))));
+    assert!(values.contains(&(json!("everywhere"), json!([]))));
+    let doc = api.ok(&legacy).await;
+    assert_eq!(
+        doc["LibraryVariables"][&e.global]["Variables"][&e.global_template],
+        "everywhere"
+    );
+    let refused = api.post(&legacy, doc.clone()).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(api.put(&legacy, doc).await.status, 400);
 }

@@ -515,6 +515,40 @@ pub fn unknown_fields(kind: ResourceKind, body: &Value, version: &OctopusVersion
     found
 }
 
+/// Drops the fields a server of `version` does not know from a body, as such a server
+/// does when it stores it (it is typed: what it has no property for is not kept).
+/// Returns the paths dropped.
+///
+/// ```
+/// use octopus_model::{shims, OctopusVersion, ResourceKind};
+/// use serde_json::json;
+///
+/// let mut body = json!({"Name": "Acme", "IsDisabled": false});
+/// let dropped = shims::drop_unknown_fields(ResourceKind::Tenant, &mut body, &"2023.1.0".parse()?);
+/// assert_eq!(body, json!({"Name": "Acme"}));
+/// assert_eq!(dropped, ["IsDisabled"]);
+/// # Ok::<(), octopus_model::ParseVersionError>(())
+/// ```
+pub fn drop_unknown_fields(
+    kind: ResourceKind,
+    body: &mut Value,
+    version: &OctopusVersion,
+) -> Vec<String> {
+    let mut dropped = Vec::new();
+    for row in rows_for(kind) {
+        if let ShimAction::Introduced(_) = row.action {
+            if !row.version_holds(version) {
+                walk(body, row.path, String::new(), &mut |parent, key, path| {
+                    if parent.remove(key).is_some() {
+                        dropped.push(path);
+                    }
+                });
+            }
+        }
+    }
+    dropped
+}
+
 /// The rows that apply to a kind.
 pub fn rows_for(kind: ResourceKind) -> impl Iterator<Item = &'static VersionShim> {
     VERSION_SHIMS

@@ -24,14 +24,14 @@ use std::fmt;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use octopus_client::OctopusWrite;
-use octopus_model::{name_key, ResourceKind};
+use octopus_model::{name_key, OctopusVersion, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sync_core::{
     fill_secret_slots, resolve_pending, Base, ItemRef, LayerName, Op, OpAction, Pending, Plan,
     Target,
 };
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 /// Why one op failed. The report keeps the whole chain of causes ([`ErrorReport`]).
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,13 @@ pub enum ApplyError {
     /// After a create with an unknown outcome, the item could not be looked up.
     #[error("cannot look the item up after an unknown outcome")]
     Lookup(#[source] octopus_client::Error),
+    /// The destination's version, which decides the routes of tenant variables, could
+    /// not be read.
+    #[error("cannot read the destination's version")]
+    Version(#[source] octopus_client::Error),
+    /// A tenant's variables could not be written.
+    #[error("the tenant's variables were not saved")]
+    TenantVariables(#[source] Box<crate::tenant_variables::TenantVariablesError>),
 }
 
 /// An error as data: its message and the message of every cause under it, outermost
@@ -472,6 +479,7 @@ pub async fn apply_plan_with(
     hooks: &ApplyHooks<'_>,
 ) -> ApplyReport {
     let resolved = Mutex::new(Resolved::default());
+    let version = OnceCell::new();
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for layer in &plan.layers {
@@ -497,12 +505,12 @@ pub async fn apply_plan_with(
         }
         let mut results: Vec<OpResult> = stream::iter(ops.iter().copied())
             .map(|op| {
-                let resolved = &resolved;
+                let (resolved, version) = (&resolved, &version);
                 async move {
                     let result = OpResult {
                         item: op.item.clone(),
                         action: op.action,
-                        outcome: run_op(writer, op, resolved, options).await,
+                        outcome: run_op(writer, op, resolved, version, options).await,
                         note: None,
                     };
                     if let Some(progress) = hooks.progress {
@@ -515,7 +523,7 @@ pub async fn apply_plan_with(
             .collect()
             .await;
         if let Some(replan) = hooks.replan {
-            plan_changed_again(writer, replan, &mut results, &resolved, options).await;
+            plan_changed_again(writer, replan, &mut results, &resolved, &version, options).await;
         }
         if let Some(progress) = hooks.progress {
             progress.layer_finished(layer.name);
@@ -537,9 +545,10 @@ async fn run_op(
     writer: &dyn OctopusWrite,
     op: &Op,
     resolved: &Mutex<Resolved>,
+    version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Outcome {
-    match apply_op(writer, op, resolved, options).await {
+    match apply_op(writer, op, resolved, version, options).await {
         Ok(outcome) => {
             if matches!(outcome, Outcome::Refused { .. }) {
                 resolved.lock().await.refused.insert(key(&op.item));
@@ -562,6 +571,7 @@ async fn plan_changed_again(
     replan: &Replan<'_>,
     results: &mut [OpResult],
     resolved: &Mutex<Resolved>,
+    version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) {
     if !results
@@ -587,7 +597,10 @@ async fn plan_changed_again(
         let (action, outcome) = match again {
             Some(op) if matches!(op.action, OpAction::Create | OpAction::Update) => {
                 resolved.lock().await.refused.remove(&key(&op.item));
-                (op.action, run_op(writer, op, resolved, options).await)
+                (
+                    op.action,
+                    run_op(writer, op, resolved, version, options).await,
+                )
             }
             Some(op) => (op.action, Outcome::AlreadyInSync { id }),
             None => continue,
@@ -602,6 +615,7 @@ async fn apply_op(
     writer: &dyn OctopusWrite,
     op: &Op,
     resolved: &Mutex<Resolved>,
+    version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Result<Outcome, ApplyError> {
     let (body, target) = {
@@ -670,6 +684,18 @@ async fn apply_op(
             } else {
                 Outcome::Created { id }
             })
+        }
+        Some(id) if kind == ResourceKind::TenantVariables => {
+            // A tenant's values have no document of their own to PUT: they are written
+            // through the tenant's routes, which depend on the version.
+            let version = version
+                .get_or_try_init(|| writer.version())
+                .await
+                .map_err(ApplyError::Version)?;
+            crate::tenant_variables::write(writer, version, &id, body, &changed_fields(op))
+                .await
+                .map_err(|e| ApplyError::TenantVariables(Box::new(e)))?;
+            Ok(Outcome::Updated { id })
         }
         Some(id) => {
             let fields = changed_fields(op);

@@ -34,6 +34,9 @@ pub struct DemoOutcome {
     pub source_requests: RequestStats,
     /// Requests the destination received.
     pub destination_requests: RequestStats,
+    /// References in the destination's documents that name no document after the apply
+    /// (the in-process server's integrity check); a correct sync leaves none.
+    pub dangling_references: Vec<octopus_fake::DanglingReference>,
     /// Everything the demo prints.
     pub output: String,
 }
@@ -157,6 +160,18 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
         destination_requests.put,
         writes_after_apply.post + writes_after_apply.put + writes_after_apply.delete,
     );
+    let dangling_references = dest_server.integrity();
+    let _ = writeln!(
+        out,
+        "Reference integrity on {dest_name}: {}",
+        match dangling_references.len() {
+            0 => "every reference names an existing document".to_owned(),
+            n => format!("{n} references name no document"),
+        }
+    );
+    for d in &dangling_references {
+        let _ = writeln!(out, "  {} {} at {}: {}", d.kind, d.document, d.path, d.id);
+    }
     source_server.stop().await;
     dest_server.stop().await;
     Ok(DemoOutcome {
@@ -165,6 +180,7 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
         second_plan,
         source_requests,
         destination_requests,
+        dangling_references,
         output: out,
     })
 }

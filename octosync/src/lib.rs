@@ -12,3 +12,4 @@ pub mod report;
 pub mod runner;
 pub mod saved;
 pub mod snapshot_dir;
+pub mod tenant_variables;

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use futures::future::try_join_all;
+use futures::TryFutureExt;
 use octopus_client::OctopusRead;
 use octopus_model::ResourceKind;
 use octopus_model::Space;
@@ -215,10 +216,35 @@ pub async fn load_snapshot_with(
         };
         pairs.push((collection.to_owned(), Value::Array(items)));
     }
-    Snapshot::from_collections(version, pairs).map_err(|source| LoadError::Snapshot {
-        instance: instance.to_owned(),
-        source,
-    })
+    let mut snapshot =
+        Snapshot::from_collections(version, pairs).map_err(|source| LoadError::Snapshot {
+            instance: instance.to_owned(),
+            source,
+        })?;
+    if kinds.contains(&ResourceKind::TenantVariables)
+        && has_scoped_common_variables(&snapshot.version)
+    {
+        // The old shape cannot show a common value scoped to environments, and no bulk
+        // read of the newer shape exists: one read per tenant, only where such values
+        // can exist.
+        let reads = snapshot
+            .tenants
+            .iter()
+            .filter_map(|t| t.id.get())
+            .map(|id| {
+                reader
+                    .tenant_common_variables(id)
+                    .map_err(read_error("tenant common variables"))
+            });
+        snapshot.tenant_common_variables = try_join_all(reads).await?;
+    }
+    Ok(snapshot)
+}
+
+/// Whether a server of this version can hold common variables scoped to environments
+/// (2025.2+, `CommonVariableScopingFeatureToggle`).
+pub fn has_scoped_common_variables(version: &octopus_model::OctopusVersion) -> bool {
+    version.at_least(2025, 2)
 }
 
 /// The space by name or id; `None` on servers without spaces. Errors name the instance

@@ -154,6 +154,34 @@ pub async fn export(
         summary.collections.push((name.to_owned(), docs.len()));
         space.collections.insert(name.to_owned(), docs);
     }
+    if root
+        .version()
+        .is_ok_and(|v| crate::load::has_scoped_common_variables(&v))
+    {
+        // Common values scoped to environments show only in the newer shape, one read
+        // per tenant, as the loader reads them.
+        let tenants: Vec<String> = space
+            .collections
+            .get("tenants")
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("Id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let reads = tenants.iter().map(|id| async move {
+            let doc = reader
+                .tenant_common_variables(&octopus_model::TenantId::new(id.clone()))
+                .await
+                .map_err(read_error("tenant common variables"))?;
+            Ok::<Value, SnapshotDirError>(serde_json::to_value(doc).unwrap_or(Value::Null))
+        });
+        let docs = try_join_all(reads).await?;
+        summary
+            .collections
+            .push(("tenantcommonvariables".to_owned(), docs.len()));
+        space
+            .collections
+            .insert("tenantcommonvariables".to_owned(), docs);
+    }
     octopus_fake::Snapshot {
         spaces: vec![space],
     }

@@ -175,6 +175,7 @@ async fn plan_apply_plan_converges_and_never_writes_the_source() {
     );
     let writes_after_apply = Instances::writes(&i.destination);
     assert!(writes_after_apply > 0);
+    assert_eq!(i.destination.integrity(), Vec::new());
 
     let again = octosync(&i, args(&["plan", "-c", "CONFIG", "--detailed-exitcode"])).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));

@@ -15,6 +15,7 @@ async fn the_demo_applies_then_has_nothing_left_to_do() {
         "second plan:\n{}",
         outcome.second_plan
     );
+    assert_eq!(outcome.dangling_references, Vec::new());
     let s = &outcome.source_requests;
     assert_eq!(s.post + s.put + s.delete, 0, "the source was written");
 }

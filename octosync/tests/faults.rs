@@ -125,6 +125,8 @@ async fn converge(faults: &Faults) -> Converged {
             break;
         }
     }
+    // Faults or not, every reference the sync left resolves.
+    assert_eq!(dst.integrity(), Vec::new());
     let state = dst.snapshot();
     src.stop().await;
     dst.stop().await;

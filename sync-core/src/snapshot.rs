@@ -4,7 +4,7 @@ use octopus_model::{
     decode_value, Account, ActionTemplate, Certificate, Channel, DeploymentProcess, Environment,
     Feed, LibraryVariableSet, Lifecycle, Machine, MachinePolicy, OctopusVersion, Project,
     ProjectGroup, ResourceKind, Runbook, RunbookProcess, ScopedUserRole, Space, TagSet, Team,
-    Tenant, TenantVariables, User, UserRole, VariableSet, WorkerPool,
+    Tenant, TenantScopedVariables, TenantVariables, User, UserRole, VariableSet, WorkerPool,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -87,6 +87,11 @@ pub struct Snapshot {
     pub tenants: Vec<Tenant>,
     /// `tenantvariables` (old shape, one per tenant).
     pub tenant_variables: Vec<TenantVariables>,
+    /// Tenants' common variables in the 2025 shape (`/tenants/{id}/commonvariables`), read
+    /// only from servers where they can be scoped to environments (2025.2+), which the
+    /// old shape of `tenant_variables` cannot show.
+    #[serde(default)]
+    pub tenant_common_variables: Vec<TenantScopedVariables>,
     /// `feeds`.
     pub feeds: Vec<Feed>,
     /// `accounts`.
@@ -130,6 +135,7 @@ impl Default for Snapshot {
             tag_sets: Vec::new(),
             tenants: Vec::new(),
             tenant_variables: Vec::new(),
+            tenant_common_variables: Vec::new(),
             feeds: Vec::new(),
             accounts: Vec::new(),
             certificates: Vec::new(),
@@ -162,6 +168,7 @@ pub const COLLECTIONS: &[&str] = &[
     "tagsets",
     "tenants",
     "tenantvariables",
+    "tenantcommonvariables",
     "feeds",
     "accounts",
     "certificates",
@@ -244,6 +251,9 @@ impl Snapshot {
                 "tagsets" => snap.tag_sets.extend(decode_all(c, value)?),
                 "tenants" => snap.tenants.extend(decode_all(c, value)?),
                 "tenantvariables" => snap.tenant_variables.extend(decode_all(c, value)?),
+                "tenantcommonvariables" => {
+                    snap.tenant_common_variables.extend(decode_all(c, value)?)
+                }
                 "feeds" => snap.feeds.extend(decode_all(c, value)?),
                 "accounts" => snap.accounts.extend(decode_all(c, value)?),
                 "certificates" => snap.certificates.extend(decode_all(c, value)?),
@@ -290,6 +300,7 @@ impl Snapshot {
             ("tagsets", arr(&self.tag_sets)),
             ("tenants", arr(&self.tenants)),
             ("tenantvariables", arr(&self.tenant_variables)),
+            ("tenantcommonvariables", arr(&self.tenant_common_variables)),
             ("feeds", arr(&self.feeds)),
             ("accounts", arr(&self.accounts)),
             ("certificates", arr(&self.certificates)),

@@ -95,6 +95,11 @@ impl OctopusHttpClient {
     /// Every item of a collection read page by page (`Page.Next`), even where the server
     /// has `/all`: for servers whose `/all` is slow or capped, and for measuring.
     pub async fn list_paged(&self, kind: ResourceKind) -> Result<Vec<Value>> {
+        if !request::has_route(kind, request::Operation::ListPage) {
+            return Err(Error::Config(format!(
+                "the Octopus API has no paged list of {kind}"
+            )));
+        }
         let space = self.space_for(kind).await?;
         self.read_pages(request::list_page(
             space.as_ref(),
@@ -191,12 +196,25 @@ impl OctopusRead for OctopusHttpClient {
 
     async fn project_deployment_process(&self, project: &ProjectId) -> Result<DeploymentProcess> {
         let space = self.space_id().await?;
-        self.fetch(&request::project_child(
-            space.as_ref(),
-            project.as_str(),
-            "deploymentprocesses",
-        ))
-        .await
+        let route = request::project_child(space.as_ref(), project.as_str(), "deploymentprocesses");
+        match self.fetch(&route).await {
+            Err(Error::NotFound { .. }) => {
+                // Servers before the project route: go through the project's process id.
+                let project = self.get_project(project).await?;
+                let id = project
+                    .deployment_process_id
+                    .get()
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "project `{}` has no deployment process id",
+                            project.name
+                        ))
+                    })?;
+                self.get_deployment_process(&id).await
+            }
+            other => other,
+        }
     }
 
     async fn project_variables(&self, project: &ProjectId) -> Result<VariableSet> {

@@ -42,21 +42,41 @@ impl OctopusHttpClient {
     }
 }
 
+/// Refuses an operation the API has no route for, before anything is sent.
+fn routed(kind: ResourceKind, operation: request::Operation) -> Result<()> {
+    if request::has_route(kind, operation) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "the Octopus API has no route to {} a {kind}",
+            match operation {
+                request::Operation::Create => "create",
+                request::Operation::Delete => "delete",
+                request::Operation::Update => "update",
+                _ => "read",
+            }
+        )))
+    }
+}
+
 #[async_trait]
 impl OctopusWrite for OctopusHttpClient {
     async fn create(&self, kind: ResourceKind, body: Value) -> Result<Value> {
+        routed(kind, request::Operation::Create)?;
         let space = self.space_for(kind).await?;
         self.fetch_json(&request::create(space.as_ref(), kind, body))
             .await
     }
 
     async fn update(&self, kind: ResourceKind, id: &str, body: Value) -> Result<Value> {
+        routed(kind, request::Operation::Update)?;
         let space = self.space_for(kind).await?;
         self.fetch_json(&request::update(space.as_ref(), kind, id, body))
             .await
     }
 
     async fn delete(&self, kind: ResourceKind, id: &str) -> Result<()> {
+        routed(kind, request::Operation::Delete)?;
         let space = self.space_for(kind).await?;
         match self
             .execute(&request::delete(space.as_ref(), kind, id))

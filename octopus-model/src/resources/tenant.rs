@@ -181,7 +181,7 @@ model! {
 }
 
 model! {
-    /// `/tenants/{id}/commonvariables` or `/projectvariables` (2025.2+): the complete set;
+    /// `/tenants/{id}/commonvariables` or `/projectvariables` (2025.1+): the complete set;
     /// values left out of a write are deleted.
     pub struct TenantScopedVariables {
         /// The tenant.

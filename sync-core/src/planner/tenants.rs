@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 
 use octopus_model::{
     name_key, ActionTemplateParameter, EnvironmentId, ProjectId, PropertyValue, ResourceKind,
-    ScopedUserRole, Tenant,
+    ScopedUserRole, Tenant, TenantScopedVariables, TenantVariableValue,
 };
 use serde_json::Value;
 
 use super::common::{
-    left_alone, matches, quote_list, remove, set, strings, translate_list, translate_tags, Match,
+    apply_decision, left_alone, matches, quote_list, remove, set, strings, translate_list,
+    translate_tags, Match,
 };
 use crate::context::{Ctx, Resolved};
 use crate::diff::{create_op, strip_for_create, to_value, update_op};
@@ -652,20 +653,38 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
             }
             desired.library_variables.insert(key, out);
         }
+        let dest_scoped = match &target {
+            Target::Existing { id } => scoped_values(&dst.tenant_common_variables, id),
+            _ => Vec::new(),
+        };
+        let source_scoped = tenant
+            .id
+            .get()
+            .map(|id| scoped_values(&src.tenant_common_variables, id.as_str()))
+            .unwrap_or_default();
+        let (scoped, scoped_slots) =
+            plan_scoped_common(ctx, &item, &source_scoped, &dest_scoped, &mut deferred);
         if !deferred.is_empty() {
             ctx.clean(CleanupCategory::Skipped, &item, format!(
                 "values for {} follow on the next run: their templates get ids when they are created", quote_list(&deferred)));
         }
-        let before_value = before
+        let mut before_value = before
             .as_ref()
             .map(to_value)
             .unwrap_or_else(|| serde_json::json!({}));
+        let mut desired_value = to_value(&desired);
+        if !scoped.is_empty() || !dest_scoped.is_empty() {
+            let field = SCOPED_COMMON_VARIABLES;
+            set(&mut before_value, field, scoped_list(&dest_scoped));
+            set(&mut desired_value, field, scoped_list(&scoped));
+            slots.extend(scoped_slots);
+        }
         let mut op = update_op(
             ctx,
             item,
             target,
             &before_value,
-            to_value(&desired),
+            desired_value,
             "tenant variable values to add or change",
             "tenant variable values match",
         );
@@ -674,4 +693,229 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
         }
         ctx.push(LayerName::TenantVariables, op);
     }
+}
+
+/// The field of a tenant variables op that carries common values scoped to environments,
+/// which the old shape of the document cannot hold: a list of
+/// `{LibraryVariableSetId, TemplateId, Value, Scope: {EnvironmentIds}}` in the shape of
+/// `/tenants/{id}/commonvariables` (2025.2+). The applier writes it through that route.
+pub const SCOPED_COMMON_VARIABLES: &str = "ScopedCommonVariables";
+
+/// One environment-scoped common value: set, template, sorted environments, value.
+type ScopedValue = (String, String, Vec<String>, PropertyValue);
+
+/// The environment-scoped common values a tenant has in a snapshot, sorted.
+fn scoped_values(docs: &[TenantScopedVariables], tenant_id: &str) -> Vec<ScopedValue> {
+    let Some(doc) = docs.iter().find(|d| {
+        d.tenant_id
+            .get()
+            .is_some_and(|t| t.as_str().eq_ignore_ascii_case(tenant_id))
+    }) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ScopedValue> = doc
+        .variables
+        .iter()
+        .filter_map(|v: &TenantVariableValue| {
+            let mut envs: Vec<String> = v
+                .scope
+                .get()
+                .map(|s| {
+                    s.environment_ids
+                        .iter()
+                        .map(|e| e.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if envs.is_empty() {
+                return None;
+            }
+            envs.sort();
+            Some((
+                v.library_variable_set_id.get()?.as_str().to_owned(),
+                v.template_id.get()?.clone(),
+                envs,
+                v.value.get()?.clone(),
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+    out
+}
+
+fn scoped_list(values: &[ScopedValue]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|(lid, tid, envs, value)| {
+                serde_json::json!({
+                    "LibraryVariableSetId": lid,
+                    "TemplateId": tid,
+                    "Value": to_value(value),
+                    "Scope": {"EnvironmentIds": envs},
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The destination's scoped common values with the source's laid over them: sets and
+/// templates matched by name, environments translated under
+/// `[scoping] variable_environments` (and `[environment_map]`); existing values follow
+/// `overwrite_existing_variables` like every tenant value. A value none of whose
+/// environments is on the destination is not synced: dropping its scope would make it
+/// the tenant's value everywhere, over the unscoped one. Destinations before 2025.2
+/// cannot hold scoped common values; those are listed for a person instead. Answers the
+/// list and the secret slots of new sensitive values.
+fn plan_scoped_common(
+    ctx: &mut Ctx<'_>,
+    item: &ItemRef,
+    source: &[ScopedValue],
+    dest: &[ScopedValue],
+    deferred: &mut Vec<String>,
+) -> (Vec<ScopedValue>, Vec<String>) {
+    let mut out: Vec<ScopedValue> = dest.to_vec();
+    let mut new_secrets = Vec::new();
+    if source.is_empty() {
+        return (out, Vec::new());
+    }
+    let scoping_on = ctx.dst.version.at_least(2025, 2);
+    let mode = ctx.rules.scoping.variable_environments;
+    for (source_set, source_template, source_envs, value) in source {
+        let Some(set_entry) = ctx
+            .si
+            .by_id(ResourceKind::LibraryVariableSet, source_set)
+            .cloned()
+        else {
+            continue;
+        };
+        let source_templates: Vec<ActionTemplateParameter> = ctx
+            .src
+            .library_variable_sets
+            .iter()
+            .find(|l| {
+                l.id.get()
+                    .is_some_and(|i| i.as_str().eq_ignore_ascii_case(source_set))
+            })
+            .map(|l| l.templates.iter().cloned().collect())
+            .unwrap_or_default();
+        let template_name = source_templates
+            .iter()
+            .find(|t| {
+                t.id.get()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(source_template))
+            })
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| source_template.clone());
+        let what = format!(
+            "{:?} {:?} scoped to {}",
+            set_entry.name,
+            template_name,
+            quote_list(
+                &source_envs
+                    .iter()
+                    .map(|e| ctx
+                        .si
+                        .by_id(ResourceKind::Environment, e)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_else(|| e.clone()))
+                    .collect::<Vec<_>>()
+            )
+        );
+        if !scoping_on {
+            ctx.clean(
+                CleanupCategory::Skipped,
+                item,
+                format!("{what}: not synced, the destination's version has no environment-scoped common variables"),
+            );
+            continue;
+        }
+        let Lookup::Found(dest_set_id) = ctx
+            .di
+            .lookup(ResourceKind::LibraryVariableSet, &set_entry.name)
+        else {
+            if ctx
+                .created(ResourceKind::LibraryVariableSet, None, &set_entry.name)
+                .is_some()
+                && !deferred.contains(&set_entry.name)
+            {
+                deferred.push(set_entry.name.clone());
+            }
+            continue;
+        };
+        let dest_set_id = dest_set_id.to_owned();
+        let Some(dest_templates) = ctx
+            .dst
+            .library_variable_sets
+            .iter()
+            .find(|l| {
+                l.id.get()
+                    .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&dest_set_id))
+            })
+            .map(|l| l.templates.iter().cloned().collect::<Vec<_>>())
+        else {
+            continue;
+        };
+        let Some((template, tid)) =
+            template_id(&dest_templates, &source_templates, source_template)
+        else {
+            continue;
+        };
+        let mut translated = Vec::new();
+        for env in source_envs {
+            translated.extend(ctx.resolve_many(ResourceKind::Environment, env));
+        }
+        if translated.iter().all(|(_, r)| r.text().is_none()) {
+            ctx.clean(
+                CleanupCategory::Skipped,
+                item,
+                format!("{what}: not synced, none of its environments are on the destination"),
+            );
+            continue;
+        }
+        let mut envs = match apply_decision(ctx, item, mode, &what, translated) {
+            Ok(envs) if !envs.is_empty() => envs,
+            Ok(_) => continue,
+            Err(reason) => {
+                ctx.clean(CleanupCategory::Skipped, item, reason);
+                continue;
+            }
+        };
+        envs.sort();
+        envs.dedup();
+        let existing = out.iter().position(|(l, t, e, _)| {
+            l.eq_ignore_ascii_case(&dest_set_id) && *t == tid && *e == envs
+        });
+        let current = existing.map(|i| out[i].3.clone());
+        match merge_value(ctx, item, &what, &template, Some(value), current.as_ref()) {
+            Ok(Some(v)) => {
+                let key = (dest_set_id.clone(), tid.clone(), envs.clone());
+                if v.is_sensitive() && existing.is_none() {
+                    new_secrets.push(key.clone());
+                }
+                match existing {
+                    Some(i) => out[i].3 = v,
+                    None => out.push((key.0, key.1, key.2, v)),
+                }
+            }
+            Ok(None) => {
+                if let Some(i) = existing {
+                    out.remove(i);
+                }
+            }
+            Err(reason) => ctx.clean(CleanupCategory::Skipped, item, reason),
+        }
+    }
+    out.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+    let slots = out
+        .iter()
+        .enumerate()
+        .filter(|(_, (l, t, e, _))| {
+            new_secrets
+                .iter()
+                .any(|(nl, nt, ne)| nl == l && nt == t && ne == e)
+        })
+        .map(|(i, _)| format!("/{SCOPED_COMMON_VARIABLES}/{i}/Value"))
+        .collect();
+    (out, slots)
 }

@@ -1,0 +1,142 @@
+//! Environment-scoped common tenant values (2025.2+): translated under `[scoping]
+//! variable_environments` and `[environment_map]`, never widened, and listed for a
+//! person where the destination cannot hold them.
+
+use serde_json::{json, Value};
+use sync_core::{plan, OpAction, ResourceKind, Snapshot, SyncRules};
+
+fn snapshot(version: &str, collections: Vec<(&str, Value)>) -> Snapshot {
+    Snapshot::from_collections(version.parse().unwrap(), collections).unwrap()
+}
+
+/// A space with environments, library variable set "Global" (template "Alias") and
+/// tenant "Acme", with the given ids and scoped common values.
+fn space(version: &str, envs: &[(&str, &str)], n: u32, scoped: Value) -> Snapshot {
+    let environments: Vec<Value> = envs
+        .iter()
+        .map(|(id, name)| json!({"Id": id, "Name": name}))
+        .collect();
+    let lvs = format!("LibraryVariableSets-{n}");
+    let template = format!("template-{n}");
+    let tenant = format!("Tenants-{n}");
+    snapshot(
+        version,
+        vec![
+            ("environments", json!(environments)),
+            (
+                "libraryvariablesets",
+                json!([{"Id": lvs, "Name": "Global", "ContentType": "Variables",
+                        "Templates": [{"Id": template, "Name": "Alias", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}]}]),
+            ),
+            (
+                "tenants",
+                json!([{"Id": tenant, "Name": "Acme", "ProjectEnvironments": {}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": tenant, "TenantName": "Acme", "ProjectVariables": {},
+                        "LibraryVariables": {lvs.clone(): {"LibraryVariableSetId": lvs, "Templates": [{"Id": template, "Name": "Alias"}], "Variables": {}}}}]),
+            ),
+            (
+                "tenantcommonvariables",
+                json!([{"TenantId": tenant, "Variables": scoped}]),
+            ),
+        ],
+    )
+}
+
+fn scoped(n: u32, envs: &[&str], value: &str) -> Value {
+    json!({"LibraryVariableSetId": format!("LibraryVariableSets-{n}"), "TemplateId": format!("template-{n}"),
+           "Value": value, "Scope": {"EnvironmentIds": envs}})
+}
+
+fn rules() -> SyncRules {
+    SyncRules::from_toml_str(
+        r#"
+[select]
+tenants = ["all"]
+library_variable_sets = ["all"]
+[policy]
+sync_tenant_variables = true
+[scoping]
+variable_environments = "skip-unless-partial-match"
+[environment_map]
+Test = ["Staging"]
+"#,
+    )
+    .unwrap()
+}
+
+fn source() -> Snapshot {
+    space(
+        "2025.2.11370",
+        &[
+            ("Environments-1", "Development"),
+            ("Environments-2", "Test"),
+        ],
+        1,
+        json!([
+            scoped(1, &["Environments-2"], "in-test"),
+            scoped(1, &["Environments-1"], "in-dev"),
+            scoped(1, &[], "everywhere"),
+        ]),
+    )
+}
+
+fn tenant_op(p: &sync_core::Plan) -> Option<&sync_core::Op> {
+    p.ops()
+        .find(|op| op.item.kind == ResourceKind::TenantVariables)
+}
+
+#[test]
+fn a_scoped_common_value_lands_in_the_mapped_environment_only() {
+    let destination = space(
+        "2025.2.11370",
+        &[("Environments-7", "Staging")],
+        5,
+        json!([]),
+    );
+    let p = plan(&source(), &destination, &rules()).unwrap();
+    let op = tenant_op(&p).expect("a tenant variables op");
+    assert_eq!(op.action, OpAction::Update);
+    let body = op.body.as_ref().unwrap();
+    assert_eq!(
+        body["ScopedCommonVariables"],
+        json!([{"LibraryVariableSetId": "LibraryVariableSets-5", "TemplateId": "template-5",
+                "Value": "in-test", "Scope": {"EnvironmentIds": ["Environments-7"]}}])
+    );
+    // Development is on no destination: its value is not synced, and not widened.
+    assert!(p.cleanup.iter().any(|c| c
+        .message
+        .contains("none of its environments are on the destination")));
+}
+
+#[test]
+fn the_same_value_already_there_plans_nothing() {
+    let destination = space(
+        "2025.2.11370",
+        &[("Environments-7", "Staging")],
+        5,
+        json!([scoped(5, &["Environments-7"], "in-test")]),
+    );
+    let p = plan(&source(), &destination, &rules()).unwrap();
+    assert_ne!(tenant_op(&p).map(|op| op.action), Some(OpAction::Update));
+}
+
+#[test]
+fn a_destination_before_2025_2_gets_no_scoped_values_and_a_clean_up_entry() {
+    let destination = space(
+        "2025.1.7559",
+        &[("Environments-7", "Staging")],
+        5,
+        json!([]),
+    );
+    let p = plan(&source(), &destination, &rules()).unwrap();
+    if let Some(body) = tenant_op(&p).and_then(|op| op.body.as_ref()) {
+        assert!(body.get("ScopedCommonVariables").is_none(), "{body}");
+    }
+    assert!(p
+        .cleanup
+        .iter()
+        .any(|c| c.message.contains("no environment-scoped common variables")));
+}
