@@ -692,6 +692,35 @@ async fn apply_op(
                 .get_or_try_init(|| writer.version())
                 .await
                 .map_err(ApplyError::Version)?;
+            // The guard every update has: the old-shape document, which every version
+            // can read, is what the plan was made against.
+            if let Some(planned) = &op.base {
+                let current = writer
+                    .tenant_variables(&octopus_model::TenantId::new(id.clone()))
+                    .await
+                    .map_err(ApplyError::Read)?;
+                let now = sync_core::normalized(
+                    kind,
+                    serde_json::to_value(&current).unwrap_or(Value::Null),
+                )
+                .map(|doc| Base::of(&doc))
+                .map_err(|source| ApplyError::Decode { kind, source })?;
+                let written = resolved
+                    .lock()
+                    .await
+                    .written
+                    .get(&(kind, id.clone()))
+                    .cloned();
+                if written.is_none() && !planned.matches(&now) {
+                    tracing::warn!(item = %op.item, %planned, found = %now, "{CHANGED_SINCE_PLAN}");
+                    return Ok(Outcome::Refused {
+                        id: Some(id),
+                        reason: format!(
+                            "{CHANGED_SINCE_PLAN} (planned against {planned}, found {now})"
+                        ),
+                    });
+                }
+            }
             crate::tenant_variables::write(writer, version, &id, body, &changed_fields(op))
                 .await
                 .map_err(|e| ApplyError::TenantVariables(Box::new(e)))?;

@@ -691,6 +691,11 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
         if op.action == OpAction::Update {
             op.secret_slots = slots;
         }
+        // The guard an applier keeps before writing is the old-shape document, which every
+        // version can read back; scoped common values live beside it.
+        if op.base.is_some() {
+            op.base = before.as_ref().map(|b| crate::base::Base::of(&to_value(b)));
+        }
         ctx.push(LayerName::TenantVariables, op);
     }
 }
