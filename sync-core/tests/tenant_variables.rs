@@ -140,3 +140,98 @@ fn a_destination_before_2025_2_gets_no_scoped_values_and_a_clean_up_entry() {
         .iter()
         .any(|c| c.message.contains("no environment-scoped common variables")));
 }
+
+/// A 2024.2 space whose tenant "Acme" has common values `values` (template name ->
+/// value) for library variable set "Global".
+fn common_values(n: u32, values: Value) -> Snapshot {
+    let lvs = format!("LibraryVariableSets-{n}");
+    let templates: Vec<Value> = ["Alias", "Token"]
+        .iter()
+        .map(|name| json!({"Id": format!("{name}-{n}"), "Name": name}))
+        .collect();
+    let mut variables = serde_json::Map::new();
+    for (name, value) in values.as_object().unwrap() {
+        variables.insert(format!("{name}-{n}"), value.clone());
+    }
+    snapshot(
+        "2024.2.9000",
+        vec![
+            (
+                "environments",
+                json!([{"Id": format!("Environments-{n}"), "Name": "Staging"}]),
+            ),
+            (
+                "libraryvariablesets",
+                json!([{"Id": lvs, "Name": "Global", "ContentType": "Variables", "Templates": templates}]),
+            ),
+            (
+                "tenants",
+                json!([{"Id": format!("Tenants-{n}"), "Name": "Acme", "ProjectEnvironments": {}}]),
+            ),
+            (
+                "tenantvariables",
+                json!([{"TenantId": format!("Tenants-{n}"), "TenantName": "Acme", "ProjectVariables": {},
+                        "LibraryVariables": {lvs.clone(): {"LibraryVariableSetId": lvs, "Templates": templates, "Variables": variables}}}]),
+            ),
+        ],
+    )
+}
+
+fn always() -> SyncRules {
+    SyncRules::from_toml_str(
+        "[select]\ntenants = [\"all\"]\nlibrary_variable_sets = [\"all\"]\n[policy]\nsync_tenant_variables = true\noverwrite_existing_variables = \"always\"\n",
+    )
+    .unwrap()
+}
+
+#[test]
+fn tenant_values_follow_the_variable_merge_promises_a_secret_is_never_overwritten_nor_a_plain_value_made_a_dummy(
+) {
+    let source = common_values(
+        1,
+        json!({"Alias": {"HasValue": true, "NewValue": null}, "Token": "dev-token"}),
+    );
+    let destination = common_values(
+        7,
+        json!({"Alias": "acme-prod", "Token": {"HasValue": true, "NewValue": null}}),
+    );
+    let p = plan(&source, &destination, &always()).unwrap();
+    // Nothing changes: the plain value stays plain, the secret stays the secret.
+    assert_ne!(
+        tenant_op(&p).map(|op| op.action),
+        Some(OpAction::Update),
+        "{p}"
+    );
+    let kept: Vec<&str> = p
+        .cleanup
+        .iter()
+        .filter(|c| c.message.contains("the destination's value was kept"))
+        .map(|c| c.message.as_str())
+        .collect();
+    assert_eq!(kept.len(), 2, "{p}");
+}
+
+#[test]
+fn under_always_a_changed_tenant_value_follows_the_source_and_under_never_it_stays() {
+    let source = common_values(1, json!({"Alias": "acme-new"}));
+    let destination = common_values(7, json!({"Alias": "acme-old", "Token": "theirs"}));
+    let p = plan(&source, &destination, &always()).unwrap();
+    let op = tenant_op(&p).unwrap();
+    assert_eq!(op.action, OpAction::Update);
+    let vars = &op.body.as_ref().unwrap()["LibraryVariables"]["LibraryVariableSets-7"]["Variables"];
+    assert_eq!(vars["Alias-7"], "acme-new");
+    assert_eq!(
+        vars["Token-7"], "theirs",
+        "a destination-only value is left alone"
+    );
+    let never = SyncRules::from_toml_str(
+        "[select]\ntenants = [\"all\"]\nlibrary_variable_sets = [\"all\"]\n[policy]\nsync_tenant_variables = true\n",
+    )
+    .unwrap();
+    let p = plan(&source, &destination, &never).unwrap();
+    assert_ne!(
+        tenant_op(&p).map(|op| op.action),
+        Some(OpAction::Update),
+        "{p}"
+    );
+}

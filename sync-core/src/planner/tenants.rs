@@ -367,7 +367,22 @@ fn merge_value(
     let overwrite = ctx.rules.policy.overwrite_existing_variables == OverwriteVariables::Always;
     match (source, dest) {
         (None, None) => Ok(None),
-        (None, Some(d)) => Ok((!overwrite).then(|| d.clone())),
+        // The destination's own values are left alone (the variable merge's row 4 and 5:
+        // a secret is never overwritten, nor is a plain value turned into a dummy secret).
+        (None, Some(d)) => Ok(Some(d.clone())),
+        (Some(s), Some(d)) if overwrite && s.is_sensitive() != d.is_sensitive() => {
+            let (src, dst) = if s.is_sensitive() {
+                ("sensitive", "plain text")
+            } else {
+                ("plain text", "a secret")
+            };
+            ctx.clean(
+                CleanupCategory::Skipped,
+                item,
+                format!("{what}: {src} on the source but {dst} on the destination; the destination's value was kept"),
+            );
+            Ok(Some(d.clone()))
+        }
         (Some(_), Some(d)) if d.is_sensitive() || !overwrite => Ok(Some(d.clone())),
         (Some(PropertyValue::Sensitive(s)), None) if !s.has_value => Ok(None),
         (Some(PropertyValue::Sensitive(_)), _) => {
