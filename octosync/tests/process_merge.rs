@@ -256,6 +256,7 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
         .collect();
     assert!(left.is_empty(), "{left:#?}");
     src.stop().await;
+    assert_eq!(dst.integrity(), Vec::new(), "no dangling reference");
     dst.stop().await;
 }
 
@@ -392,5 +393,6 @@ async fn under_source_only_a_renamed_step_keeps_its_ids_and_no_variable_dangles(
         .iter()
         .any(|c| c.message.contains("\"Pager.Url\"")));
     src.stop().await;
+    assert_eq!(dst.integrity(), Vec::new(), "no dangling reference");
     dst.stop().await;
 }

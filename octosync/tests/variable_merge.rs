@@ -125,16 +125,11 @@ async fn a_drifted_destination_keeps_its_values_environments_and_secrets() {
     let (sc, dc) = (client(&source), client(&destination));
     let dir = tempfile::tempdir().unwrap();
     // The demo's config, with Development mapped to Production so both destination
-    // environments have a source counterpart (and only the tenant of those
-    // environments: this test is about project variables).
+    // environments have a source counterpart.
     let config = include_str!("../demo/sync.toml")
         .replace("http://127.0.0.1:8065", source.url())
         .replace("http://127.0.0.1:8066", destination.url())
-        .replace("Development = []", "Development = [\"Production\"]")
-        .replace(
-            "tenants = [\"Internal\", \"Development Team A\"]",
-            "tenants = [\"Internal\"]",
-        );
+        .replace("Development = []", "Development = [\"Production\"]");
     let path = dir.path().join("sync.toml");
     std::fs::write(&path, config).unwrap();
 
@@ -225,6 +220,7 @@ async fn a_drifted_destination_keeps_its_values_environments_and_secrets() {
 
     let again = octosync(&path, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert_eq!(destination.integrity(), Vec::new(), "no dangling reference");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,4 +305,5 @@ async fn the_guides_recurring_sync_from_per_environment_values_leaves_them_alone
     );
     let again = octosync(&path, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert_eq!(destination.integrity(), Vec::new(), "no dangling reference");
 }
