@@ -336,3 +336,72 @@ fn a_feed_of_another_type_is_skipped_with_the_reason() {
     assert_eq!(op.action, OpAction::Skip);
     assert!(op.reason.contains("type cannot change"), "{plan}");
 }
+
+fn with_project_settings(mut collections: Vec<(&'static str, Value)>, settings: Value) -> Snapshot {
+    for (name, value) in collections.iter_mut() {
+        if *name == "projects" {
+            let project = value.as_array_mut().unwrap()[0].as_object_mut().unwrap();
+            for (k, v) in settings.as_object().unwrap() {
+                project.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    snapshot(collections)
+}
+
+fn deploy_step(action_id: &str) -> Value {
+    json!([{"Id": format!("step-{action_id}"), "Name": "Deploy", "Actions": [{"Id": action_id, "Name": "Deploy",
+        "ActionType": "Octopus.TentaclePackage", "Packages": [{"Name": "", "PackageId": "OctoFX.Web", "FeedId": "Feeds-1"}]}]}])
+}
+
+#[test]
+fn an_existing_project_takes_the_source_deployment_settings_and_its_donor_package_versioning() {
+    let source = with_project_settings(
+        join(vec![
+            builtins(1),
+            vec![("environments", source_environments())],
+            source_project(deploy_step("a-1"), json!([])),
+        ]),
+        json!({"DefaultGuidedFailureMode": "On", "ReleaseNotesTemplate": "#{Octopus.Release.Notes}",
+               "DefaultToSkipIfAlreadyInstalled": true,
+               "ProjectConnectivityPolicy": {"AllowDeploymentsToNoTargets": true, "SkipMachineBehavior": "SkipUnavailableMachines"},
+               "VersioningStrategy": {"Template": null, "DonorPackageStepId": "a-1",
+                                      "DonorPackage": {"DeploymentAction": "Deploy", "PackageReference": ""}}}),
+    );
+    let destination = with_project_settings(
+        join(vec![
+            builtins(71),
+            vec![("environments", destination_environments())],
+            destination_project(deploy_step("a-71"), json!([])),
+        ]),
+        json!({"DefaultGuidedFailureMode": "Off", "ReleaseNotesTemplate": null,
+               "VersioningStrategy": {"Template": "#{Octopus.Version.NextPatch}"}}),
+    );
+    let (plan, after) = plan_apply_replan(&source, &destination, &rules(SELECT));
+    assert_eq!(
+        op(&plan, ResourceKind::Project, "OctoFX").action,
+        OpAction::Update
+    );
+    let project = serde_json::to_value(&after.projects[0]).unwrap();
+    assert_eq!(project["DefaultGuidedFailureMode"], "On");
+    assert_eq!(project["ReleaseNotesTemplate"], "#{Octopus.Release.Notes}");
+    assert_eq!(project["DefaultToSkipIfAlreadyInstalled"], true);
+    assert_eq!(
+        project["ProjectConnectivityPolicy"]["AllowDeploymentsToNoTargets"],
+        true
+    );
+    assert_eq!(
+        project["VersioningStrategy"]["DonorPackage"]["DeploymentAction"],
+        "Deploy"
+    );
+    assert!(
+        project["VersioningStrategy"]["DonorPackageStepId"] != "a-1",
+        "the source's action id never reaches the destination"
+    );
+    let versioning = plan
+        .layers
+        .iter()
+        .find(|l| l.name == sync_core::LayerName::ProjectVersioning)
+        .expect("versioning is set once the process exists");
+    assert_eq!(versioning.ops[0].action, OpAction::Update);
+}

@@ -33,6 +33,8 @@ struct Planned<'s> {
     dest_id: Option<String>,
     /// The project's create body, when it is new.
     create_body: Option<Value>,
+    /// An existing project's document as its settings update leaves it.
+    settings_body: Option<Value>,
     /// Config as code on either side.
     cac: bool,
 }
@@ -116,6 +118,7 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
             let item = ItemRef::new(ResourceKind::Project, &source.name);
             let mut desired = dest.clone();
             desired.description = source.description.clone();
+            deployment_settings(source, &mut desired);
             let mut sets = translate_library_sets(ctx, &item, source);
             for existing in dest.included_library_variable_set_ids.iter() {
                 if !sets
@@ -152,9 +155,10 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 }
             }
             desired.templates = templates.into_iter().collect();
-            let op = update_op(ctx, item, Target::Existing { id: id.clone() }, &to_value(&dest), to_value(&desired),
-                "description, included library variable sets or variable templates differ; other settings are the destination's",
-                "description, included library variable sets and variable templates match");
+            let settings_body = to_value(&desired);
+            let op = update_op(ctx, item, Target::Existing { id: id.clone() }, &to_value(&dest), settings_body.clone(),
+                "description, deployment settings, included library variable sets or variable templates differ; the project's group and lifecycle are the destination's",
+                "description, deployment settings, included library variable sets and variable templates match");
             ctx.push(LayerName::Projects, op);
             let cac = source.is_config_as_code() || dest.is_config_as_code();
             Some(Planned {
@@ -162,6 +166,7 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 dest: Some(dest),
                 dest_id: Some(id),
                 create_body: None,
+                settings_body: Some(settings_body),
                 cac,
             })
         }
@@ -264,6 +269,7 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 dest: None,
                 dest_id: None,
                 create_body: Some(body),
+                settings_body: None,
                 cac: source.is_config_as_code(),
             })
         }
@@ -910,8 +916,48 @@ fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, channels: Vec<(ItemRef, Tar
     }
 }
 
+/// The deployment settings of an existing project follow the source (`/projects/{id}/
+/// deploymentsettings` from 2021.1 is a view of these fields of a database project):
+/// guided failure, release notes and deployment changes templates, skip-if-installed,
+/// package download, connectivity, multi-tenancy and discrete channel releases, and a
+/// versioning strategy that is a template. A strategy that takes its version from a
+/// package names an action, so it is set once the process exists (see [`versioning`]).
+fn deployment_settings(source: &Project, desired: &mut Project) {
+    desired.default_guided_failure_mode = source.default_guided_failure_mode.clone();
+    desired.release_notes_template = source.release_notes_template.clone();
+    desired.deployment_changes_template = source.deployment_changes_template.clone();
+    desired.default_to_skip_if_already_installed =
+        source.default_to_skip_if_already_installed.clone();
+    desired.force_package_download = source.force_package_download.clone();
+    desired.project_connectivity_policy = source.project_connectivity_policy.clone();
+    desired.tenanted_deployment_mode = source.tenanted_deployment_mode.clone();
+    desired.discrete_channel_release = source.discrete_channel_release.clone();
+    let template_only = source
+        .versioning_strategy
+        .get()
+        .is_some_and(|v| !v.donor_package.is_set() && !v.donor_package_step_id.is_set());
+    if template_only {
+        desired.versioning_strategy = source.versioning_strategy.clone();
+    }
+}
+
+/// Versioning from a donor package and automatic release creation name actions and
+/// channels: set once the process exists, on new and existing projects alike.
 fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
-    let Some(body) = &p.create_body else { return };
+    let (body, target) = match (&p.create_body, &p.dest, &p.dest_id) {
+        (Some(body), _, _) => (
+            body.clone(),
+            Target::Created {
+                item: ItemRef::new(ResourceKind::Project, p.name()),
+            },
+        ),
+        (None, Some(dest), Some(id)) if !p.cac => (
+            p.settings_body.clone().unwrap_or_else(|| to_value(dest)),
+            Target::Existing { id: id.clone() },
+        ),
+        _ => return,
+    };
+    let body = &body;
     let item = ItemRef::new(ResourceKind::Project, p.name());
     let mut desired = body.clone();
     let donor = p
@@ -919,9 +965,16 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         .versioning_strategy
         .get()
         .filter(|v| v.donor_package.is_set());
+    // The server fills in the action id of a donor package or release creation package
+    // from its name; an existing project keeps the one it has when the package is the
+    // same, so the next plan sees no change.
+    let dest_versioning = p.dest.as_ref().and_then(|d| d.versioning_strategy.get());
     if let Some(v) = donor {
         let mut v = v.clone();
-        v.donor_package_step_id = Field::Missing;
+        v.donor_package_step_id = dest_versioning
+            .filter(|d| d.donor_package == v.donor_package)
+            .map(|d| d.donor_package_step_id.clone())
+            .unwrap_or_default();
         v.template = Field::Null;
         set(&mut desired, "VersioningStrategy", to_value(&v));
     }
@@ -932,11 +985,17 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         .filter(|a| a.channel_id.is_set() || a.release_creation_package.is_set())
     {
         let mut arc = arc.clone();
-        arc.release_creation_package_step_id = Field::Missing;
+        arc.release_creation_package_step_id = p
+            .dest
+            .as_ref()
+            .and_then(|d| d.release_creation_strategy.get())
+            .filter(|d| d.release_creation_package == arc.release_creation_package)
+            .map(|d| d.release_creation_package_step_id.clone())
+            .unwrap_or_default();
         let channel = arc
             .channel_id
             .get()
-            .map(|c| ctx.resolve_channel(c.as_str(), p.name(), None));
+            .map(|c| ctx.resolve_channel(c.as_str(), p.name(), p.dest_id.as_deref()));
         match channel.map(|(name, r)| (name, r.text())) {
             Some((name, None)) => {
                 ctx.clean(CleanupCategory::Reference, &item, format!("automatic release creation was not set: its channel {name:?} is not on the destination"));
@@ -957,15 +1016,16 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     if desired == *body {
         return;
     }
-    let mut op = update_op(
+    let op = update_op(
         ctx,
-        item.clone(),
-        Target::Created { item },
+        item,
+        target,
         body,
         desired,
         "versioning and release creation name actions, so they are set once the process exists",
-        "unchanged",
+        "versioning and release creation match the source",
     );
-    op.owner = None;
-    ctx.push(LayerName::ProjectVersioning, op);
+    if op.action == OpAction::Update {
+        ctx.push(LayerName::ProjectVersioning, op);
+    }
 }
