@@ -1,6 +1,6 @@
 //! The pure octosync engine.
 //!
-//! [`plan`] takes a [`Snapshot`] of the source, a snapshot of one destination and the
+//! [`plan()`] takes a [`Snapshot`] of the source, a snapshot of one destination and the
 //! [`SyncRules`], and returns a [`Plan`]: what will be created, updated, left alone or
 //! skipped on the destination, in dependency order, with the reason for every decision,
 //! the body to send, a field-level diff for updates and a clean-up log of everything a
