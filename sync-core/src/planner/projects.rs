@@ -923,15 +923,40 @@ fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, channels: Vec<(ItemRef, Tar
 /// versioning strategy that is a template. A strategy that takes its version from a
 /// package names an action, so it is set once the process exists (see [`versioning`]).
 fn deployment_settings(source: &Project, desired: &mut Project) {
-    desired.default_guided_failure_mode = source.default_guided_failure_mode.clone();
-    desired.release_notes_template = source.release_notes_template.clone();
-    desired.deployment_changes_template = source.deployment_changes_template.clone();
-    desired.default_to_skip_if_already_installed =
-        source.default_to_skip_if_already_installed.clone();
-    desired.force_package_download = source.force_package_download.clone();
-    desired.project_connectivity_policy = source.project_connectivity_policy.clone();
-    desired.tenanted_deployment_mode = source.tenanted_deployment_mode.clone();
-    desired.discrete_channel_release = source.discrete_channel_release.clone();
+    // A field the source's document does not have (an older server) says nothing: the
+    // destination keeps its own.
+    macro_rules! follow {
+        ($($field:ident),*) => {$(
+            if !source.$field.is_missing() {
+                desired.$field = source.$field.clone();
+            }
+        )*};
+    }
+    follow!(
+        default_guided_failure_mode,
+        release_notes_template,
+        deployment_changes_template,
+        default_to_skip_if_already_installed,
+        force_package_download,
+        tenanted_deployment_mode,
+        discrete_channel_release
+    );
+    // The connectivity policy is laid over the destination's, member by member: a member
+    // the source's server does not send keeps the value the destination's server set.
+    if let (Some(src), Some(dst)) = (
+        source.project_connectivity_policy.get(),
+        desired.project_connectivity_policy.get(),
+    ) {
+        let mut merged = to_value(dst);
+        if let (Value::Object(m), Value::Object(from)) = (&mut merged, to_value(src)) {
+            m.extend(from);
+        }
+        if let Ok(policy) = serde_json::from_value(merged) {
+            desired.project_connectivity_policy.set(policy);
+        }
+    } else if source.project_connectivity_policy.is_set() {
+        desired.project_connectivity_policy = source.project_connectivity_policy.clone();
+    }
     let template_only = source
         .versioning_strategy
         .get()
