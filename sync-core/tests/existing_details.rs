@@ -405,3 +405,33 @@ fn an_existing_project_takes_the_source_deployment_settings_and_its_donor_packag
         .expect("versioning is set once the process exists");
     assert_eq!(versioning.ops[0].action, OpAction::Update);
 }
+
+#[test]
+fn a_deployment_setting_the_source_does_not_send_keeps_the_destinations_value() {
+    let source = with_project_settings(
+        join(vec![
+            builtins(1),
+            vec![("environments", source_environments())],
+            source_project(json!([]), json!([])),
+        ]),
+        json!({"ProjectConnectivityPolicy": {"AllowDeploymentsToNoTargets": true}}),
+    );
+    let destination = with_project_settings(
+        join(vec![
+            builtins(71),
+            vec![("environments", destination_environments())],
+            destination_project(json!([]), json!([])),
+        ]),
+        json!({"ForcePackageDownload": true,
+               "ProjectConnectivityPolicy": {"AllowDeploymentsToNoTargets": false, "SkipMachineBehavior": "None",
+                                             "TargetRoles": [], "ExcludeUnhealthyTargets": true}}),
+    );
+    let (_, after) = plan_apply_replan(&source, &destination, &rules(SELECT));
+    let project = serde_json::to_value(&after.projects[0]).unwrap();
+    assert_eq!(project["ForcePackageDownload"], true);
+    assert_eq!(
+        project["ProjectConnectivityPolicy"],
+        json!({"AllowDeploymentsToNoTargets": true, "SkipMachineBehavior": "None",
+               "TargetRoles": [], "ExcludeUnhealthyTargets": true})
+    );
+}
