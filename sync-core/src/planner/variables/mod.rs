@@ -18,11 +18,11 @@
 //! | 2 | same scope, other value | plain | `never` and `add-new-with-placeholder` keep the destination's; `always` takes the source's | source `Timeout = 30 [Staging], 60 [Production]`, destination `60 [Staging], 30 [Production]`: under `never` nothing changes |
 //! | 3 | same scope | secret on both | the destination's secret is kept, with its id | `Signing.Key [Production]` |
 //! | 4 | plain, same scope | secret | the secret is kept; a `Skipped` entry | source `Smtp.Password = "dev-pw"`, destination secret |
-//! | 5 | secret, same scope | plain | the plain value is kept; a `Skipped` entry says to make it sensitive by hand | |
+//! | 5 | secret, same scope | plain | the plain value is kept; a `Skipped` entry says to make it sensitive by hand | source secret `Api.Key`, destination `Api.Key = "local-key"` |
 //! | 6 | no exact partner, same value, **narrower** scope | a value with a wider scope | the destination's value takes the source's scope; a `NarrowedScope` entry | `ConnectionString` unscoped → `[Role SQL-Server]` (the seed's recurring sync) |
 //! | 7 | no partner, same value, other or wider scope | | never moved or widened by value: the source value is considered for adding (rows 8–13) | `Banner = off [Staging]` vs destination `off [Production]`: `[Production]` stays, `[Staging]` is added |
 //! | 8 | no partner | | added (a new secret gets a dummy and a `DummySecret` entry; under `add-new-with-placeholder` a new text value gets the placeholder) | `ConnectionString = Data Source=… [Role Oracle]` |
-//! | 9 | no partner | values of the name exist and `add_additional_variable_values_on_existing_variable_sets` is off | not added; `Skipped` | |
+//! | 9 | no partner | values of the name exist and `add_additional_variable_values_on_existing_variable_sets` is off | not added; `Skipped` | source `Timeout = 45 [Production]`, destination only `Timeout = 60 [Staging]` |
 //! | 10 | plain, no partner | the name is a secret there | not added; `Skipped`: a plain value beside a secret would compete with it | `Smtp.Password = "dev-pw"` unscoped vs a `[Production]` secret |
 //! | 11 | secret, no partner | secrets that already apply in every context of its scope | not added; `Skipped` | source `Signing.Key [Staging, Production]`, destination secrets `[Staging]` and `[Production]` |
 //! | 12 | no partner | every context it would apply to resolves a more specific destination value | not added (no deployment would use it); `Skipped` | source `Application.Database.Name` unscoped, destination values `[Staging]` and `[Production]` |
