@@ -149,3 +149,83 @@ pub fn record(
     };
     updated_state(previous, checkpoints, run, plans).write(&dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{ErrorReport, OpResult};
+    use crate::report::{DestinationApply, FollowUp};
+    use octopus_model::ResourceKind;
+    use sync_core::{ItemRef, OpAction};
+
+    fn result(name: &str, outcome: Outcome) -> OpResult {
+        OpResult {
+            item: ItemRef::new(ResourceKind::Environment, name),
+            action: OpAction::Update,
+            outcome,
+            note: None,
+        }
+    }
+
+    fn checkpoint(url: &str, last_event: u64) -> InstanceState {
+        InstanceState {
+            url: url.into(),
+            space: "Default".into(),
+            last_event: Some(last_event),
+        }
+    }
+
+    #[test]
+    fn only_what_was_written_is_recorded_and_another_instances_state_is_replaced() {
+        let run = ApplyRun {
+            tool_version: "test".into(),
+            saved_plan: false,
+            destinations: vec![DestinationApply {
+                name: "prod".into(),
+                counts: Default::default(),
+                results: vec![
+                    result(
+                        "Test",
+                        Outcome::Updated {
+                            id: "Environments-1".into(),
+                        },
+                    ),
+                    result(
+                        "Broken",
+                        Outcome::Failed {
+                            error: ErrorReport::of(&std::io::Error::other("boom")),
+                        },
+                    ),
+                    result("Later", Outcome::NotAttempted),
+                ],
+                follow_up: FollowUp::None,
+            }],
+        };
+        let checkpoints = Checkpoints {
+            source: Some(checkpoint("http://source/", 3)),
+            destinations: vec![Some(checkpoint("http://prod/", 7))],
+        };
+        let mut previous = SyncState::default();
+        let mut old = DestinationState {
+            instance: checkpoint("http://elsewhere/", 99),
+            ..DestinationState::default()
+        };
+        old.written.insert(
+            "Environments-9".into(),
+            WrittenDocument {
+                kind: ResourceKind::Environment,
+                name: "Elsewhere".into(),
+                owner: None,
+                digest: None,
+            },
+        );
+        previous.destinations.insert("prod".into(), old);
+
+        let state = updated_state(Some(previous), &checkpoints, &run, &[]);
+        let prod = &state.destinations["prod"];
+        assert_eq!(prod.instance, checkpoint("http://prod/", 7));
+        let ids: Vec<&String> = prod.written.keys().collect();
+        assert_eq!(ids, ["Environments-1"]);
+        assert_eq!(state.source, Some(checkpoint("http://source/", 3)));
+    }
+}

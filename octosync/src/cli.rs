@@ -574,7 +574,20 @@ async fn plan_command(
     let (config, config_bytes) = read_config(path)?;
     let (_, _, plans) = plan_all(&config, bars).await?;
     let names = names_of(&config);
-    emit(report_file, &render_plans(&names, &plans, format))?;
+    // With a state, what others changed since the last sync comes first (not in JSON,
+    // whose layout is the plan's).
+    let drift = match format {
+        Format::Json => None,
+        _ => crate::drift::drift_with_plans(&config, &plans)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("warning: cannot tell what changed since the last sync: {e}");
+                None
+            }),
+    };
+    let mut report = drift.map(|d| d.render(format) + "\n").unwrap_or_default();
+    report.push_str(&render_plans(&names, &plans, format));
+    emit(report_file, &report)?;
     if let Some(out) = out {
         let saved = SavedPlan::new(
             &config_bytes,

@@ -164,7 +164,7 @@ impl DriftReport {
         if !self.baseline_found {
             return self.no_baseline() + "\n";
         }
-        let mut out = String::new();
+        let mut out = String::from("Drift since the last sync:\n");
         for dest in &self.destinations {
             out.push_str(&format!("{}: {}\n", dest.name, headline(dest)));
             for c in &dest.changes {
@@ -362,18 +362,8 @@ enum Found {
     },
 }
 
-/// Computes the drift of every destination of `config` against the state in its state
-/// directory.
-pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
-    let dir = config.state_dir();
-    let state_dir = dir.display().to_string();
-    let Some(state) = SyncState::read(&dir)? else {
-        return Ok(DriftReport {
-            state_dir,
-            baseline_found: false,
-            destinations: Vec::new(),
-        });
-    };
+/// What each destination's audit log says since its checkpoint, before any planning.
+async fn baselines(config: &SyncConfig, state: &SyncState) -> Result<Vec<Found>, BoxError> {
     let mut found = Vec::new();
     for dest in &config.destinations {
         let name = dest.instance.display_name();
@@ -441,6 +431,22 @@ pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
             });
         }
     }
+    Ok(found)
+}
+
+/// Computes the drift of every destination of `config` against the state in its state
+/// directory.
+pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
+    let dir = config.state_dir();
+    let state_dir = dir.display().to_string();
+    let Some(state) = SyncState::read(&dir)? else {
+        return Ok(DriftReport {
+            state_dir,
+            baseline_found: false,
+            destinations: Vec::new(),
+        });
+    };
+    let found = baselines(config, &state).await?;
     let mut source: Option<Snapshot> = None;
     let mut destinations = Vec::new();
     for (found, dest) in found.into_iter().zip(&config.destinations) {
@@ -499,6 +505,47 @@ pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
         baseline_found: true,
         destinations,
     })
+}
+
+/// The drift of every destination against plans already made (one per destination, in
+/// the config's order), for `plan` to show at its top; `None` without a state. Only
+/// the audit logs are read.
+pub async fn drift_with_plans(
+    config: &SyncConfig,
+    plans: &[Plan],
+) -> Result<Option<DriftReport>, BoxError> {
+    let dir = config.state_dir();
+    let Some(state) = SyncState::read(&dir)? else {
+        return Ok(None);
+    };
+    let found = baselines(config, &state).await?;
+    let destinations = found
+        .into_iter()
+        .zip(plans)
+        .map(|(found, plan)| match found {
+            Found::Done(d) => d,
+            Found::Foreign {
+                name,
+                last_event,
+                events,
+                ..
+            } => {
+                let refs: Vec<&Value> = events.iter().collect();
+                let (changes, unselected_changes) = changes_of(&refs, plan);
+                DestinationDrift {
+                    name,
+                    baseline: Baseline::Since { last_event },
+                    changes,
+                    unselected_changes,
+                }
+            }
+        })
+        .collect();
+    Ok(Some(DriftReport {
+        state_dir: dir.display().to_string(),
+        baseline_found: true,
+        destinations,
+    }))
 }
 
 /// `octosync drift`: prints the report (or writes it to `out`); answers whether any

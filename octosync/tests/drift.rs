@@ -222,6 +222,13 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
         "{shown}"
     );
 
+    // With a state, plan shows the drift first, then the plan that overwrites it.
+    let plan = octosync(&i, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan.stderr));
+    let shown = text(&plan.stdout);
+    assert!(shown.starts_with("Drift since the last sync:"), "{shown}");
+    assert!(shown.contains(PERSON), "{shown}");
+
     // The next apply puts the source's description back and moves the baseline on.
     let reapply = octosync(&i, &["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(reapply.status.code(), Some(0), "{}", text(&reapply.stderr));
