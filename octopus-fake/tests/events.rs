@@ -160,6 +160,12 @@ async fn creates_and_deletes_are_recorded_and_the_filters_and_paging_hold() {
     let first = api.ok("Spaces-1/events?take=2").await;
     assert_eq!(auto_ids(&first), ids[..2].to_vec());
     let next = first["Links"]["Page.Next"].as_str().expect("a next page");
+    let filtered = api.ok("Spaces-1/events?fromAutoId=1&take=1").await;
+    let link = filtered["Links"]["Page.Next"].as_str().unwrap();
+    assert!(
+        link.contains("fromAutoId=1"),
+        "links keep the documented spelling: {link}"
+    );
     let second = api.ok(next).await;
     assert_eq!(auto_ids(&second), ids[2..4].to_vec());
 
