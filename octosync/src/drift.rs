@@ -677,4 +677,62 @@ mod tests {
         assert_eq!(changes[0].username, "jo");
         assert_eq!(changes[0].differences[0]["path"], "/Description");
     }
+
+    #[test]
+    fn the_markdown_report_is_one_table_row_per_change_and_says_when_there_is_no_baseline() {
+        let plan = plan(vec![op(
+            ResourceKind::Environment,
+            "Test | QA",
+            OpAction::Update,
+            Some("Environments-1"),
+        )]);
+        let events = [event(5, "portal/1", "Environments-1")];
+        let refs: Vec<&Value> = events.iter().collect();
+        let (changes, _) = changes_of(&refs, &plan);
+        let report = DriftReport {
+            state_dir: ".octosync".into(),
+            baseline_found: true,
+            destinations: vec![
+                DestinationDrift {
+                    name: "prod".into(),
+                    baseline: Baseline::Since { last_event: 4 },
+                    changes,
+                    unselected_changes: 0,
+                },
+                DestinationDrift {
+                    name: "dr".into(),
+                    baseline: Baseline::Lost { last_event: 2 },
+                    changes: Vec::new(),
+                    unselected_changes: 0,
+                },
+            ],
+        };
+        assert!(report.has_drift());
+        let markdown = report.render(Format::Markdown);
+        let rows: Vec<&str> = markdown
+            .lines()
+            .filter(|l| l.starts_with("| environment"))
+            .collect();
+        assert_eq!(rows.len(), 1, "{markdown}");
+        assert!(
+            rows[0].contains("Test \\| QA"),
+            "pipes are escaped: {}",
+            rows[0]
+        );
+        assert!(
+            rows[0].contains("replace /Description: \"x\""),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[0].contains("**overwrite**"), "{}", rows[0]);
+        assert!(markdown.contains("## dr\n\ncannot tell"), "{markdown}");
+
+        let none = DriftReport {
+            state_dir: "elsewhere/.octosync".into(),
+            baseline_found: false,
+            destinations: Vec::new(),
+        };
+        assert!(!none.has_drift());
+        assert!(none.render(Format::Text).starts_with("No baseline"));
+    }
 }
