@@ -11,7 +11,10 @@
 //! - [`OctopusHttpClient`]: both traits over HTTP (reqwest, rustls), with complete
 //!   paging, bounded concurrency, pacing from the server's rate-limit headers, retries
 //!   that never repeat a create blindly, typed [`Error`]s and request counters
-//!   ([`OctopusHttpClient::stats`]).
+//!   ([`OctopusHttpClient::stats`]), and the audit log since a checkpoint
+//!   ([`OctopusHttpClient::events_from`], [`OctopusHttpClient::latest_event_auto_id`]).
+//!   Every request names the client in its `User-Agent` (`octosync/<version>`), which is
+//!   how the audit log tells octosync's writes from a person's.
 //! - With the `mock` feature, `MockOctopusRead` and `MockOctopusWrite` (mockall).
 //!
 //! # Why the traits look the way they do

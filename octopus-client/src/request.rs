@@ -342,6 +342,23 @@ pub fn get(space: Option<&SpaceId>, kind: ResourceKind, id: &str) -> ApiRequest 
     ApiRequest::get(segments)
 }
 
+/// `GET /api/events?spaces={space}&fromAutoId={n}&take={take}`: one page of the audit
+/// log of `space` (every space and the system when `None`) from the event with
+/// `AutoId` `from_auto_id` on, newest first. The system-level route with `spaces=` is
+/// the one the root document links (`Events`, go-octopusdeploy
+/// `pkg/constants/constants_api_replies.go`; parameters as in
+/// `pkg/events/events_query.go`).
+pub fn events(space: Option<&SpaceId>, from_auto_id: u64, take: u64) -> ApiRequest {
+    let mut request = ApiRequest::get(vec!["events".to_owned()]);
+    if let Some(space) = space {
+        request = request.with_query("spaces", space.to_string());
+    }
+    request
+        .with_query("fromAutoId", from_auto_id.to_string())
+        .with_query("skip", "0")
+        .with_query("take", take.to_string())
+}
+
 /// `POST /api/{space}/{collection}`: create.
 pub fn create(space: Option<&SpaceId>, kind: ResourceKind, body: Value) -> ApiRequest {
     ApiRequest::new(Method::Post, collection_segments(space, kind)).with_body(body)

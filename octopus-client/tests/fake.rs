@@ -427,3 +427,39 @@ async fn a_community_step_template_is_installed_into_the_space() {
     let templates = client.list_action_templates().await.unwrap();
     assert!(templates.iter().any(|t| t.id == installed.id));
 }
+
+#[tokio::test]
+async fn the_audit_log_reads_every_event_since_a_checkpoint_oldest_first_with_its_user_agent() {
+    let server = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let client = OctopusHttpClient::builder(server.url(), server.api_key())
+        .space_name("Default")
+        .page_size(2)
+        .build()
+        .unwrap();
+    assert_eq!(client.latest_event_auto_id().await.unwrap(), None);
+    for name in ["Audit 1", "Audit 2", "Audit 3"] {
+        client
+            .create(ResourceKind::Environment, json!({"Name": name}))
+            .await
+            .unwrap();
+    }
+    let latest = client.latest_event_auto_id().await.unwrap();
+    assert_eq!(latest, Some(3));
+    let events = client.events_from(2).await.unwrap();
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e["AutoId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3]);
+    assert_eq!(
+        events[1]["ChangeDetails"]["DocumentContext"]["Name"],
+        "Audit 3"
+    );
+    let agent = events[0]["UserAgent"].as_str().unwrap();
+    assert!(
+        agent.starts_with("octosync/"),
+        "the client names itself: {agent}"
+    );
+}

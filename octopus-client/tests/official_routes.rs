@@ -127,3 +127,30 @@ fn every_special_request_is_on_the_list() {
         .collect();
     assert!(off.is_empty(), "{off:?}");
 }
+
+#[test]
+fn the_audit_log_is_read_through_a_listed_route() {
+    let space = SpaceId::new("Spaces-1");
+    let built = request::events(Some(&space), 7, 100);
+    assert!(
+        on_list(&built),
+        "{} {}",
+        built.method.as_str(),
+        built.path()
+    );
+    assert_eq!(built.path(), "/api/events");
+    let query: Vec<(&str, &str)> = built
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        query,
+        [
+            ("spaces", "Spaces-1"),
+            ("fromAutoId", "7"),
+            ("skip", "0"),
+            ("take", "100")
+        ]
+    );
+}

@@ -49,6 +49,9 @@ pub struct FakeConfig {
     pub rate_limit_rpm: Option<u32>,
     /// A path prefix the API is served under (`/octopus` → `http://host/octopus/api`).
     pub path_prefix: String,
+    /// How many audit-log events to keep (the newest); `None` keeps them all. A client
+    /// whose checkpoint is older than the oldest kept event can tell it missed some.
+    pub event_retention: Option<usize>,
 }
 
 impl FakeConfig {
@@ -99,6 +102,7 @@ impl Default for FakeConfig {
             fail_seed: 0,
             rate_limit_rpm: None,
             path_prefix: String::new(),
+            event_retention: None,
         }
     }
 }

@@ -39,6 +39,7 @@
 //! | `/{spaceId}/projects/{id}/channels`, `/runbooks` (+ `/{id}`), `/runbookProcesses/{id}` | GET, POST, PUT, DELETE |
 //! | `/{spaceId}/tenants/{id}/variables` (saving refused from 2025.2, where common variable scoping is on); `/commonvariables`, `/projectvariables` (2025.1+); `/tenantvariables/all` (GET only; there is no `/tenantvariables/{id}`) | GET, POST, PUT |
 //! | `/communityactiontemplates/{id}/installation[/{spaceId}]` (system-level; the default space when none is named) | POST, PUT |
+//! | `/events` (+ `/{id}`; `?spaces=&includeSystem=`) and `/{spaceId}/events`: the audit log, one event per document a write created, changed or deleted, with `fromAutoId`, `toAutoId`, `documentTypes`, `regarding`, `users`, `eventCategories`, `excludeDifference`, `skip`, `take`; newest first; `FakeConfig::event_retention` (`--event-retention N`) keeps only the newest N. See [the audit log](#the-audit-log) | GET |
 //! | `/fake/stats` (an extension, not Octopus; anonymous and not counted) | GET |
 //! | `/fake/integrity` (an extension, not Octopus; anonymous and not counted): every reference in a space's documents that names no existing document, as `{"DanglingReferences": [{Space, Kind, Document, Path, Id}]}` | GET |
 //!
@@ -50,6 +51,33 @@
 //! the tests hold this fake to that list. Where the evidence does not say when a route
 //! appeared (`/projects/{id}/deploymentprocesses` and `/variables`), the list says so and
 //! the fake serves the route only from the version the evidence does show.
+//!
+//! # The audit log
+//!
+//! Every write through the API records one event per document it created, changed or
+//! deleted, with the user of the API key (`Users-1`, `admin`) and the request's
+//! `User-Agent`. Loading a seed records nothing. The evidence and the choices:
+//!
+//! - Field names follow go-octopusdeploy `pkg/events/event.go` and
+//!   `pkg/events/change_details.go`; the query parameters follow
+//!   `pkg/events/events_query.go` and the `Events` link of the recorded 2020.4 root
+//!   document in `pkg/constants/constants_api_replies.go`
+//!   (`/api/events{/id}{?skip,regarding,…,fromAutoId,toAutoId,documentTypes,take,ids,spaces,includeSystem,excludeDifference}`).
+//!   That link is system-level; the space-scoped `/api/{spaceId}/events` is served
+//!   because the project's API notes name it, but no official client at hand uses it.
+//! - `AutoId` is not in the Go client's model although `fromAutoId`/`toAutoId` are
+//!   query parameters: here it is a number growing by one per event, and both bounds
+//!   are inclusive. Lists are newest first, as recorded answers are.
+//! - `ChangeDetails.Differences` is untyped in the Go client; here it is an RFC 6902
+//!   JSON patch from the document before the write to the document after it (from an
+//!   empty object for a create, `null` for a delete), without the `LastModifiedOn` and
+//!   `LastModifiedBy` stamps; `DocumentContext` is the document after the write (before
+//!   it, for a delete). `excludeDifference=true` answers `Differences: null`.
+//! - `Message` is the fake's own wording, `IdentityEstablishedWith` is always `API key`,
+//!   and the document type `documentTypes` filters on is the id's prefix (`Projects`,
+//!   `deploymentprocess`). None of these is established by the evidence.
+//! - [`FakeConfig::event_retention`] (`--event-retention N`) keeps the newest N events,
+//!   so a checkpoint older than the log shows: the event it names is gone.
 //!
 //! # Secrets
 //!
@@ -99,6 +127,7 @@ mod config;
 mod context;
 mod deployment_settings;
 mod error;
+mod events;
 mod filters;
 mod git_refs;
 mod instance;

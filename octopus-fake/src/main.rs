@@ -59,6 +59,9 @@ struct Args {
     /// Serve the API under this path prefix (`/octopus` gives `/octopus/api`).
     #[arg(long, default_value = "")]
     path_prefix: String,
+    /// Keep only the newest N audit-log events (`GET /api/events`); all by default.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    event_retention: Option<u64>,
 }
 
 #[tokio::main]
@@ -81,6 +84,9 @@ async fn main() -> ExitCode {
         fail_seed: args.fail_seed,
         rate_limit_rpm: args.rate_limit_rpm,
         path_prefix: args.path_prefix,
+        event_retention: args
+            .event_retention
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let server = match FakeServer::start(config).await {
         Ok(s) => s,
@@ -124,7 +130,10 @@ mod tests {
             "0.05",
             "--rate-limit-rpm",
             "600",
+            "--event-retention",
+            "100",
         ]);
+        assert_eq!(args.event_retention, Some(100));
         assert_eq!(args.version, "2024.2.1234".parse().unwrap());
         assert!(args.strict);
         assert_eq!(args.rate_limit_rpm, Some(600));

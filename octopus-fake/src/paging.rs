@@ -50,6 +50,11 @@ fn original_name(lower: &str) -> &str {
         "contenttype" => "contentType",
         "accounttype" => "accountType",
         "includesystem" => "includeSystem",
+        "fromautoid" => "fromAutoId",
+        "toautoid" => "toAutoId",
+        "documenttypes" => "documentTypes",
+        "eventcategories" => "eventCategories",
+        "excludedifference" => "excludeDifference",
         other => other,
     }
 }

@@ -102,6 +102,13 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
                 _ => Err(ApiError::method_not_allowed()),
             }
         }
+        [events] if events.eq_ignore_ascii_case("events") => {
+            let path = ctx.link("events");
+            ctx.store.events.list(None, &path, &req)
+        }
+        [events, id] if events.eq_ignore_ascii_case("events") => {
+            only_get(&req, || ctx.store.events.get(None, id))
+        }
         [first, rest @ ..] if system_collection(first).is_some() => {
             let spec = system_collection(first).unwrap_or(&SPACE_COLLECTIONS[0]);
             collection_routes(ctx, &Place::System, spec, rest, req)
@@ -195,6 +202,16 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
     };
     if first.eq_ignore_ascii_case("runbooksnapshots") {
         return crate::runbook_snapshots::routes(ctx, space, &rest[1..], req);
+    }
+    if first.eq_ignore_ascii_case("events") {
+        return match &rest[1..] {
+            [] => {
+                let path = ctx.link(&format!("{space}/events"));
+                ctx.store.events.list(Some(space), &path, &req)
+            }
+            [id] => only_get(&req, || ctx.store.events.get(Some(space), id)),
+            _ => Err(ApiError::no_route(&format!("/{space}/{}", rest.join("/")))),
+        };
     }
     let spec = space_collection(first).ok_or_else(|| ApiError::no_route(first))?;
     match (spec.key, &rest[1..], req.verb) {

@@ -163,6 +163,14 @@ impl FakeServer {
                 }
             }
         }
+        if config.event_retention == Some(0) {
+            return Err(FakeError::Config(
+                "an event retention must keep at least one event".into(),
+            ));
+        }
+        // What loading the seed wrote is the starting state, not history.
+        store.drain_changes();
+        store.events.set_retention(config.event_retention);
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             settings,
@@ -257,7 +265,10 @@ impl FakeServer {
     /// Adds the spaces of `snapshot` to the running server, keeping their ids (fast
     /// seeding for benchmarks: no HTTP round trips).
     pub fn load(&self, snapshot: &Snapshot) {
-        self.shared.with_ctx(|ctx| loader::load(ctx, snapshot));
+        self.shared.with_ctx(|ctx| {
+            loader::load(ctx, snapshot);
+            ctx.store.drain_changes();
+        });
     }
 
     /// The secret stored for a sensitive variable, which the API never returns
@@ -501,7 +512,25 @@ async fn handle(
         query,
         body,
     };
-    let answer = shared.with_ctx(|ctx| routes::dispatch(ctx, req));
+    let actor = crate::events::Actor {
+        user_id: "Users-1".into(),
+        username: "admin".into(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    };
+    let answer = shared.with_ctx(|ctx| {
+        let answer = routes::dispatch(ctx, req);
+        let changes = ctx.store.drain_changes();
+        if matches!(verb, Verb::Post | Verb::Put | Verb::Delete) && !changes.is_empty() {
+            let occurred = crate::clock::now();
+            let prefix = ctx.settings.prefix.clone();
+            ctx.store.events.record(changes, &actor, &occurred, &prefix);
+        }
+        answer
+    });
     match answer {
         Ok(reply) => json_response(reply.status, &reply.body, extra),
         Err(e) => error_response(&e, extra),

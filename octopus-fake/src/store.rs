@@ -2,6 +2,7 @@
 //! the secrets the API never returns.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -9,11 +10,43 @@ use crate::spec::CollectionSpec;
 #[cfg(test)]
 use crate::spec::{SPACE_COLLECTIONS, SYSTEM_COLLECTIONS};
 
+/// Orders the first touches of documents across collections, so the events of one
+/// request come out in the order its writes happened.
+static TOUCH_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// A document as it was before the writes of the current request first touched it.
+#[derive(Clone, Debug)]
+struct Touched {
+    sequence: u64,
+    id: String,
+    before: Option<Value>,
+}
+
 /// The documents of one collection, in insertion order, indexed by lower-case id.
+///
+/// Every write path (`upsert`, `get_mut`, `remove`) remembers the document as it was
+/// before the first write of the current request; [`Store::drain_changes`] turns those
+/// into before/after pairs for the audit log.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Docs {
     items: Vec<Value>,
     index: HashMap<String, usize>,
+    touched: HashMap<String, Touched>,
+}
+
+/// One document a request created, changed or deleted.
+#[derive(Clone, Debug)]
+pub(crate) struct Change {
+    /// The order of the first write to this document within the request.
+    pub sequence: u64,
+    /// The space the document lives in (`None` for instance-wide collections).
+    pub space_id: Option<String>,
+    /// The document's id.
+    pub id: String,
+    /// The document before the request (`None` when it was created).
+    pub before: Option<Value>,
+    /// The document after the request (`None` when it was deleted).
+    pub after: Option<Value>,
 }
 
 impl Docs {
@@ -34,8 +67,60 @@ impl Docs {
             .and_then(|&i| self.items.get(i))
     }
 
+    /// Remembers the document keyed `id` as it is now, unless this request touched it
+    /// already.
+    fn touch(&mut self, id: &str) {
+        let key = id.to_lowercase();
+        if self.touched.contains_key(&key) {
+            return;
+        }
+        let before = self.get(id).cloned();
+        let real_id = before
+            .as_ref()
+            .and_then(|d| d["Id"].as_str())
+            .unwrap_or(id)
+            .to_owned();
+        self.touched.insert(
+            key,
+            Touched {
+                sequence: TOUCH_SEQUENCE.fetch_add(1, Ordering::Relaxed),
+                id: real_id,
+                before,
+            },
+        );
+    }
+
+    /// The documents touched since the last call, as they were and as they are, leaving
+    /// out those that ended as they started.
+    fn drain_touched(&mut self, space_id: Option<&str>, out: &mut Vec<Change>) {
+        for (key, touched) in std::mem::take(&mut self.touched) {
+            let after = self
+                .index
+                .get(&key)
+                .and_then(|&i| self.items.get(i))
+                .cloned();
+            if after == touched.before {
+                continue;
+            }
+            let id = after
+                .as_ref()
+                .and_then(|d| d["Id"].as_str())
+                .map(str::to_owned)
+                .unwrap_or(touched.id);
+            out.push(Change {
+                sequence: touched.sequence,
+                space_id: space_id.map(str::to_owned),
+                id,
+                before: touched.before,
+                after,
+            });
+        }
+    }
+
     /// The document with `id`, mutably.
     pub fn get_mut(&mut self, id: &str) -> Option<&mut Value> {
+        self.index.get(&id.to_lowercase())?;
+        self.touch(id);
         match self.index.get(&id.to_lowercase()) {
             Some(&i) => self.items.get_mut(i),
             None => None,
@@ -44,6 +129,7 @@ impl Docs {
 
     /// Inserts or replaces the document keyed `id`.
     pub fn upsert(&mut self, id: &str, doc: Value) {
+        self.touch(id);
         let key = id.to_lowercase();
         match self.index.get(&key) {
             Some(&i) => self.items[i] = doc,
@@ -67,6 +153,8 @@ impl Docs {
 
     /// Removes the document keyed `id`.
     pub fn remove(&mut self, id: &str) -> Option<Value> {
+        self.index.get(&id.to_lowercase())?;
+        self.touch(id);
         let i = self.index.remove(&id.to_lowercase())?;
         let doc = self.items.remove(i);
         for slot in self.index.values_mut() {
@@ -111,6 +199,8 @@ pub(crate) struct Store {
     counters: HashMap<String, u64>,
     /// Secrets by (lower-case document id, key).
     pub secrets: HashMap<SecretKey, String>,
+    /// The audit log.
+    pub events: crate::events::EventLog,
 }
 
 impl Store {
@@ -181,6 +271,35 @@ impl Store {
             })
             .and_then(|s| s["Id"].as_str())
             .map(str::to_owned)
+    }
+
+    /// Every document created, changed or deleted since the last call, in the order of
+    /// the first write to each.
+    pub fn drain_changes(&mut self) -> Vec<Change> {
+        let mut out = Vec::new();
+        for docs in self.system.values_mut() {
+            docs.drain_touched(None, &mut out);
+        }
+        let names: HashMap<String, String> = self
+            .system
+            .get("spaces")
+            .map(|spaces| {
+                spaces
+                    .items()
+                    .iter()
+                    .filter_map(|s| s["Id"].as_str())
+                    .map(|id| (id.to_lowercase(), id.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (key, data) in &mut self.spaces {
+            let space_id = names.get(key).cloned().unwrap_or_else(|| key.clone());
+            for docs in data.collections.values_mut() {
+                docs.drain_touched(Some(space_id.as_str()), &mut out);
+            }
+        }
+        out.sort_by_key(|c| c.sequence);
+        out
     }
 
     /// Removes every secret stored for document `doc_id`.

@@ -1,8 +1,10 @@
-//! The `octosync` command line: `plan`, `apply`, `export`, `validate` and `demo`.
+//! The `octosync` command line: `plan`, `apply`, `drift`, `export`, `validate` and
+//! `demo`.
 //!
 //! Exit codes: 0 success; 1 any error, a usage error (a mistyped flag or subcommand)
 //! included; 2 only "changes pending" (`plan --detailed-exitcode`, and `apply` when a
-//! follow-up plan is needed and was not applied). Reports go to stdout (or `--report
+//! follow-up plan is needed and was not applied) or "drift found" (`drift
+//! --detailed-exitcode`). Reports go to stdout (or `--report
 //! FILE`); progress, warnings and errors to stderr. Progress bars show only on a
 //! terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
 //! lookup and decision.
@@ -117,6 +119,23 @@ pub enum Command {
         #[arg(long)]
         allow_insecure_http: bool,
     },
+    /// List what someone other than octosync changed on each destination since the last
+    /// apply, and whether the next apply would overwrite it, keep it or leave it alone.
+    Drift {
+        /// The config file.
+        #[arg(short, long, default_value = "sync.toml")]
+        config: PathBuf,
+        /// text, json or markdown.
+        #[arg(long, default_value = "text")]
+        format: Format,
+        /// Write the report here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Exit with 2 when any destination drifted (or its audit log no longer reaches
+        /// back to the last sync).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Check the config and connect to every instance: versions, spaces, warnings.
     Validate {
         /// The config file.
@@ -204,6 +223,14 @@ pub async fn main(cli: Cli) -> u8 {
             out,
             allow_insecure_http,
         } => export_command(&url, &api_key_env, &space, &out, allow_insecure_http).await,
+        Command::Drift {
+            config,
+            format,
+            report,
+            detailed_exitcode,
+        } => crate::drift::drift_command(&config, format, report.as_deref())
+            .await
+            .map(|drift| u8::from(detailed_exitcode && drift) * 2),
         Command::Validate { config } => validate_command(&config).await,
         Command::Demo => demo_command().await,
     };
@@ -547,7 +574,20 @@ async fn plan_command(
     let (config, config_bytes) = read_config(path)?;
     let (_, _, plans) = plan_all(&config, bars).await?;
     let names = names_of(&config);
-    emit(report_file, &render_plans(&names, &plans, format))?;
+    // With a state, what others changed since the last sync comes first (not in JSON,
+    // whose layout is the plan's).
+    let drift = match format {
+        Format::Json => None,
+        _ => crate::drift::drift_with_plans(&config, &plans)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("warning: cannot tell what changed since the last sync: {e}");
+                None
+            }),
+    };
+    let mut report = drift.map(|d| d.render(format) + "\n").unwrap_or_default();
+    report.push_str(&render_plans(&names, &plans, format));
+    emit(report_file, &report)?;
     if let Some(out) = out {
         let saved = SavedPlan::new(
             &config_bytes,
@@ -634,6 +674,8 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
             .into());
         }
     }
+    // Taken before anything is read, so the state never claims more than was seen.
+    let checkpoints = crate::audit::take(&config).await;
     let outcome = match args.plan {
         Some(file) => Some(apply_saved(args, &config, &config_bytes, file, bars).await?),
         None => apply_fresh(args, &config, bars).await?,
@@ -642,6 +684,9 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
         args.say(bars, "Nothing applied.");
         return Ok(1);
     };
+    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans) {
+        eprintln!("warning: {e}; drift has no baseline for this run");
+    }
     emit(args.report, &run.render(args.format))?;
     if let Some(dir) = args.cleanup_dir {
         for (name, plan) in &plans {

@@ -120,6 +120,15 @@ impl Default for ApplyOptions {
     }
 }
 
+/// `[state]`: where octosync keeps what it saw and wrote (see [`crate::state`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateOptions {
+    /// The state directory; relative paths are relative to the config file. Default:
+    /// `.octosync` beside the config file.
+    pub dir: Option<PathBuf>,
+}
+
 /// A parsed `sync.toml`.
 #[derive(Clone, Debug)]
 pub struct SyncConfig {
@@ -133,6 +142,8 @@ pub struct SyncConfig {
     pub rules: SyncRules,
     /// `[apply]`.
     pub apply: ApplyOptions,
+    /// `[state]`.
+    pub state: StateOptions,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +162,8 @@ struct RawConfig {
     environment_map: EnvironmentMap,
     #[serde(default)]
     apply: ApplyOptions,
+    #[serde(default)]
+    state: StateOptions,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +240,22 @@ pub enum ConfigError {
 }
 
 impl SyncConfig {
+    /// The state directory: `[state] dir` (relative to the config file), or `.octosync`
+    /// beside the config file.
+    pub fn state_dir(&self) -> PathBuf {
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        match &self.state.dir {
+            Some(dir) if dir.is_absolute() => dir.clone(),
+            Some(dir) => base.join(dir),
+            None => base.join(".octosync"),
+        }
+    }
+
     /// Reads and checks a `sync.toml`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -323,6 +352,7 @@ impl SyncConfig {
             destinations,
             rules,
             apply: raw.apply,
+            state: raw.state,
         };
         config.check(file)?;
         Ok(config)

@@ -1,6 +1,7 @@
 //! `OctopusHttpClient`: the traits over HTTP, with bounded concurrency, pacing, retries
 //! and typed errors.
 
+mod events;
 mod execute;
 mod read;
 mod write;
