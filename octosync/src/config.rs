@@ -235,7 +235,34 @@ impl SyncConfig {
         })?;
         let mut config = Self::parse(&text, &path.display().to_string())?;
         config.path = Some(path.to_owned());
+        let base = path.parent().unwrap_or(Path::new("."));
+        config
+            .list_certificate_files(base)
+            .map_err(|e| ConfigError::Unusable {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         Ok(config)
+    }
+
+    /// Resolves each `certificates_from` directory (a relative one against `base`, the
+    /// directory of `sync.toml`) and lists its certificate files into the rules'
+    /// [`SyncRules::certificate_files`], for the planner. [`SyncConfig::load`] calls it.
+    pub fn list_certificate_files(
+        &mut self,
+        base: &Path,
+    ) -> Result<(), crate::certificates::CertificateError> {
+        let rules = std::iter::once(&mut self.rules)
+            .chain(self.destinations.iter_mut().map(|d| &mut d.rules));
+        for rules in rules {
+            let Some(dir) = rules.policy.certificates_from.clone() else {
+                continue;
+            };
+            let dir = base.join(dir);
+            rules.certificate_files = crate::certificates::list(&dir)?;
+            rules.policy.certificates_from = Some(dir.display().to_string());
+        }
+        Ok(())
     }
 
     /// Parses the text of a `sync.toml`; `file` names it in errors.
@@ -279,6 +306,7 @@ impl SyncConfig {
             policy: raw.policy,
             scoping: raw.scoping,
             environment_map: raw.environment_map,
+            certificate_files: Default::default(),
         };
         if raw.destinations.is_empty() {
             return Err(ConfigError::Unusable {

@@ -4,6 +4,7 @@
 //! reader, saved plans (`plan --out`, `apply --plan`) and the `octosync` command line.
 
 pub mod apply;
+pub mod certificates;
 pub mod cli;
 pub mod config;
 pub mod demo;
