@@ -75,16 +75,21 @@ pub enum ApplyError {
     #[error("the certificate cannot be created from its file")]
     Certificate(#[source] crate::certificates::CertificateError),
     /// A runbook snapshot was created but its runbook could not be set to publish it.
-    #[error("runbook snapshot {snapshot} was created but not published on runbook {runbook}")]
-    Publish {
-        /// The new snapshot.
-        snapshot: String,
-        /// The runbook.
-        runbook: String,
-        /// Why.
-        #[source]
-        source: octopus_client::Error,
-    },
+    #[error("runbook snapshot {} was created but not published on runbook {}", .0.snapshot, .0.runbook)]
+    Publish(#[source] Box<PublishError>),
+}
+
+/// Why a runbook snapshot created by the apply was not published.
+#[derive(Debug, thiserror::Error)]
+#[error("the runbook could not be read or written")]
+pub struct PublishError {
+    /// The new snapshot.
+    pub snapshot: String,
+    /// The runbook.
+    pub runbook: String,
+    /// Why.
+    #[source]
+    pub source: octopus_client::Error,
 }
 
 /// An error as data: its message and the message of every cause under it, outermost
@@ -869,10 +874,12 @@ async fn publish(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let failed = |source| ApplyError::Publish {
-        snapshot: snapshot.to_owned(),
-        runbook: runbook.clone(),
-        source,
+    let failed = |source| {
+        ApplyError::Publish(Box::new(PublishError {
+            snapshot: snapshot.to_owned(),
+            runbook: runbook.clone(),
+            source,
+        }))
     };
     let mut current = writer
         .get_raw(ResourceKind::Runbook, &runbook)
