@@ -494,6 +494,47 @@ Test = ["Staging"]
     }
 
     #[test]
+    fn certificate_files_are_listed_per_destination_relative_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        for (sub, file) in [("certs", "Shop TLS.pfx"), ("eu-certs", "shop tls.pem")] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join(file), "x").unwrap();
+        }
+        let text = GOOD
+            .replace(
+                "placeholder_value = \"SET ME\"",
+                "placeholder_value = \"SET ME\"\ncertificates_from = \"eu-certs\"",
+            )
+            .replace(
+                "placeholder_value = \"REPLACE ME\"",
+                "placeholder_value = \"REPLACE ME\"\ncertificates_from = \"certs\"",
+            );
+        let path = dir.path().join("sync.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = SyncConfig::load(&path).unwrap();
+        let key = octopus_model::name_key("Shop TLS");
+        assert_eq!(
+            config.destinations[0].rules.certificate_files[&key],
+            "shop tls.pem"
+        );
+        assert_eq!(
+            config.destinations[1].rules.certificate_files[&key],
+            "Shop TLS.pfx"
+        );
+        assert_eq!(
+            config.destinations[0].rules.policy.certificates_from,
+            Some(dir.path().join("eu-certs").display().to_string())
+        );
+
+        std::fs::remove_dir_all(dir.path().join("eu-certs")).unwrap();
+        let err = SyncConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("eu-certs") && err.contains("sync.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn an_unknown_key_names_the_line_and_key() {
         let text = GOOD.replace(
             "overwrite_existing_variables",
