@@ -205,3 +205,104 @@ async fn a_certificate_file_that_is_not_what_it_says_fails_its_create_naming_the
         .unwrap();
     assert!(certificates.iter().all(|c| c["Name"] != "Shop TLS"));
 }
+
+/// Runs the binary on a blocking thread (the test's runtime serves the fakes).
+async fn octosync_cli(
+    args: Vec<String>,
+    keys: [(&'static str, String); 2],
+) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_octosync"));
+        cmd.args(&args).env_remove("RUST_LOG");
+        for (k, v) in keys {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("octosync runs")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_creates_a_certificate_from_its_file_and_no_output_shows_its_data() {
+    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction))
+        .await
+        .unwrap();
+    let source = client(&src);
+    let pem = self_signed_pem();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pem.as_bytes());
+    for name in ["Shop TLS", "Legacy Signing"] {
+        source
+            .create(
+                ResourceKind::Certificate,
+                json!({"Name": name, "CertificateData": {"HasValue": true, "NewValue": encoded}}),
+            )
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    std::fs::write(dir.path().join("certs").join("Shop TLS.pem"), &pem).unwrap();
+    let text = DEMO_CONFIG
+        .replace("http://127.0.0.1:8065", src.url())
+        .replace("http://127.0.0.1:8066", dst.url())
+        .replace("[select]\n", "[select]\ncertificates = [\"all\"]\n")
+        .replace("[policy]\n", "[policy]\ncertificates_from = \"certs\"\n");
+    let config = dir.path().join("sync.toml");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("log.jsonl");
+    let cleanup = dir.path().join("cleanup");
+    let keys = || {
+        [
+            ("OCTOSYNC_SOURCE_API_KEY", src.api_key().to_owned()),
+            ("OCTOSYNC_DESTINATION_API_KEY", dst.api_key().to_owned()),
+        ]
+    };
+    let path = |p: &std::path::Path| p.display().to_string();
+    let apply = octosync_cli(
+        vec![
+            "apply".into(),
+            "-c".into(),
+            path(&config),
+            "--yes".into(),
+            "-vv".into(),
+            "--log-file".into(),
+            path(&log),
+            "--cleanup-dir".into(),
+            path(&cleanup),
+        ],
+        keys(),
+    )
+    .await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&apply.stdout).into_owned(),
+        String::from_utf8_lossy(&apply.stderr).into_owned(),
+    );
+    assert_eq!(apply.status.code(), Some(0), "{stdout}\n{stderr}");
+    let checklist = std::fs::read_to_string(cleanup.join("staging-production-cleanup.md")).unwrap();
+    assert!(
+        checklist.contains("Legacy Signing") && checklist.contains("create it by hand"),
+        "{checklist}"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    for output in [&stdout, &stderr, &log_text, &checklist] {
+        assert!(!output.contains(&encoded), "certificate data leaked");
+        assert!(!output.contains("PRIVATE KEY"), "the key leaked");
+    }
+    let created = client(&dst)
+        .list_raw(ResourceKind::Certificate)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c["Name"] == "Shop TLS")
+        .expect("created");
+    assert_eq!(
+        dst.sensitive_value(created["Id"].as_str().unwrap(), "CertificateData")
+            .as_deref(),
+        Some(encoded.as_str())
+    );
+    assert_eq!(dst.integrity(), vec![]);
+}
