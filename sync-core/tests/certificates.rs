@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use sync_core::testing::InMemoryApplier;
 use sync_core::{plan, CleanupCategory, OpAction, ResourceKind, Snapshot, SyncRules};
 
 fn source(certificates: Value) -> Snapshot {
