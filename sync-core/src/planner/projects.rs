@@ -745,7 +745,9 @@ struct Publishing<'a> {
 /// `Model/RunbookSnapshotResource.cs`: `ProjectId`, `RunbookId`, `Name`, `Notes`,
 /// `SelectedPackages`); publishing sets the runbook's `PublishedRunbookSnapshotId` to
 /// the new snapshot, as Octopus's documented script does with `Runbooks.Modify`
-/// (OctopusDeploy/docs `docs/shared-content/scripts/publish-runbook-scripts.include.md`).
+/// (OctopusDeploy/docs `docs/shared-content/scripts/publish-runbook-scripts.include.md`;
+/// the notes of OctopusDeploy/cli pull request 343 say the same: publishing an existing
+/// snapshot is a write of the runbook with `PublishedRunbookSnapshotId` set).
 ///
 /// Package versions: the server does not choose them when none are given; the same
 /// script looks up the latest version of every package in its feed and sends it in
