@@ -267,8 +267,8 @@ impl Operation {
 /// clients use it (the route list in `octopus-fake/tests/data/official-routes.json`,
 /// which a test holds this table to). Documents a server derives from their owner
 /// (processes, variable sets, a tenant's variables) are never created or deleted on
-/// their own; runbook processes, scoped user roles and the community library have no
-/// `/all`; users, spaces and the community library are not written by a sync.
+/// their own; runbook processes, runbook snapshots, scoped user roles and the community
+/// library have no `/all`; users, spaces and the community library are not written by a sync.
 pub fn has_route(kind: ResourceKind, operation: Operation) -> bool {
     use ResourceKind as K;
     let derived = matches!(
@@ -283,6 +283,7 @@ pub fn has_route(kind: ResourceKind, operation: Operation) -> bool {
                 | K::RunbookProcess
                 | K::ScopedUserRole
                 | K::CommunityActionTemplate
+                | K::RunbookSnapshot
         ),
         Operation::ListPage => kind != K::TenantVariables,
         Operation::Get => true,

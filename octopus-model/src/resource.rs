@@ -70,6 +70,9 @@ kinds! {
     Runbook => "runbooks", Space, "runbook";
     /// A runbook's process.
     RunbookProcess => "runbookProcesses", Space, "runbook process";
+    /// A runbook snapshot: a runbook's process and variables frozen for running; the one
+    /// a runbook's `PublishedRunbookSnapshotId` names is what its runs and triggers use.
+    RunbookSnapshot => "runbookSnapshots", Space, "runbook snapshot";
     /// A variable set (of a project or a library variable set).
     VariableSet => "variables", Space, "variable set";
     /// A library variable set or script module.

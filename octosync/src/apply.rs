@@ -71,6 +71,25 @@ pub enum ApplyError {
     /// A tenant's variables could not be written.
     #[error("the tenant's variables were not saved")]
     TenantVariables(#[source] Box<crate::tenant_variables::TenantVariablesError>),
+    /// The certificate file a create names could not be used.
+    #[error("the certificate cannot be created from its file")]
+    Certificate(#[source] crate::certificates::CertificateError),
+    /// A runbook snapshot was created but its runbook could not be set to publish it.
+    #[error("runbook snapshot {} was created but not published on runbook {}", .0.snapshot, .0.runbook)]
+    Publish(#[source] Box<PublishError>),
+}
+
+/// Why a runbook snapshot created by the apply was not published.
+#[derive(Debug, thiserror::Error)]
+#[error("the runbook could not be read or written")]
+pub struct PublishError {
+    /// The new snapshot.
+    pub snapshot: String,
+    /// The runbook.
+    pub runbook: String,
+    /// Why.
+    #[source]
+    pub source: octopus_client::Error,
 }
 
 /// An error as data: its message and the message of every cause under it, outermost
@@ -147,6 +166,31 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// What new secrets are set to (the clean-up log lists every one).
     pub secret_placeholder: String,
+    /// Where the certificate files a plan names are read from (`certificates_from`).
+    pub certificates_from: Option<std::path::PathBuf>,
+    /// The environment variable holding the password of PFX certificate files
+    /// (`certificates_password_env`).
+    pub certificates_password_env: Option<String>,
+}
+
+impl ApplyOptions {
+    /// These options with the certificate settings of `rules` where none are set.
+    pub fn with_rules(&self, rules: &sync_core::SyncRules) -> Self {
+        let mut options = self.clone();
+        if options.certificates_from.is_none() {
+            options.certificates_from = rules
+                .policy
+                .certificates_from
+                .as_ref()
+                .map(std::path::PathBuf::from);
+        }
+        if options.certificates_password_env.is_none() {
+            options
+                .certificates_password_env
+                .clone_from(&rules.policy.certificates_password_env);
+        }
+        options
+    }
 }
 
 impl Default for ApplyOptions {
@@ -155,6 +199,8 @@ impl Default for ApplyOptions {
             continue_on_error: false,
             concurrency: 8,
             secret_placeholder: sync_core::DEFAULT_SECRET_PLACEHOLDER.to_owned(),
+            certificates_from: None,
+            certificates_password_env: None,
         }
     }
 }
@@ -626,7 +672,20 @@ async fn apply_op(
                 reason: format!("it depends on {dependency}, which was refused"),
             });
         }
-        let body = resolve_body(op, &r, &options.secret_placeholder)?;
+        let mut body = resolve_body(op, &r, &options.secret_placeholder)?;
+        if let Some(file) = &op.certificate_file {
+            // Read only now, and only into the body sent: never into the plan or a log.
+            let data = crate::certificates::read(
+                options.certificates_from.as_deref(),
+                file,
+                options.certificates_password_env.as_deref(),
+            )
+            .map_err(ApplyError::Certificate)?;
+            body["CertificateData"] = serde_json::json!({"HasValue": true, "NewValue": data.data});
+            if let Some(password) = data.password {
+                body["Password"] = serde_json::json!({"HasValue": true, "NewValue": password});
+            }
+        }
         let target = match (&op.action, &op.target) {
             (OpAction::Update, Some(t)) => Some(r.target(t).map_err(ApplyError::Unresolved)?),
             (OpAction::Update, None) => return Err(ApplyError::NoTarget),
@@ -637,7 +696,13 @@ async fn apply_op(
     let kind = op.item.kind;
     match target {
         None => {
-            if let Some(existing) = existing_item(writer, kind, &body, resolved).await? {
+            // Snapshot names are not an identity: a runbook has many snapshots.
+            let existing = if kind == ResourceKind::RunbookSnapshot {
+                None
+            } else {
+                existing_item(writer, kind, &body, resolved).await?
+            };
+            if let Some(existing) = existing {
                 let id = existing
                     .get("Id")
                     .and_then(Value::as_str)
@@ -648,6 +713,7 @@ async fn apply_op(
                     reason: CREATED_SINCE_PLAN.to_owned(),
                 });
             }
+            let snapshot_of = (kind == ResourceKind::RunbookSnapshot).then(|| body.clone());
             let (created, found) = create(writer, kind, &op.item, body).await?;
             let id = created
                 .get("Id")
@@ -679,6 +745,10 @@ async fn apply_op(
                 r.record_template_version(&op.item, &created);
             }
             r.created.insert(key(&op.item), created);
+            drop(r);
+            if let Some(body) = &snapshot_of {
+                publish(writer, &op.item, &id, body).await?;
+            }
             Ok(if found {
                 Outcome::FoundExisting { id }
             } else {
@@ -786,6 +856,47 @@ async fn apply_op(
             Ok(Outcome::Updated { id })
         }
     }
+}
+
+/// Publishes a runbook snapshot just created: its runbook's `PublishedRunbookSnapshotId`
+/// becomes the snapshot's id, written the way OctopusClients does it
+/// (`Runbooks.Modify` after `RunbookSnapshots.Create`, OctopusDeploy/docs
+/// `docs/shared-content/scripts/publish-runbook-scripts.include.md`): the runbook is read
+/// and written back whole with that one field changed.
+async fn publish(
+    writer: &dyn OctopusWrite,
+    item: &ItemRef,
+    snapshot: &str,
+    body: &Value,
+) -> Result<(), ApplyError> {
+    let runbook = body
+        .get("RunbookId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let failed = |source| {
+        ApplyError::Publish(Box::new(PublishError {
+            snapshot: snapshot.to_owned(),
+            runbook: runbook.clone(),
+            source,
+        }))
+    };
+    let mut current = writer
+        .get_raw(ResourceKind::Runbook, &runbook)
+        .await
+        .map_err(failed)?;
+    if let Value::Object(map) = &mut current {
+        map.insert(
+            "PublishedRunbookSnapshotId".to_owned(),
+            Value::String(snapshot.to_owned()),
+        );
+    }
+    writer
+        .update(ResourceKind::Runbook, &runbook, current)
+        .await
+        .map_err(failed)?;
+    tracing::info!(item = %item, snapshot, runbook = %runbook, "published");
+    Ok(())
 }
 
 /// The refused item an op depends on, if any: the items it refers to and the document
@@ -913,7 +1024,7 @@ async fn find_by_name(
     kind: ResourceKind,
     body: &Value,
 ) -> Result<Option<Value>, ApplyError> {
-    if body.get("Name").and_then(Value::as_str).is_none() {
+    if body.get("Name").and_then(Value::as_str).is_none() || kind == ResourceKind::RunbookSnapshot {
         return Ok(None);
     }
     let items = writer.list_raw(kind).await.map_err(ApplyError::Lookup)?;

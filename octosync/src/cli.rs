@@ -777,8 +777,17 @@ async fn apply_saved(
     let options = apply_options(config);
     let reports: Vec<ApplyReport> = join_all(saved.destinations.iter().zip(&clients).map(
         |(dest, client)| {
-            let options = &options;
+            // Certificate files are read from the directory the config names now.
+            let options = match config
+                .destinations
+                .iter()
+                .find(|d| d.instance.display_name() == dest.name)
+            {
+                Some(d) => options.with_rules(&d.rules),
+                None => options.clone(),
+            };
             async move {
+                let options = &options;
                 let progress = bars.applying(&dest.name);
                 let hooks = ApplyHooks {
                     replan: None,

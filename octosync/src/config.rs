@@ -264,7 +264,34 @@ impl SyncConfig {
         })?;
         let mut config = Self::parse(&text, &path.display().to_string())?;
         config.path = Some(path.to_owned());
+        let base = path.parent().unwrap_or(Path::new("."));
+        config
+            .list_certificate_files(base)
+            .map_err(|e| ConfigError::Unusable {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         Ok(config)
+    }
+
+    /// Resolves each `certificates_from` directory (a relative one against `base`, the
+    /// directory of `sync.toml`) and lists its certificate files into the rules'
+    /// [`SyncRules::certificate_files`], for the planner. [`SyncConfig::load`] calls it.
+    pub fn list_certificate_files(
+        &mut self,
+        base: &Path,
+    ) -> Result<(), crate::certificates::CertificateError> {
+        let rules = std::iter::once(&mut self.rules)
+            .chain(self.destinations.iter_mut().map(|d| &mut d.rules));
+        for rules in rules {
+            let Some(dir) = rules.policy.certificates_from.clone() else {
+                continue;
+            };
+            let dir = base.join(dir);
+            rules.certificate_files = crate::certificates::list(&dir)?;
+            rules.policy.certificates_from = Some(dir.display().to_string());
+        }
+        Ok(())
     }
 
     /// Parses the text of a `sync.toml`; `file` names it in errors.
@@ -308,6 +335,7 @@ impl SyncConfig {
             policy: raw.policy,
             scoping: raw.scoping,
             environment_map: raw.environment_map,
+            certificate_files: Default::default(),
         };
         if raw.destinations.is_empty() {
             return Err(ConfigError::Unusable {
@@ -493,6 +521,47 @@ Test = ["Staging"]
             "/octopus"
         );
         assert_eq!(config.rules.environment_map.map("test"), ["Staging"]);
+    }
+
+    #[test]
+    fn certificate_files_are_listed_per_destination_relative_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        for (sub, file) in [("certs", "Shop TLS.pfx"), ("eu-certs", "shop tls.pem")] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join(file), "x").unwrap();
+        }
+        let text = GOOD
+            .replace(
+                "placeholder_value = \"SET ME\"",
+                "placeholder_value = \"SET ME\"\ncertificates_from = \"eu-certs\"",
+            )
+            .replace(
+                "placeholder_value = \"REPLACE ME\"",
+                "placeholder_value = \"REPLACE ME\"\ncertificates_from = \"certs\"",
+            );
+        let path = dir.path().join("sync.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = SyncConfig::load(&path).unwrap();
+        let key = octopus_model::name_key("Shop TLS");
+        assert_eq!(
+            config.destinations[0].rules.certificate_files[&key],
+            "shop tls.pem"
+        );
+        assert_eq!(
+            config.destinations[1].rules.certificate_files[&key],
+            "Shop TLS.pfx"
+        );
+        assert_eq!(
+            config.destinations[0].rules.policy.certificates_from,
+            Some(dir.path().join("eu-certs").display().to_string())
+        );
+
+        std::fs::remove_dir_all(dir.path().join("eu-certs")).unwrap();
+        let err = SyncConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("eu-certs") && err.contains("sync.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -131,6 +131,7 @@ fn is_project_layer(layer: LayerName) -> bool {
             | LayerName::Runbooks
             | LayerName::RunbookProcesses
             | LayerName::ProjectVariables
+            | LayerName::RunbookPublishing
             | LayerName::ChannelRules
             | LayerName::ProjectVersioning
     )

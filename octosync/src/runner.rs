@@ -192,7 +192,7 @@ pub async fn apply_guarded(
         replan: Some(replan),
         progress,
     };
-    apply_plan_with(dest.client, plan, options, &hooks).await
+    apply_plan_with(dest.client, plan, &options.with_rules(&dest.rules), &hooks).await
 }
 
 /// Applies a plan, then plans again and applies what is left, until nothing is (at most

@@ -74,9 +74,9 @@ pub mod testing;
 pub use base::{digest_bytes, digest_json, normalized, Base};
 pub use octopus_model::ResourceKind;
 pub use plan::{
-    fill_secret_slots, resolve_pending, CleanupCategory, CleanupEntry, ContextResolution,
-    FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef, Plan, ResolvedValue,
-    Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
+    fill_secret_slots, resolve_pending, CertificateFile, CleanupCategory, CleanupEntry,
+    ContextResolution, FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef,
+    Plan, ResolvedValue, Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
 };
 pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};

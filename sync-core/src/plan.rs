@@ -32,6 +32,12 @@
 //!      project's deployment process and variable set, a new runbook's process, a new
 //!      library variable set's variable set): its id is the field `field` of the owner's
 //!      create response.
+//!    - A create of a [`ResourceKind::RunbookSnapshot`] is followed by the publish: the
+//!      runbook the body's `RunbookId` names gets the answered `Id` as its
+//!      `PublishedRunbookSnapshotId` (GET the runbook, set the field, PUT it).
+//!    - A create with a [`Op::certificate_file`] reads that file from the directory
+//!      `certificates_from` names and sends its bytes, base64-encoded, as the
+//!      `CertificateData` sensitive value (a PFX file's password as `Password`).
 
 use std::fmt;
 
@@ -94,6 +100,9 @@ pub enum LayerName {
     RunbookProcesses,
     /// Project variables.
     ProjectVariables,
+    /// Runbook snapshots created and published after the processes and variables they
+    /// freeze are written.
+    RunbookPublishing,
     /// Channel version rules.
     ChannelRules,
     /// Project settings that name actions (versioning strategy, release creation).
@@ -131,6 +140,7 @@ impl LayerName {
         LayerName::Runbooks,
         LayerName::RunbookProcesses,
         LayerName::ProjectVariables,
+        LayerName::RunbookPublishing,
         LayerName::ChannelRules,
         LayerName::ProjectVersioning,
         LayerName::TenantConnections,
@@ -163,6 +173,7 @@ impl LayerName {
             LayerName::Runbooks => "runbooks",
             LayerName::RunbookProcesses => "runbook processes",
             LayerName::ProjectVariables => "project variables",
+            LayerName::RunbookPublishing => "runbook publishing",
             LayerName::ChannelRules => "channel version rules",
             LayerName::ProjectVersioning => "project versioning and release creation",
             LayerName::TenantConnections => "tenant project connections",
@@ -369,6 +380,21 @@ pub struct Op {
     /// [`Base::matches`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
+    /// For a certificate created from a file the user supplies: which file. The applier
+    /// reads it when it writes and fills the body's `CertificateData` (and `Password`)
+    /// slots; plans never carry certificate data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_file: Option<CertificateFile>,
+}
+
+/// The file a certificate is created from, in the directory `certificates_from` names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateFile {
+    /// The file's name in that directory (`Web.pfx`).
+    pub file: String,
+    /// Whether it is a PKCS #12 (PFX) file, whose password comes from the environment
+    /// variable `certificates_password_env` names; otherwise PEM or DER text, sent as is.
+    pub pkcs12: bool,
 }
 
 /// What a destination context resolves a variable to, as a reviewer reads it. Secrets
@@ -457,6 +483,7 @@ impl Op {
             secret_slots: Vec::new(),
             variables: Vec::new(),
             base: None,
+            certificate_file: None,
         }
     }
 }
@@ -739,6 +766,8 @@ mod tests {
         assert!(LayerName::Channels < LayerName::DeploymentProcesses);
         assert!(LayerName::DeploymentProcesses < LayerName::ProjectVariables);
         assert!(LayerName::Runbooks < LayerName::ProjectVariables);
+        assert!(LayerName::RunbookProcesses < LayerName::RunbookPublishing);
+        assert!(LayerName::ProjectVariables < LayerName::RunbookPublishing);
         assert!(LayerName::Tenants < LayerName::Accounts);
     }
 }

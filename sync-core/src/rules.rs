@@ -293,6 +293,20 @@ pub enum DetailKind {
     MachinePolicies,
 }
 
+/// `publish_runbooks`: when a runbook whose process the sync writes is published on the
+/// destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PublishRunbooks {
+    /// When the source runbook is published and the destination runbook's process
+    /// changes in this sync, or the destination runbook has never been published, a
+    /// snapshot is created on the destination and published. (Default.)
+    #[default]
+    WhenSourcePublished,
+    /// Runbooks are never published by the sync.
+    Never,
+}
+
 /// `[policy]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -336,6 +350,20 @@ pub struct Policy {
     /// Kinds whose destination-only items are deleted. Default empty. The engine does
     /// not delete yet, so a non-empty list is refused by `plan`.
     pub prune: Vec<ResourceKind>,
+    /// Whether runbooks are published on the destination. Default
+    /// `when-source-published`.
+    pub publish_runbooks: PublishRunbooks,
+    /// A directory holding certificate files by certificate name (`<name>.pfx`,
+    /// `<name>.p12`, `<name>.pem`, `<name>.crt` or `<name>.cer`), from which missing
+    /// certificates are created. Default none: a missing certificate is reported for a
+    /// person to upload. The engine never reads it; the runner lists it and tells the
+    /// planner which names have a file ([`SyncRules::certificate_files`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates_from: Option<String>,
+    /// The name of the environment variable holding the password of the PFX files in
+    /// `certificates_from`. Default none: PFX files without a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates_password_env: Option<String>,
 }
 
 impl Default for Policy {
@@ -355,6 +383,9 @@ impl Default for Policy {
             overwrite_existing_details: Vec::new(),
             allow_version_mismatch: false,
             prune: Vec::new(),
+            publish_runbooks: PublishRunbooks::WhenSourcePublished,
+            certificates_from: None,
+            certificates_password_env: None,
         }
     }
 }
@@ -494,6 +525,13 @@ pub struct SyncRules {
     pub scoping: Scoping,
     /// `[environment_map]`.
     pub environment_map: EnvironmentMap,
+    /// Certificate files the user supplies (`certificates_from`): the file name of each
+    /// certificate that has one, keyed by [`octopus_model::name_key`] of the certificate
+    /// name. Not read from `sync.toml`: the runner fills it after listing the directory,
+    /// so planning stays free of I/O. A missing certificate with a file is created; the
+    /// plan names the file and never holds its data.
+    #[serde(skip)]
+    pub certificate_files: BTreeMap<String, String>,
 }
 
 /// The tables of `sync.toml` that are rules; other top-level tables (`source`,

@@ -555,8 +555,12 @@ pub fn accounts(ctx: &mut Ctx<'_>) {
     );
 }
 
-/// Certificates: matched by name. The API never returns certificate data, so a missing
-/// certificate cannot be created; it is reported for a person to upload.
+/// Certificates: matched by name. The API never returns certificate data (nor its
+/// password), so a missing certificate can only be created from a file the user supplies
+/// (`certificates_from`, listed by the runner into [`crate::SyncRules::certificate_files`]):
+/// the op names the file in [`Op::certificate_file`] and the applier reads it when it
+/// writes. Without a file it is skipped, and the clean-up log says how to create it by
+/// hand.
 pub fn certificates(ctx: &mut Ctx<'_>) {
     let (src, dst) = (ctx.src, ctx.dst);
     let filter = ctx.rules.select.certificates.clone();
@@ -568,16 +572,104 @@ pub fn certificates(ctx: &mut Ctx<'_>) {
         &dst.certificates,
     ) {
         let op = match m {
-            Match::Existing { source, id, .. } => left_alone(ResourceKind::Certificate, &source.name, &id, "exists; same name, the destination keeps its own certificate"),
-            Match::New { source } => Op::bare(
-                ItemRef::new(ResourceKind::Certificate, &source.name),
-                OpAction::Skip,
-                "the API never returns certificate data; upload a certificate with this name on the destination",
+            Match::Existing { source, id, .. } => left_alone(
+                ResourceKind::Certificate,
+                &source.name,
+                &id,
+                "exists; same name, the destination keeps its own certificate",
             ),
+            Match::New { source } => new_certificate(ctx, source),
         };
         ctx.push(LayerName::Certificates, op);
     }
 }
+
+/// Whether a certificate file is PKCS #12 by its extension (`.pfx`, `.p12`).
+pub fn is_pkcs12_file(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    lower.ends_with(".pfx") || lower.ends_with(".p12")
+}
+
+/// A missing certificate: created from the user's file, or skipped with the way to
+/// create it by hand.
+fn new_certificate(ctx: &mut Ctx<'_>, source: &octopus_model::Certificate) -> Op {
+    let item = ItemRef::new(ResourceKind::Certificate, &source.name);
+    let Some(file) = ctx
+        .rules
+        .certificate_files
+        .get(&octopus_model::name_key(&source.name))
+        .cloned()
+    else {
+        let reason = if ctx.rules.policy.certificates_from.is_some() {
+            format!(
+                "certificate data cannot be read back through the API, and certificates_from has no file named {:?} with a .pfx, .p12, .pem, .crt or .cer extension",
+                source.name
+            )
+        } else {
+            "certificate data cannot be read back through the API, so it cannot be copied"
+                .to_owned()
+        };
+        let how = format!(
+            "create it by hand: export it from the source (Library > Certificates > {name} > Export, with its private key; that needs the certificate-export permission) and upload it on the destination as {name:?} with the same environments and tenants; or put the file in the certificates_from directory as \"{name}.pfx\" or \"{name}.pem\" and sync again",
+            name = source.name
+        );
+        return Op::bare(item, OpAction::Skip, format!("{reason}; {how}"));
+    };
+    let mut body = to_value(source);
+    strip_for_create(&mut body, space(ctx).as_deref());
+    for field in CERTIFICATE_READ_ONLY {
+        remove(&mut body, field);
+    }
+    if let Err(reason) = infrastructure_scope(
+        ctx,
+        &item,
+        &mut body,
+        &ids(&source.environment_ids),
+        &ids(&source.tenant_ids),
+        &source.tenant_tags,
+    ) {
+        return Op::bare(item, OpAction::Skip, reason);
+    }
+    let pkcs12 = is_pkcs12_file(&file);
+    set(&mut body, "CertificateData", json!({"HasValue": false}));
+    if pkcs12 {
+        set(&mut body, "Password", json!({"HasValue": false}));
+    } else {
+        remove(&mut body, "Password");
+    }
+    let reason = format!(
+        "missing on the destination; created from {file:?} in certificates_from (the API never returns certificate data)"
+    );
+    let mut op = create_op(ctx, item, body, &reason);
+    op.certificate_file = Some(crate::plan::CertificateFile { file, pkcs12 });
+    op
+}
+
+/// What a server derives from a certificate's data: never sent on create.
+const CERTIFICATE_READ_ONLY: &[&str] = &[
+    "Thumbprint",
+    "SubjectDistinguishedName",
+    "SubjectCommonName",
+    "SubjectOrganization",
+    "IssuerDistinguishedName",
+    "IssuerCommonName",
+    "IssuerOrganization",
+    "NotBefore",
+    "NotAfter",
+    "IsExpired",
+    "HasPrivateKey",
+    "SelfSigned",
+    "SerialNumber",
+    "SignatureAlgorithmName",
+    "SubjectAlternativeNames",
+    "CertificateChain",
+    "CertificateDataFormat",
+    "Version",
+    "Archived",
+    "ReplacedBy",
+    "CertificateData",
+    "Password",
+];
 
 /// The phases of a source lifecycle with their environments translated. Phases that lose
 /// every environment are dropped; `Ok(None)` when none is left of a lifecycle that had

@@ -689,17 +689,128 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
             op.secret_slots = merged.secret_slots;
         }
         process::note(&mut op, &merged.notes);
-        op.owner = Some(match &before {
+        let runbook_target = match &before {
             Some(_) => Target::Existing {
                 id: dest_rb
                     .and_then(|r| r.id.get())
                     .map(|i| i.as_str().to_owned())
                     .unwrap_or_default(),
             },
-            None => Target::Created { item },
-        });
+            None => Target::Created { item: item.clone() },
+        };
+        op.owner = Some(runbook_target.clone());
+        let written = op.action == OpAction::Update;
+        let frozen = crate::digest_json(&to_value(&desired));
         ctx.push(LayerName::RunbookProcesses, op);
+        let has_packages = source
+            .steps
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .any(|a| !a.packages.is_empty());
+        let publishing = Publishing {
+            item,
+            runbook: runbook_target,
+            dest: dest_rb,
+            written,
+            frozen,
+            has_packages,
+        };
+        publish_runbook(ctx, p, rb, publishing);
     }
+}
+
+/// What the publishing decision of one runbook needs to know.
+struct Publishing<'a> {
+    /// The runbook.
+    item: ItemRef,
+    /// The destination runbook, existing or created earlier in the plan.
+    runbook: Target,
+    /// The destination runbook, when it exists.
+    dest: Option<&'a Runbook>,
+    /// Whether this plan writes the runbook's process.
+    written: bool,
+    /// A digest of the process as this plan leaves it, for the snapshot's name.
+    frozen: String,
+    /// Whether the process references packages.
+    has_packages: bool,
+}
+
+/// Runbook publishing (`publish_runbooks`): when the source runbook is published and the
+/// destination runbook's process is written by this plan, or the destination runbook
+/// has never been published, a snapshot of it is created on the destination and
+/// published, in a layer after the processes and project variables it freezes.
+///
+/// The op's body is what the official clients POST to `/api/{spaceId}/runbookSnapshots`
+/// (OctopusClients `Octopus.Client/Repositories/Async/RunbookSnapshotRepository.cs` and
+/// `Model/RunbookSnapshotResource.cs`: `ProjectId`, `RunbookId`, `Name`, `Notes`,
+/// `SelectedPackages`); publishing sets the runbook's `PublishedRunbookSnapshotId` to
+/// the new snapshot, as Octopus's documented script does with `Runbooks.Modify`
+/// (OctopusDeploy/docs `docs/shared-content/scripts/publish-runbook-scripts.include.md`;
+/// the notes of OctopusDeploy/cli pull request 343 say the same: publishing an existing
+/// snapshot is a write of the runbook with `PublishedRunbookSnapshotId` set).
+///
+/// Package versions: the server does not choose them when none are given; the same
+/// script looks up the latest version of every package in its feed and sends it in
+/// `SelectedPackages`. A sync cannot see the destination's feeds when it plans, so a
+/// runbook whose process references packages is not published: the plan says so and the
+/// clean-up log asks a person to publish it. Processes without packages are published
+/// with no selected packages, which is all such a snapshot has.
+fn publish_runbook(ctx: &mut Ctx<'_>, p: &Planned<'_>, rb: &Runbook, publishing: Publishing<'_>) {
+    use crate::rules::PublishRunbooks;
+    let published = |r: &Runbook| {
+        r.published_runbook_snapshot_id
+            .get()
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    if ctx.rules.policy.publish_runbooks == PublishRunbooks::Never || !published(rb) {
+        return;
+    }
+    let Publishing {
+        item,
+        runbook,
+        dest,
+        written,
+        frozen,
+        has_packages,
+    } = publishing;
+    let never_published = !dest.is_some_and(published);
+    if !written && !never_published {
+        return;
+    }
+    let snapshot = ItemRef::owned(ResourceKind::RunbookSnapshot, &item.name, p.name());
+    let why = if written {
+        "the source runbook is published and this sync writes its process"
+    } else {
+        "the source runbook is published and the destination runbook never was"
+    };
+    if has_packages {
+        let reason = format!(
+            "{why}, but its process references packages: a snapshot needs a version of each, and the destination's feeds are not read when planning; publish it by hand on the destination (Runbooks > Publish, choosing the package versions) so that its runs and triggers use the synced process"
+        );
+        let mut op = Op::bare(snapshot, OpAction::Skip, reason);
+        op.owner = Some(runbook);
+        ctx.push(LayerName::RunbookPublishing, op);
+        return;
+    }
+    let runbook_id = match &runbook {
+        Target::Existing { id } => id.clone(),
+        _ => ctx
+            .pending(crate::plan::Pending::Created { item: item.clone() })
+            .text()
+            .unwrap_or_default(),
+    };
+    let short: String = frozen.chars().take(8).collect();
+    let body = json!({
+        "ProjectId": p.id_text(ctx),
+        "RunbookId": runbook_id,
+        "Name": format!("Sync {short}"),
+        "Notes": "Published by octosync to follow the source's published runbook.",
+        "SelectedPackages": [],
+    });
+    let reason = format!("{why}: a snapshot is created and published (no packages to select)");
+    let mut op = create_op(ctx, snapshot, body, reason);
+    op.owner = Some(runbook);
+    ctx.push(LayerName::RunbookPublishing, op);
 }
 
 /// An existing runbook: its settings are the destination's, or, under

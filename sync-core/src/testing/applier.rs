@@ -3,7 +3,10 @@
 //! creates get new ids, a project comes with its deployment process, variable set and
 //! "Default" channel, a runbook with its process, a library variable set with its
 //! variable set; saved processes and variable sets get ids for new steps, actions,
-//! package references and variables; secrets read back as "set, value hidden".
+//! package references and variables; secrets read back as "set, value hidden"; a
+//! runbook snapshot is kept in [`InMemoryApplier::runbook_snapshots`] and published on
+//! its runbook; a certificate created from a file gets its data slot filled (the file is
+//! not read: a marker stands for its bytes).
 
 use std::collections::BTreeMap;
 
@@ -52,6 +55,8 @@ pub struct InMemoryApplier {
     next: u64,
     /// How many writes (creates and updates) were applied.
     pub writes: usize,
+    /// The runbook snapshots created, as the server answered them.
+    pub runbook_snapshots: Vec<Value>,
 }
 
 fn key(item: &ItemRef) -> ItemRef {
@@ -82,6 +87,7 @@ fn prefix(kind: ResourceKind) -> &'static str {
         ResourceKind::Team => "Teams",
         ResourceKind::ScopedUserRole => "ScopedUserRoles",
         ResourceKind::UserRole => "UserRoles",
+        ResourceKind::RunbookSnapshot => "RunbookSnapshots",
         _ => "Items",
     }
 }
@@ -161,6 +167,7 @@ impl InMemoryApplier {
             template_versions: BTreeMap::new(),
             next: 0,
             writes: 0,
+            runbook_snapshots: Vec::new(),
         }
     }
 
@@ -219,6 +226,13 @@ impl InMemoryApplier {
             let mut body = op.body.clone().unwrap_or(Value::Null);
             crate::plan::resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
             fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
+            if let Some(file) = &op.certificate_file {
+                let mut slots = vec!["/CertificateData".to_owned()];
+                if file.pkcs12 {
+                    slots.push("/Password".to_owned());
+                }
+                fill_secret_slots(&mut body, &slots, &format!("(bytes of {})", file.file));
+            }
             if op.action == OpAction::Update {
                 if let Some(target) = &op.target {
                     let id = self.target_id(target)?;
@@ -428,10 +442,37 @@ impl InMemoryApplier {
                 s.library_variable_sets.push(set);
                 v
             }
+            ResourceKind::RunbookSnapshot => {
+                // Created, then published: the runbook's `PublishedRunbookSnapshotId`.
+                let runbook_id = body
+                    .get("RunbookId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let runbook = s
+                    .runbooks
+                    .iter_mut()
+                    .find(|r| {
+                        r.id.get()
+                            .is_some_and(|x| x.as_str().eq_ignore_ascii_case(&runbook_id))
+                    })
+                    .ok_or(ApplyError::NotFound {
+                        kind: ResourceKind::Runbook,
+                        id: runbook_id,
+                    })?;
+                runbook.published_runbook_snapshot_id.set(id.clone());
+                self.runbook_snapshots.push(body.clone());
+                body
+            }
             other => return Err(ApplyError::Unsupported(other)),
         };
         if let Value::Object(map) = &mut response {
-            map.insert("Id".to_owned(), Value::String(id));
+            map.insert("Id".to_owned(), Value::String(id.clone()));
+        }
+        if kind == ResourceKind::RunbookSnapshot {
+            if let Some(Value::Object(last)) = self.runbook_snapshots.last_mut() {
+                last.insert("Id".to_owned(), Value::String(id));
+            }
         }
         self.created.insert(key(item), response);
         Ok(())

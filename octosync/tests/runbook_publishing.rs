@@ -1,0 +1,146 @@
+//! End-to-end: a runbook published on the source is published on the destination, against
+//! two `octopus-fake` instances over HTTP. The destination's runbook is read back: it
+//! names a snapshot that exists and belongs to it, every reference resolves, and a second
+//! plan writes nothing. Under `publish_runbooks = "never"` nothing is published.
+
+use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+use octopus_fake::{FakeConfig, FakeServer, Seed};
+use octopus_model::ResourceKind;
+use octosync::apply::ApplyOptions;
+use octosync::config::SyncConfig;
+use octosync::demo::DEMO_CONFIG;
+use octosync::runner::{plan_destination, run, Destination, Mode};
+use serde_json::{json, Value};
+use sync_core::{LayerName, OpAction};
+
+const RUNBOOK: &str = "Refresh Test Database";
+
+fn client(server: &FakeServer) -> OctopusHttpClient {
+    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
+        .space_name("Default")
+        .build()
+        .unwrap()
+}
+
+async fn runbook(c: &OctopusHttpClient) -> Value {
+    c.list_raw(ResourceKind::Runbook)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d["Name"] == RUNBOOK)
+        .unwrap_or_else(|| panic!("no runbook {RUNBOOK:?}"))
+}
+
+/// Publishes the source's runbook the way the official .NET client does: a snapshot,
+/// then the runbook's `PublishedRunbookSnapshotId`.
+async fn publish_on_source(source: &OctopusHttpClient) {
+    let mut rb = runbook(source).await;
+    let snapshot = source
+        .create(
+            ResourceKind::RunbookSnapshot,
+            json!({"ProjectId": rb["ProjectId"], "RunbookId": rb["Id"], "Name": "Snapshot ABC123"}),
+        )
+        .await
+        .unwrap();
+    rb["PublishedRunbookSnapshotId"] = snapshot["Id"].clone();
+    let id = rb["Id"].as_str().unwrap().to_owned();
+    source.update(ResourceKind::Runbook, &id, rb).await.unwrap();
+}
+
+async fn sync(
+    policy: &str,
+) -> (
+    FakeServer,
+    OctopusHttpClient,
+    sync_core::Plan,
+    sync_core::Plan,
+) {
+    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction))
+        .await
+        .unwrap();
+    let (source, destination) = (client(&src), client(&dst));
+    publish_on_source(&source).await;
+    let text = DEMO_CONFIG.replace("[policy]\n", &format!("[policy]\n{policy}"));
+    let config = SyncConfig::parse(&text, "sync.toml").unwrap();
+    let dest = Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &destination,
+        rules: config.destinations[0].rules.clone(),
+    };
+    let runs = run(
+        &source,
+        "dev-test",
+        "Default",
+        std::slice::from_ref(&dest),
+        &Mode::Apply(ApplyOptions::default()),
+    )
+    .await
+    .unwrap();
+    let first = runs[0].plan.as_ref().unwrap().clone();
+    let applied = runs[0].applied.as_ref().unwrap();
+    assert!(applied.is_success(), "{applied}");
+    let kinds = octosync::load::kinds_to_read(&dest.rules);
+    let snapshot = octosync::load::load_snapshot(&source, "dev-test", "Default", &kinds)
+        .await
+        .unwrap();
+    let second = plan_destination(&snapshot, &dest).await.unwrap();
+    (dst, destination, first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_source_runbook_is_created_and_published_on_the_destination() {
+    let (dst, destination, first, second) = sync("").await;
+    let op = first
+        .find(ResourceKind::RunbookSnapshot, RUNBOOK)
+        .unwrap_or_else(|| panic!("no publish op in\n{first}"));
+    assert_eq!(op.action, OpAction::Create);
+    assert!(first
+        .layers
+        .iter()
+        .any(|l| l.name == LayerName::RunbookPublishing && l.ops.contains(op)));
+    assert!(first.to_string().contains("runbook publishing"));
+
+    // Read back: the runbook publishes a snapshot that exists and is its own.
+    let rb = runbook(&destination).await;
+    let published = rb["PublishedRunbookSnapshotId"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| panic!("not published: {rb}"))
+        .to_owned();
+    let snapshot = destination
+        .get_raw(ResourceKind::RunbookSnapshot, &published)
+        .await
+        .unwrap();
+    assert_eq!(snapshot["RunbookId"], rb["Id"]);
+    assert_eq!(snapshot["ProjectId"], rb["ProjectId"]);
+    assert!(snapshot["FrozenRunbookProcessId"]
+        .as_str()
+        .unwrap()
+        .starts_with(rb["RunbookProcessId"].as_str().unwrap()));
+    assert_eq!(dst.integrity(), vec![]);
+
+    // Idempotence: nothing left to publish or write.
+    assert!(!second.has_changes(), "{second}");
+    assert!(second
+        .find(ResourceKind::RunbookSnapshot, RUNBOOK)
+        .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_publish_runbooks_never_the_destination_runbook_stays_unpublished() {
+    let (dst, destination, first, second) = sync("publish_runbooks = \"never\"\n").await;
+    assert!(first.find(ResourceKind::RunbookSnapshot, RUNBOOK).is_none());
+    let rb = runbook(&destination).await;
+    assert!(
+        rb["PublishedRunbookSnapshotId"]
+            .as_str()
+            .is_none_or(str::is_empty),
+        "{rb}"
+    );
+    assert_eq!(dst.integrity(), vec![]);
+    assert!(!second.has_changes(), "{second}");
+}
