@@ -18,10 +18,14 @@ fn step(name: &str, script: &str, packages: Value) -> Value {
 }
 
 fn source(published: Option<&str>, steps: Value) -> Snapshot {
+    source_with_variables(published, steps, json!([]))
+}
+
+fn source_with_variables(published: Option<&str>, steps: Value, variables: Value) -> Snapshot {
     snapshot(join(vec![
         builtins(1),
         vec![("environments", source_environments())],
-        source_project(json!([]), json!([])),
+        source_project(json!([]), variables),
         vec![
             (
                 "runbooks",
@@ -243,4 +247,29 @@ fn the_policy_defaults_to_when_source_published_and_reads_never() {
     let never = rules("[policy]\npublish_runbooks = \"never\"\n");
     assert_eq!(never.policy.publish_runbooks, PublishRunbooks::Never);
     assert!(SyncRules::from_toml_str("[policy]\npublish_runbooks = \"always\"\n").is_err());
+}
+
+#[test]
+fn a_published_runbook_is_published_again_when_this_sync_writes_the_project_variables_its_snapshot_freezes(
+) {
+    let steps = json!([step("Vacuum", "vacuum", json!([]))]);
+    let src = source_with_variables(
+        Some("RunbookSnapshots-5"),
+        steps.clone(),
+        json!([{"Id": "v-1", "Name": "Db.Timeout", "Value": "30", "Type": "String", "Scope": {}}]),
+    );
+    let dst = destination(Some((Some("RunbookSnapshots-80"), steps)));
+    let (plan, applier) = sync(&src, &dst, &rules(SELECT));
+    let ops = publish_ops(&plan);
+    assert_eq!(ops.len(), 1, "{plan}");
+    assert!(
+        ops[0].reason.contains("project variables"),
+        "{}",
+        ops[0].reason
+    );
+    assert_ne!(
+        published_id(&applier.snapshot).as_deref(),
+        Some("RunbookSnapshots-80"),
+        "the runbook now runs with the synced variables"
+    );
 }

@@ -88,11 +88,14 @@ pub fn projects(ctx: &mut Ctx<'_>) {
     for p in &planned {
         deployment_process(ctx, p);
     }
-    for p in &planned {
-        runbooks(ctx, p);
-    }
-    for (p, ids) in planned.iter().zip(ids.iter()) {
-        project_variables(ctx, p, ids);
+    let publishing: Vec<_> = planned.iter().map(|p| runbooks(ctx, p)).collect();
+    for ((p, ids), runbooks) in planned.iter().zip(ids.iter()).zip(publishing) {
+        // A snapshot freezes the project's variables too: a runbook is published again
+        // when they change, not only when its process does.
+        let variables_written = project_variables(ctx, p, ids);
+        for (rb, publishing) in runbooks {
+            publish_runbook(ctx, p, rb, publishing, variables_written);
+        }
     }
     for (p, created) in planned.iter().zip(created) {
         channel_rules(ctx, p, created);
@@ -535,7 +538,10 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     ctx.push(LayerName::DeploymentProcesses, op);
 }
 
-fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
+/// Plans the selected runbooks and their processes; returns what deciding on their
+/// publishing needs, once the project's variables are planned.
+fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publishing<'a>)> {
+    let mut out = Vec::new();
     let source_id = p
         .source
         .id
@@ -715,8 +721,9 @@ fn runbooks(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
             frozen,
             has_packages,
         };
-        publish_runbook(ctx, p, rb, publishing);
+        out.push((rb, publishing));
     }
+    out
 }
 
 /// What the publishing decision of one runbook needs to know.
@@ -736,8 +743,8 @@ struct Publishing<'a> {
 }
 
 /// Runbook publishing (`publish_runbooks`): when the source runbook is published and the
-/// destination runbook's process is written by this plan, or the destination runbook
-/// has never been published, a snapshot of it is created on the destination and
+/// destination runbook's process or the project's variables (a snapshot freezes both)
+/// are written by this plan, or the destination runbook has never been published, a snapshot of it is created on the destination and
 /// published, in a layer after the processes and project variables it freezes.
 ///
 /// The op's body is what the official clients POST to `/api/{spaceId}/runbookSnapshots`
@@ -755,7 +762,13 @@ struct Publishing<'a> {
 /// runbook whose process references packages is not published: the plan says so and the
 /// clean-up log asks a person to publish it. Processes without packages are published
 /// with no selected packages, which is all such a snapshot has.
-fn publish_runbook(ctx: &mut Ctx<'_>, p: &Planned<'_>, rb: &Runbook, publishing: Publishing<'_>) {
+fn publish_runbook(
+    ctx: &mut Ctx<'_>,
+    p: &Planned<'_>,
+    rb: &Runbook,
+    publishing: Publishing<'_>,
+    variables_written: bool,
+) {
     use crate::rules::PublishRunbooks;
     let published = |r: &Runbook| {
         r.published_runbook_snapshot_id
@@ -774,12 +787,14 @@ fn publish_runbook(ctx: &mut Ctx<'_>, p: &Planned<'_>, rb: &Runbook, publishing:
         has_packages,
     } = publishing;
     let never_published = !dest.is_some_and(published);
-    if !written && !never_published {
+    if !written && !variables_written && !never_published {
         return;
     }
     let snapshot = ItemRef::owned(ResourceKind::RunbookSnapshot, &item.name, p.name());
     let why = if written {
         "the source runbook is published and this sync writes its process"
+    } else if variables_written {
+        "the source runbook is published and this sync writes the project variables its snapshot freezes"
     } else {
         "the source runbook is published and the destination runbook never was"
     };
@@ -883,7 +898,8 @@ fn variable_set_of<'a>(kids: &Children<'a>, owner: &str) -> Option<&'a VariableS
     kids.variable_set(owner)
 }
 
-fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) {
+/// Plans the project's variables; whether the plan writes them.
+fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) -> bool {
     let item = ItemRef::owned(ResourceKind::VariableSet, p.name(), p.name());
     let source_id = p
         .source
@@ -896,7 +912,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
             "the source snapshot has no variable set for project {:?}",
             p.name()
         ));
-        return;
+        return false;
     };
     let (before, target) = match (&p.dest_id, &p.dest) {
         (Some(id), Some(_)) => match variable_set_of(&ctx.dk, id) {
@@ -918,7 +934,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
                 );
                 op.owner = Some(p.target());
                 ctx.push(LayerName::ProjectVariables, op);
-                return;
+                return false;
             }
         },
         _ => {
@@ -970,7 +986,9 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         op.variables = merged.review;
     }
     op.owner = Some(p.target());
+    let written = op.action == OpAction::Update;
     ctx.push(LayerName::ProjectVariables, op);
+    written
 }
 
 /// Version rules without their ids (the server assigns them), for comparison and sending.
