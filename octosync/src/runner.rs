@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
-use octopus_model::{OctopusVersion, ResourceKind};
+use octopus_model::ResourceKind;
 use sync_core::{Plan, Snapshot, SyncRules};
 
 use crate::apply::{apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, Replan};
@@ -237,27 +237,4 @@ pub async fn apply_converging(
     report
 }
 
-/// How far apart two versions are, and what a sync makes of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VersionVerdict {
-    /// Same minor version.
-    Same,
-    /// One minor version apart: the sync goes on with a warning.
-    Warn(String),
-    /// More than one minor version apart: refused unless `allow_version_mismatch`.
-    Refuse(String),
-}
-
-/// Compares a source and a destination version.
-pub fn version_verdict(source: &OctopusVersion, destination: &OctopusVersion) -> VersionVerdict {
-    let distance = source.minor_distance(destination);
-    match distance {
-        0 => VersionVerdict::Same,
-        1 => VersionVerdict::Warn(format!(
-            "source {source} and destination {destination} are one minor version apart"
-        )),
-        n => VersionVerdict::Refuse(format!(
-            "source {source} and destination {destination} are {n} minor versions apart"
-        )),
-    }
-}
+pub use sync_core::{version_verdict, VersionVerdict};

@@ -110,6 +110,38 @@ pub enum PlanError {
     Unsupported(String),
 }
 
+/// How far apart a source and a destination version are, and what a sync makes of it:
+/// the one verdict `plan` and `octosync validate` share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionVerdict {
+    /// The same minor version, or a local build on either side (it has no release
+    /// number to compare).
+    Same,
+    /// One minor version apart: the sync goes on with a warning.
+    Warn(String),
+    /// More than one minor version apart: refused unless `allow_version_mismatch`.
+    Refuse(String),
+}
+
+/// Compares a source and a destination version (see [`VersionVerdict`]).
+pub fn version_verdict(
+    source: &octopus_model::OctopusVersion,
+    destination: &octopus_model::OctopusVersion,
+) -> VersionVerdict {
+    if source.is_local_build() || destination.is_local_build() {
+        return VersionVerdict::Same;
+    }
+    match source.minor_distance(destination) {
+        0 => VersionVerdict::Same,
+        1 => VersionVerdict::Warn(format!(
+            "source {source} and destination {destination} are one minor version apart"
+        )),
+        n => VersionVerdict::Refuse(format!(
+            "source {source} and destination {destination} are {n} minor versions apart"
+        )),
+    }
+}
+
 /// Plans the sync of `destination` from `source` under `rules`.
 pub fn plan(
     source: &Snapshot,
@@ -123,18 +155,16 @@ pub fn plan(
     }
     let mut warnings = Vec::new();
     let (sv, dv) = (&source.version, &destination.version);
-    if !sv.is_local_build() && !dv.is_local_build() {
-        let distance = sv.minor_distance(dv);
-        if distance > 1 && !rules.policy.allow_version_mismatch {
+    match version_verdict(sv, dv) {
+        VersionVerdict::Same => {}
+        VersionVerdict::Refuse(_) if !rules.policy.allow_version_mismatch => {
             return Err(PlanError::VersionMismatch {
                 source_version: sv.to_string(),
                 destination_version: dv.to_string(),
             });
         }
-        if distance >= 1 {
-            warnings.push(format!(
-                "source {sv} and destination {dv} are {distance} minor version(s) apart; bodies are shimmed for the destination"
-            ));
+        VersionVerdict::Warn(w) | VersionVerdict::Refuse(w) => {
+            warnings.push(format!("{w}; bodies are shimmed for the destination"));
         }
     }
     let select = &rules.select;

@@ -564,7 +564,7 @@ fn versions_more_than_one_minor_apart_are_refused_unless_allowed() {
         .unwrap()
         .warnings
         .iter()
-        .any(|w| w.contains("1 minor")));
+        .any(|w| w.contains("one minor version apart")));
     assert!(matches!(
         plan(
             &source,
@@ -745,4 +745,30 @@ fn an_existing_step_takes_the_source_settings_and_keeps_what_the_server_added() 
     assert_eq!(step["Properties"]["Octopus.Action.TargetRoles"], "web,api");
     assert_eq!(step["Id"], "s-dest");
     assert_eq!(step["Slug"], "deploy");
+}
+
+#[test]
+fn one_version_verdict_a_local_build_is_never_refused_and_far_versions_are() {
+    use sync_core::{version_verdict, VersionVerdict};
+    let v = |s: &str| s.parse::<octopus_model::OctopusVersion>().unwrap();
+    assert_eq!(
+        version_verdict(&v("0.0.0-local"), &v("2020.1.0")),
+        VersionVerdict::Same
+    );
+    assert_eq!(
+        version_verdict(&v("2024.1.0"), &v("0.0.0-local")),
+        VersionVerdict::Same
+    );
+    assert_eq!(
+        version_verdict(&v("2024.1.0"), &v("2024.1.9")),
+        VersionVerdict::Same
+    );
+    assert!(matches!(
+        version_verdict(&v("2024.1.0"), &v("2024.2.0")),
+        VersionVerdict::Warn(_)
+    ));
+    assert!(matches!(
+        version_verdict(&v("2022.1.0"), &v("2024.1.0")),
+        VersionVerdict::Refuse(_)
+    ));
 }
