@@ -833,11 +833,7 @@ async fn apply_saved(
 }
 
 fn apply_options(config: &SyncConfig) -> ApplyOptions {
-    ApplyOptions {
-        continue_on_error: config.apply.continue_on_error,
-        concurrency: config.apply.concurrency,
-        ..ApplyOptions::default()
-    }
+    config.apply.apply_options()
 }
 
 /// Applies each destination's plan concurrently; a document changed since it was read
@@ -981,7 +977,7 @@ async fn export_command(
         allow_insecure_http,
     };
     let key = ApiKey::new(instance.api_key()?);
-    let client = connect_with_key(&instance, key, &crate::config::ApplyOptions::default())?;
+    let client = connect_with_key(&instance, key, &crate::config::ApplySettings::default())?;
     let summary = crate::snapshot_dir::export(&client, space, out).await?;
     let total: usize = summary.collections.iter().map(|(_, n)| n).sum();
     println!(

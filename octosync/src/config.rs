@@ -94,10 +94,11 @@ pub struct DestinationConfig {
     pub rules: SyncRules,
 }
 
-/// How apply behaves.
+/// The `[apply]` table: how apply behaves and how instances are reached. The applier's
+/// own [`crate::apply::ApplyOptions`] are made from it ([`ApplySettings::apply_options`]).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ApplyOptions {
+pub struct ApplySettings {
     /// Go on with later layers after a failed op instead of stopping after its layer.
     pub continue_on_error: bool,
     /// How many requests run at once per instance.
@@ -109,13 +110,24 @@ pub struct ApplyOptions {
     pub requests_per_minute: u32,
 }
 
-impl Default for ApplyOptions {
+impl Default for ApplySettings {
     fn default() -> Self {
         Self {
             continue_on_error: false,
             concurrency: 8,
             timeout_seconds: 60,
             requests_per_minute: 0,
+        }
+    }
+}
+
+impl ApplySettings {
+    /// The applier's options these settings give (its other options at their defaults).
+    pub fn apply_options(&self) -> crate::apply::ApplyOptions {
+        crate::apply::ApplyOptions {
+            continue_on_error: self.continue_on_error,
+            concurrency: self.concurrency,
+            ..crate::apply::ApplyOptions::default()
         }
     }
 }
@@ -141,7 +153,7 @@ pub struct SyncConfig {
     /// The rules before per-destination overrides.
     pub rules: SyncRules,
     /// `[apply]`.
-    pub apply: ApplyOptions,
+    pub apply: ApplySettings,
     /// `[state]`.
     pub state: StateOptions,
 }
@@ -161,7 +173,7 @@ struct RawConfig {
     #[serde(default)]
     environment_map: EnvironmentMap,
     #[serde(default)]
-    apply: ApplyOptions,
+    apply: ApplySettings,
     #[serde(default)]
     state: StateOptions,
 }

@@ -13,7 +13,7 @@ use octopus_client::{ApiKey, OctopusHttpClient};
 use octopus_fake::{FakeConfig, FakeServer, RequestStats, Seed};
 use sync_core::Plan;
 
-use crate::apply::{ApplyOptions, ApplyReport};
+use crate::apply::ApplyReport;
 use crate::config::SyncConfig;
 use crate::report::{self, Format};
 use crate::runner::{connect_with_key, run, Destination, Mode, RunError};
@@ -63,7 +63,7 @@ async fn start(seed: Seed) -> Result<FakeServer, DemoError> {
 fn client(
     config: &crate::config::InstanceConfig,
     server: &FakeServer,
-    options: &crate::config::ApplyOptions,
+    options: &crate::config::ApplySettings,
 ) -> Result<OctopusHttpClient, DemoError> {
     let mut instance = config.clone();
     instance.url = Some(server.url().parse().map_err(|e| {
@@ -103,11 +103,7 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
         dest_server.url()
     );
 
-    let options = ApplyOptions {
-        continue_on_error: config.apply.continue_on_error,
-        concurrency: config.apply.concurrency,
-        ..ApplyOptions::default()
-    };
+    let options = config.apply.apply_options();
     let mut runs = run(
         &source,
         &source_name,

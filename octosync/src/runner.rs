@@ -52,7 +52,7 @@ pub enum RunError {
 /// environment variable the config names.
 pub fn connect(
     instance: &InstanceConfig,
-    options: &crate::config::ApplyOptions,
+    options: &crate::config::ApplySettings,
 ) -> Result<OctopusHttpClient, RunError> {
     connect_with_key(
         instance,
@@ -65,7 +65,7 @@ pub fn connect(
 pub fn connect_with_key(
     instance: &InstanceConfig,
     key: ApiKey,
-    options: &crate::config::ApplyOptions,
+    options: &crate::config::ApplySettings,
 ) -> Result<OctopusHttpClient, RunError> {
     let rpm = (options.requests_per_minute > 0).then_some(options.requests_per_minute);
     let Some(url) = &instance.url else {
