@@ -307,3 +307,56 @@ async fn the_guides_recurring_sync_from_per_environment_values_leaves_them_alone
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
     assert_eq!(destination.integrity(), Vec::new(), "no dangling reference");
 }
+
+/// Opted-in details of an existing feed follow the source through the HTTP applier, and
+/// the destination's secret stays: read back from the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_feed_takes_the_source_details_and_keeps_its_secret() {
+    let source = fake(Seed::DevTest, SOURCE_KEY).await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+    let (sc, dc) = (client(&source), client(&destination));
+    let dir = tempfile::tempdir().unwrap();
+    let config = include_str!("../demo/sync.toml")
+        .replace("http://127.0.0.1:8065", source.url())
+        .replace("http://127.0.0.1:8066", destination.url())
+        .replace(
+            "[policy]\n",
+            "[policy]\noverwrite_existing_details = [\"feeds\"]\n",
+        );
+    let path = dir.path().join("sync.toml");
+    std::fs::write(&path, config).unwrap();
+    let first = octosync(&path, &["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+
+    let feed = |c: &OctopusHttpClient| {
+        let c = c.clone();
+        async move {
+            c.list_raw(ResourceKind::Feed)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|f| f["Name"] == "Docker Hub")
+                .expect("the feed")
+        }
+    };
+    // The destination's own credentials, and a new URL on the source.
+    let mut theirs = feed(&dc).await;
+    theirs["Username"] = json!("prod-robot");
+    theirs["Password"] = json!({"HasValue": true, "NewValue": "prod-secret"});
+    let id = theirs["Id"].as_str().unwrap().to_owned();
+    dc.update(ResourceKind::Feed, &id, theirs).await.unwrap();
+    let mut ours = feed(&sc).await;
+    ours["FeedUri"] = json!("https://mirror.example.invalid");
+    let sid = ours["Id"].as_str().unwrap().to_owned();
+    sc.update(ResourceKind::Feed, &sid, ours).await.unwrap();
+
+    let apply = octosync(&path, &["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let after = feed(&dc).await;
+    assert_eq!(after["FeedUri"], "https://mirror.example.invalid");
+    assert_eq!(after["Password"]["HasValue"], true, "the secret is kept");
+    assert_eq!(after["Username"], "prod-robot", "and the user name with it");
+    let again = octosync(&path, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert_eq!(destination.integrity(), Vec::new());
+}

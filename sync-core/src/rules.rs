@@ -285,7 +285,7 @@ pub enum PlaceholderValues {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DetailKind {
-    /// External feeds: URL, user name and options (never their secrets, never their type).
+    /// External feeds: URL and options (never their credentials, never their type).
     Feeds,
     /// Worker pools: description and options (never their type or workers).
     WorkerPools,

@@ -278,7 +278,10 @@ fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the
     let feed =
         serde_json::to_value(after.feeds.iter().find(|f| f.name == "Artifacts").unwrap()).unwrap();
     assert_eq!(feed["FeedUri"], "https://dev.example/nuget");
-    assert_eq!(feed["Username"], "builder");
+    assert_eq!(
+        feed["Username"], "deployer",
+        "credentials stay the destination's"
+    );
     assert_eq!(feed["DownloadAttempts"], 5);
     let op = plan.find(ResourceKind::Feed, "Artifacts").unwrap();
     assert!(op.secret_slots.is_empty(), "no secret is written");

@@ -184,7 +184,17 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
                 } else {
                     let mut body = to_value(source);
                     strip_for_create(&mut body, space(ctx).as_deref());
-                    follow_details(ctx, item, &id, &to_value(&dest), &body, &["FeedType"])
+                    // Credentials stay the destination's as a whole: a user name
+                    // following the source beside a password that cannot would
+                    // break the pair.
+                    follow_details(
+                        ctx,
+                        item,
+                        &id,
+                        &to_value(&dest),
+                        &body,
+                        &["FeedType", "Username", "AccessKey"],
+                    )
                 }
             }
             Match::Existing { source, id, .. } => left_alone(
