@@ -4,8 +4,11 @@
 //! named in the plan with the way to create it by hand. The certificate data never
 //! appears in the plan or the apply report, and the destination is read back.
 
+mod common;
+
 use base64::Engine as _;
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+use common::client;
+use octopus_client::{OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::ApplyOptions;
@@ -14,13 +17,6 @@ use octosync::demo::DEMO_CONFIG;
 use octosync::runner::{plan_destination, run, Destination, Mode};
 use serde_json::json;
 use sync_core::{CleanupCategory, OpAction};
-
-fn client(server: &FakeServer) -> OctopusHttpClient {
-    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
-        .space_name("Default")
-        .build()
-        .unwrap()
-}
 
 /// A self-signed certificate and its key, as one PEM file.
 fn self_signed_pem() -> String {

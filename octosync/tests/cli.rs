@@ -1,10 +1,13 @@
 //! End-to-end: the built `octosync` binary against two Octopus instances served over
 //! HTTP on loopback by `octopus-fake`, seeded with the OctoFX example.
 
+mod common;
+
+use common::{client, text};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+use octopus_client::{OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::{ResourceKind, VariableSet};
 
@@ -25,13 +28,6 @@ async fn fake(seed: Seed, key: &str) -> FakeServer {
     })
     .await
     .expect("fake starts")
-}
-
-fn client(server: &FakeServer) -> OctopusHttpClient {
-    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
-        .space_name("Default")
-        .build()
-        .unwrap()
 }
 
 /// Two instances and a config naming them; the source's sensitive variable is given a
@@ -95,10 +91,6 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("octosync runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs the binary with both keys set; `CONFIG` in `args` stands for the config path.

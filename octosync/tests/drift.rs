@@ -3,6 +3,9 @@
 //! the API with a browser's user agent; drift lists exactly that edit, with who, when,
 //! the field-level difference and what the next apply does to it.
 
+mod common;
+
+use common::text;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -47,10 +50,6 @@ impl Instances {
     fn config(&self) -> PathBuf {
         self.dir.path().join("sync.toml")
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs the binary on a blocking thread (the fakes are served by this test's runtime).

@@ -8,7 +8,10 @@
 //! copied, the action names the template version the server gave, and a new plan has
 //! nothing to write for processes or step templates.
 
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+mod common;
+
+use common::{by_name, client};
+use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::{apply_plan, ApplyOptions};
@@ -17,22 +20,6 @@ use octosync::demo::DEMO_CONFIG;
 use octosync::runner::{plan_destination, run, Destination, Mode};
 use serde_json::{json, Value};
 use sync_core::OpAction;
-
-fn client(server: &FakeServer) -> OctopusHttpClient {
-    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
-        .space_name("Default")
-        .build()
-        .unwrap()
-}
-
-async fn by_name(c: &OctopusHttpClient, kind: ResourceKind, name: &str) -> Value {
-    c.list_raw(kind)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d["Name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name:?}"))
-}
 
 /// The OctoFX deployment process of an instance, and its id.
 async fn process(c: &OctopusHttpClient) -> (String, Value) {

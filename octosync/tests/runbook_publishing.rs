@@ -3,7 +3,10 @@
 //! names a snapshot that exists and belongs to it, every reference resolves, and a second
 //! plan writes nothing. Under `publish_runbooks = "never"` nothing is published.
 
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+mod common;
+
+use common::client;
+use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::ApplyOptions;
@@ -14,13 +17,6 @@ use serde_json::{json, Value};
 use sync_core::{LayerName, OpAction};
 
 const RUNBOOK: &str = "Refresh Test Database";
-
-fn client(server: &FakeServer) -> OctopusHttpClient {
-    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
-        .space_name("Default")
-        .build()
-        .unwrap()
-}
 
 async fn runbook(c: &OctopusHttpClient) -> Value {
     c.list_raw(ResourceKind::Runbook)

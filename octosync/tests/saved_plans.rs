@@ -4,6 +4,9 @@
 //! updates, somebody edits the destination in between, and the apply is read back
 //! through the API.
 
+mod common;
+
+use common::{by_name, text};
 mod support;
 
 use std::path::PathBuf;
@@ -123,25 +126,12 @@ async fn octosync(i: &Instances, args: &[&str]) -> Output {
     .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn show(out: &Output) -> String {
     format!(
         "stdout:\n{}\nstderr:\n{}",
         text(&out.stdout),
         text(&out.stderr)
     )
-}
-
-async fn by_name(c: &OctopusHttpClient, kind: ResourceKind, name: &str) -> Value {
-    c.list_raw(kind)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d["Name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name:?}"))
 }
 
 /// The OctoFX variable set of an instance, and its id.

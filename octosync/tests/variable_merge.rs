@@ -6,9 +6,12 @@
 //! (its own per-environment values and secrets) and the source changes, as in the
 //! examples of the variable merge's decision table.
 
+mod common;
+
+use common::{client, text};
 use std::process::{Command, Output};
 
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite};
+use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::{ResourceKind, Variable, VariableSet};
 use serde_json::{json, Value};
@@ -25,13 +28,6 @@ async fn fake(seed: Seed, key: &str) -> FakeServer {
     })
     .await
     .expect("fake starts")
-}
-
-fn client(server: &FakeServer) -> OctopusHttpClient {
-    OctopusHttpClient::builder(server.url(), ApiKey::new(server.api_key()))
-        .space_name("Default")
-        .build()
-        .unwrap()
 }
 
 /// The environment ids of an instance by name.
@@ -91,10 +87,6 @@ async fn octosync(config: &std::path::Path, args: &'static [&'static str]) -> Ou
     tokio::task::spawn_blocking(move || run(config, args))
         .await
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn in_env(vars: &[Variable], name: &str, env: &str) -> String {
