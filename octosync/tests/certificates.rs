@@ -7,14 +7,14 @@
 mod common;
 
 use base64::Engine as _;
-use common::client;
+use common::{client, demo_destination, run_once};
 use octopus_client::{OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
 use octosync::demo::DEMO_CONFIG;
-use octosync::runner::{plan_destination, run, Destination, Mode};
+use octosync::runner::{plan_destination, Mode};
 use serde_json::json;
 use sync_core::{CleanupCategory, OpAction};
 
@@ -57,23 +57,10 @@ async fn a_certificate_with_a_file_is_created_from_it_and_one_without_is_left_to
     let path = dir.path().join("sync.toml");
     std::fs::write(&path, text).unwrap();
     let config = SyncConfig::load(&path).unwrap();
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: config.destinations[0].rules.clone(),
-    };
-    let runs = run(
-        &source,
-        "dev-test",
-        "Default",
-        std::slice::from_ref(&dest),
-        &Mode::Apply(ApplyOptions::default()),
-    )
-    .await
-    .unwrap();
-    let plan = runs[0].plan.as_ref().unwrap();
-    let applied = runs[0].applied.as_ref().unwrap();
+    let dest = demo_destination(&destination, config.destinations[0].rules.clone());
+    let runs = run_once(&source, &dest, &Mode::Apply(ApplyOptions::default())).await;
+    let plan = runs.plan.as_ref().unwrap();
+    let applied = runs.applied.as_ref().unwrap();
     assert!(applied.is_success(), "{applied}");
 
     // The plan says what it does with each, and carries no certificate data.
@@ -170,25 +157,13 @@ async fn a_certificate_file_that_is_not_what_it_says_fails_its_create_naming_the
     let path = dir.path().join("sync.toml");
     std::fs::write(&path, text).unwrap();
     let config = SyncConfig::load(&path).unwrap();
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: config.destinations[0].rules.clone(),
-    };
-    let runs = run(
-        &source,
-        "dev-test",
-        "Default",
-        std::slice::from_ref(&dest),
-        &Mode::Apply(ApplyOptions {
-            continue_on_error: true,
-            ..ApplyOptions::default()
-        }),
-    )
-    .await
-    .unwrap();
-    let applied = runs[0].applied.as_ref().unwrap();
+    let dest = demo_destination(&destination, config.destinations[0].rules.clone());
+    let mode = Mode::Apply(ApplyOptions {
+        continue_on_error: true,
+        ..ApplyOptions::default()
+    });
+    let runs = run_once(&source, &dest, &mode).await;
+    let applied = runs.applied.as_ref().unwrap();
     assert!(!applied.is_success());
     let report = applied.to_string();
     assert!(

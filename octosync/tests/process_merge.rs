@@ -10,14 +10,14 @@
 
 mod common;
 
-use common::{by_name, client};
+use common::{by_name, client, demo_destination, run_once};
 use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::{apply_plan, ApplyOptions};
 use octosync::config::SyncConfig;
 use octosync::demo::DEMO_CONFIG;
-use octosync::runner::{plan_destination, run, Destination, Mode};
+use octosync::runner::{plan_destination, Mode};
 use serde_json::{json, Value};
 use sync_core::OpAction;
 
@@ -69,23 +69,10 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
         .unwrap();
     let (source, destination) = (client(&src), client(&dst));
     let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml").unwrap();
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: config.destinations[0].rules.clone(),
-    };
+    let dest = demo_destination(&destination, config.destinations[0].rules.clone());
     // The first sync creates OctoFX on the destination.
-    let first = run(
-        &source,
-        "dev-test",
-        "Default",
-        std::slice::from_ref(&dest),
-        &Mode::Apply(ApplyOptions::default()),
-    )
-    .await
-    .unwrap();
-    assert!(first[0].applied.as_ref().unwrap().is_success());
+    let first = run_once(&source, &dest, &Mode::Apply(ApplyOptions::default())).await;
+    assert!(first.applied.as_ref().unwrap().is_success());
 
     // The destination's owner puts a sign-off step after "Deploy Database" and scopes a
     // variable to the web app's action.
@@ -257,22 +244,9 @@ async fn under_source_only_a_renamed_step_keeps_its_ids_and_no_variable_dangles(
         .unwrap();
     let (source, destination) = (client(&src), client(&dst));
     let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml").unwrap();
-    let mut dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: config.destinations[0].rules.clone(),
-    };
-    let first = run(
-        &source,
-        "dev-test",
-        "Default",
-        std::slice::from_ref(&dest),
-        &Mode::Apply(ApplyOptions::default()),
-    )
-    .await
-    .unwrap();
-    assert!(first[0].applied.as_ref().unwrap().is_success());
+    let mut dest = demo_destination(&destination, config.destinations[0].rules.clone());
+    let first = run_once(&source, &dest, &Mode::Apply(ApplyOptions::default())).await;
+    assert!(first.applied.as_ref().unwrap().is_success());
 
     // The destination's own step, and variables scoped to it and to the web app.
     let (dest_process_id, mut dest_process) = process(&destination).await;

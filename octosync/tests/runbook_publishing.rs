@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::client;
+use common::{client, demo_destination, run_once};
 use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
 use octosync::demo::DEMO_CONFIG;
-use octosync::runner::{plan_destination, run, Destination, Mode};
+use octosync::runner::{plan_destination, Mode};
 use serde_json::{json, Value};
 use sync_core::{LayerName, OpAction};
 
@@ -61,23 +61,10 @@ async fn sync(
     publish_on_source(&source).await;
     let text = DEMO_CONFIG.replace("[policy]\n", &format!("[policy]\n{policy}"));
     let config = SyncConfig::parse(&text, "sync.toml").unwrap();
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: config.destinations[0].rules.clone(),
-    };
-    let runs = run(
-        &source,
-        "dev-test",
-        "Default",
-        std::slice::from_ref(&dest),
-        &Mode::Apply(ApplyOptions::default()),
-    )
-    .await
-    .unwrap();
-    let first = runs[0].plan.as_ref().unwrap().clone();
-    let applied = runs[0].applied.as_ref().unwrap();
+    let dest = demo_destination(&destination, config.destinations[0].rules.clone());
+    let runs = run_once(&source, &dest, &Mode::Apply(ApplyOptions::default())).await;
+    let first = runs.plan.as_ref().unwrap().clone();
+    let applied = runs.applied.as_ref().unwrap();
     assert!(applied.is_success(), "{applied}");
     let kinds = octosync::load::kinds_to_read(&dest.rules);
     let snapshot = octosync::load::load_snapshot(&source, "dev-test", "Default", &kinds)

@@ -30,3 +30,36 @@ pub async fn by_name(c: &OctopusHttpClient, kind: ResourceKind, name: &str) -> V
         .find(|d| d["Name"] == name)
         .unwrap_or_else(|| panic!("no {kind} {name:?}"))
 }
+
+/// The demo config's destination ("staging-production", space "Default") reached through
+/// `client`, under `rules`.
+pub fn demo_destination(
+    client: &OctopusHttpClient,
+    rules: sync_core::SyncRules,
+) -> octosync::runner::Destination<'_> {
+    octosync::runner::Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client,
+        rules,
+    }
+}
+
+/// One run of `mode` from the demo's source ("dev-test", space "Default") to `dest`.
+pub async fn run_once(
+    source: &OctopusHttpClient,
+    dest: &octosync::runner::Destination<'_>,
+    mode: &octosync::runner::Mode,
+) -> octosync::runner::DestinationRun {
+    octosync::runner::run(
+        source,
+        "dev-test",
+        "Default",
+        std::slice::from_ref(dest),
+        mode,
+    )
+    .await
+    .unwrap()
+    .pop()
+    .expect("one run per destination")
+}
