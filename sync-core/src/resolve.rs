@@ -119,13 +119,6 @@ const LEVELS: usize = 9;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Specificity([bool; LEVELS]);
 
-impl Specificity {
-    /// Whether the value is unscoped (or constrained only by fields that do not rank).
-    pub fn is_unscoped(&self) -> bool {
-        self.0.iter().all(|l| !l)
-    }
-}
-
 fn eq(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim()) || a.trim().to_lowercase() == b.trim().to_lowercase()
 }

@@ -45,7 +45,7 @@ mod guards;
 mod review;
 mod translate;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use octopus_model::{name_key, Field, Lenient, ScopeField, Variable};
 
@@ -180,8 +180,13 @@ pub fn merge(
                 .map(|((_, action), id)| (id.to_lowercase(), action.clone()))
                 .collect(),
         };
+        let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (d, v) in dest.iter().enumerate() {
+            by_name.entry(name_key(&v.name)).or_default().push(d);
+        }
         let mut m = Merge {
             dest,
+            by_name,
             incoming: &incoming,
             dest_side: &dest_side,
             desired: dest.to_vec(),
@@ -247,6 +252,8 @@ enum Consider {
 /// the clean-up notes.
 struct Merge<'m> {
     dest: &'m [Variable],
+    /// The destination's values by name key, so a lookup does not scan the set.
+    by_name: BTreeMap<String, Vec<usize>>,
     incoming: &'m [Incoming],
     dest_side: &'m Side<'m>,
     /// The destination's values, changed in place where the merge changes them.
@@ -270,10 +277,10 @@ impl Merge<'_> {
     }
 
     fn dest_of(&self, name: &str) -> Vec<usize> {
-        let key = name_key(name);
-        (0..self.dest.len())
-            .filter(|&d| name_key(&self.dest[d].name) == key)
-            .collect()
+        self.by_name
+            .get(&name_key(name))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Rows 1–5: pairs by exact translated scope, preferring equal values, then the same
