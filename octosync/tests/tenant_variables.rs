@@ -514,3 +514,143 @@ async fn an_export_of_a_2025_2_space_keeps_scoped_common_values() {
         .collect();
     assert_eq!(scoped, [&PropertyValue::from("alias-in-test")]);
 }
+
+/// Sets one of a tenant's project values on one instance (old shape).
+async fn set_value(
+    c: &OctopusHttpClient,
+    tenant: &str,
+    template: &str,
+    environment: &str,
+    value: PropertyValue,
+) {
+    let tenant = c
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == tenant)
+        .unwrap();
+    let env = c
+        .list_environments()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == environment)
+        .unwrap();
+    let mut vars: TenantVariables = c.tenant_variables(tenant.id.get().unwrap()).await.unwrap();
+    let project = vars
+        .project_variables
+        .values_mut()
+        .find(|p| p.project_name.get().map(String::as_str) == Some("OctoFX"))
+        .unwrap();
+    let template_id = project
+        .templates
+        .iter()
+        .find(|t| t.name == template)
+        .and_then(|t| t.id.get().cloned())
+        .unwrap();
+    project
+        .variables
+        .entry(env.id.get().unwrap().clone())
+        .or_default()
+        .insert(template_id.to_string(), value);
+    c.set_tenant_variables(&vars).await.unwrap();
+}
+
+/// Under `overwrite_existing_variables = "always"`, a tenant value the destination keeps
+/// as a secret is not overwritten by the source's plain text, nor a plain one by a dummy
+/// secret (read back after the apply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_always_tenant_secrets_and_plain_values_keep_their_kind_on_the_destination() {
+    let source = fake(Seed::DevTest, SOURCE_KEY, "2024.2.9000").await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY, "2024.2.9000").await;
+    let mut config = demo_config(&source, &destination);
+    config.destinations[0]
+        .rules
+        .policy
+        .overwrite_existing_variables = sync_core::rules::OverwriteVariables::Always;
+    let (src, dst) = (client(&source), client(&destination));
+    let destinations = [Destination {
+        name: "staging-production".into(),
+        space: "Default".into(),
+        client: &dst,
+        rules: config.destinations[0].rules.clone(),
+    }];
+    let apply = Mode::Apply(ApplyOptions::default());
+    let first = run(&src, "dev-test", "Default", &destinations, &apply)
+        .await
+        .unwrap();
+    assert!(first[0].applied.as_ref().unwrap().is_success());
+
+    let secret = PropertyValue::Sensitive(octopus_model::SensitiveValue::set("prod-db-name"));
+    set_value(
+        &dst,
+        "Development Team A",
+        "Tenant.Database.Name",
+        "Production",
+        secret,
+    )
+    .await;
+    set_value(
+        &src,
+        "Development Team A",
+        "Tenant.Database.Name",
+        "Development",
+        PropertyValue::Text("teamA-dev-changed".into()),
+    )
+    .await;
+
+    // And the other way round: the source makes a value secret that the destination
+    // keeps as plain text; no dummy secret replaces it.
+    set_value(
+        &dst,
+        "Internal",
+        "Tenant.Database.Name",
+        "Staging",
+        PropertyValue::Text("internal-staging-own".into()),
+    )
+    .await;
+    set_value(
+        &src,
+        "Internal",
+        "Tenant.Database.Name",
+        "Test",
+        PropertyValue::Sensitive(octopus_model::SensitiveValue::set("internal-test-secret")),
+    )
+    .await;
+
+    let second = run(&src, "dev-test", "Default", &destinations, &apply)
+        .await
+        .unwrap();
+    assert!(second[0].applied.as_ref().unwrap().is_success());
+    assert_eq!(
+        value_of(
+            &dst,
+            "Internal",
+            "OctoFX",
+            "Tenant.Database.Name",
+            Some("Staging")
+        )
+        .await,
+        Some(PropertyValue::Text("internal-staging-own".into())),
+        "the plain value stays"
+    );
+    let kept = value_of(
+        &dst,
+        "Development Team A",
+        "OctoFX",
+        "Tenant.Database.Name",
+        Some("Production"),
+    )
+    .await
+    .expect("the destination still has a value");
+    assert!(kept.is_sensitive(), "the secret stays a secret: {kept:?}");
+    let plan = second[0].plan.as_ref().unwrap();
+    assert!(
+        plan.cleanup
+            .iter()
+            .any(|c| c.message.contains("the destination's value was kept")),
+        "{plan}"
+    );
+    assert_eq!(destination.integrity(), Vec::new());
+}
