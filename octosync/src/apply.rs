@@ -61,6 +61,9 @@ pub enum ApplyError {
     /// The server refused or failed an update.
     #[error("the update was not accepted")]
     Update(#[source] octopus_client::Error),
+    /// The server refused or failed a delete (`[policy] prune`).
+    #[error("the delete was not accepted")]
+    Delete(#[source] octopus_client::Error),
     /// After a create with an unknown outcome, the item could not be looked up.
     #[error("cannot look the item up after an unknown outcome")]
     Lookup(#[source] octopus_client::Error),
@@ -243,6 +246,11 @@ pub enum Outcome {
         /// Why, with its causes.
         error: ErrorReport,
     },
+    /// Deleted (`[policy] prune`).
+    Deleted {
+        /// The id it had.
+        id: String,
+    },
     /// Not attempted, because an earlier layer failed.
     NotAttempted,
 }
@@ -311,6 +319,7 @@ impl Outcome {
                 | Outcome::Updated { .. }
                 | Outcome::FoundExisting { .. }
                 | Outcome::AlreadyInSync { .. }
+                | Outcome::Deleted { .. }
         )
     }
 }
@@ -329,6 +338,7 @@ impl fmt::Display for OpResult {
             } => write!(f, "! REFUSED {item} ({id}): {reason}"),
             Outcome::Refused { id: None, reason } => write!(f, "! REFUSED {item}: {reason}"),
             Outcome::Failed { error } => write!(f, "! FAILED {item}: {error}"),
+            Outcome::Deleted { id } => write!(f, "- deleted {item} ({id})"),
             Outcome::NotAttempted => write!(f, "- not attempted: {item}"),
         }?;
         if let Some(note) = &self.note {
@@ -529,11 +539,7 @@ pub async fn apply_plan_with(
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for layer in &plan.layers {
-        let ops: Vec<&Op> = layer
-            .ops
-            .iter()
-            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
-            .collect();
+        let ops: Vec<&Op> = layer.ops.iter().filter(|op| op.action.writes()).collect();
         if ops.is_empty() {
             continue;
         }
@@ -641,7 +647,7 @@ async fn plan_changed_again(
         tracing::info!(item = %result.item, "changed since it was read; planning it again");
         let again = fresh.ops().find(|op| key(&op.item) == key(&result.item));
         let (action, outcome) = match again {
-            Some(op) if matches!(op.action, OpAction::Create | OpAction::Update) => {
+            Some(op) if op.action.writes() => {
                 resolved.lock().await.refused.remove(&key(&op.item));
                 (
                     op.action,
@@ -664,6 +670,9 @@ async fn apply_op(
     version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Result<Outcome, ApplyError> {
+    if op.action == OpAction::Delete {
+        return delete(writer, op, resolved).await;
+    }
     let (body, target) = {
         let r = resolved.lock().await;
         if let Some(dependency) = refused_dependency(op, &r) {
@@ -901,6 +910,40 @@ async fn publish(
 
 /// The refused item an op depends on, if any: the items it refers to and the document
 /// it writes, when they were to be created (or written) earlier in this apply.
+/// A delete (`[policy] prune`): only of the document the plan saw; one changed since
+/// (renamed, edited) is refused, and one already gone is what was asked for.
+async fn delete(
+    writer: &dyn OctopusWrite,
+    op: &Op,
+    resolved: &Mutex<Resolved>,
+) -> Result<Outcome, ApplyError> {
+    let kind = op.item.kind;
+    let id = match &op.target {
+        Some(Target::Existing { id }) => id.clone(),
+        _ => return Err(ApplyError::NoTarget),
+    };
+    if let Some(planned) = &op.base {
+        let current = match writer.get_raw(kind, &id).await {
+            Ok(current) => current,
+            Err(octopus_client::Error::NotFound { .. }) => return Ok(Outcome::Deleted { id }),
+            Err(e) => return Err(ApplyError::Read(e)),
+        };
+        let now = sync_core::normalized(kind, current)
+            .map(|doc| Base::of(&doc))
+            .map_err(|source| ApplyError::Decode { kind, source })?;
+        if !planned.matches(&now) {
+            tracing::warn!(item = %op.item, %planned, found = %now, "{CHANGED_SINCE_PLAN}");
+            resolved.lock().await.refused.insert(key(&op.item));
+            return Ok(Outcome::Refused {
+                id: Some(id),
+                reason: format!("{CHANGED_SINCE_PLAN} (planned against {planned}, found {now})"),
+            });
+        }
+    }
+    writer.delete(kind, &id).await.map_err(ApplyError::Delete)?;
+    Ok(Outcome::Deleted { id })
+}
+
 fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
     if r.refused.is_empty() {
         return None;

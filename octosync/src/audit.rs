@@ -83,15 +83,28 @@ fn written_id(outcome: &Outcome) -> Option<&str> {
 /// The state after an apply: the checkpoints taken before it and the documents it
 /// wrote, over `previous` (a state recorded for another URL or space is replaced).
 /// `plans` are the first plans applied, by destination name, whose bodies give the
-/// digests.
+/// digests. `after` are the plans made from each destination as the apply left it
+/// (absent when the apply did not finish): what matches the source in them is added
+/// to the destination's provenance, the record `[policy] prune` reads.
 pub fn updated_state(
     previous: Option<SyncState>,
     checkpoints: &Checkpoints,
     run: &ApplyRun,
     plans: &[(String, Plan)],
+    after: &[(String, Plan)],
 ) -> SyncState {
     let mut state = previous.unwrap_or_default();
     if let Some(source) = &checkpoints.source {
+        // What matched another source says nothing about this one.
+        if state
+            .source
+            .as_ref()
+            .is_some_and(|old| !old.is_for(&source.url, &source.space))
+        {
+            for dest in state.destinations.values_mut() {
+                dest.provenance = Default::default();
+            }
+        }
         state.source = Some(source.clone());
     }
     for (applied, checkpoint) in run.destinations.iter().zip(&checkpoints.destinations) {
@@ -108,6 +121,11 @@ pub fn updated_state(
             .find(|(name, _)| *name == applied.name)
             .map(|(_, p)| p);
         for result in &applied.results {
+            if let Outcome::Deleted { id } = &result.outcome {
+                entry.written.remove(id);
+                entry.provenance.forget([id.as_str()]);
+                continue;
+            }
             let Some(id) = written_id(&result.outcome) else {
                 continue;
             };
@@ -126,6 +144,11 @@ pub fn updated_state(
                 },
             );
         }
+        // Steps and values an update pruned keep their (now unused) entries: ids are
+        // never reused, so they can match nothing again.
+        if let Some((_, plan)) = after.iter().find(|(name, _)| *name == applied.name) {
+            entry.provenance.extend(plan.synced.clone());
+        }
     }
     state
 }
@@ -137,6 +160,7 @@ pub fn record(
     checkpoints: &Checkpoints,
     run: &ApplyRun,
     plans: &[(String, Plan)],
+    after: &[(String, Plan)],
 ) -> Result<(), StateError> {
     let dir = config.state_dir();
     let previous = match SyncState::read(&dir) {
@@ -147,7 +171,7 @@ pub fn record(
         }
         Err(e) => return Err(e),
     };
-    updated_state(previous, checkpoints, run, plans).write(&dir)
+    updated_state(previous, checkpoints, run, plans, after).write(&dir)
 }
 
 #[cfg(test)]
@@ -221,7 +245,7 @@ mod tests {
         );
         previous.destinations.insert("prod".into(), old);
 
-        let state = updated_state(Some(previous), &checkpoints, &run, &[]);
+        let state = updated_state(Some(previous), &checkpoints, &run, &[], &[]);
         let prod = &state.destinations["prod"];
         assert_eq!(prod.instance, checkpoint("http://prod/", 7));
         let ids: Vec<&String> = prod.written.keys().collect();

@@ -677,14 +677,14 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
     // Taken before anything is read, so the state never claims more than was seen.
     let checkpoints = crate::audit::take(&config).await;
     let outcome = match args.plan {
-        Some(file) => Some(apply_saved(args, &config, &config_bytes, file, bars).await?),
+        Some(file) => apply_saved(args, &config, &config_bytes, file, bars).await?,
         None => apply_fresh(args, &config, bars).await?,
     };
-    let Some((run, plans)) = outcome else {
+    let Some((run, plans, after)) = outcome else {
         args.say(bars, "Nothing applied.");
         return Ok(1);
     };
-    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans) {
+    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans, &after) {
         eprintln!("warning: {e}; drift has no baseline for this run");
     }
     emit(args.report, &run.render(args.format))?;
@@ -737,7 +737,7 @@ async fn apply_saved(
     config_bytes: &[u8],
     file: &Path,
     bars: &Bars,
-) -> Result<(ApplyRun, Vec<(String, Plan)>), BoxError> {
+) -> Result<Option<AppliedPlans>, BoxError> {
     let saved = SavedPlan::read(file)?;
     let names = names_of(config);
     saved.check(args.config, config_bytes, &names)?;
@@ -773,6 +773,11 @@ async fn apply_saved(
                 dest.name, dest.plan.summary.create, dest.plan.summary.update
             ),
         );
+    }
+    let saved_names: Vec<String> = saved.destinations.iter().map(|d| d.name.clone()).collect();
+    let saved_plans: Vec<Plan> = saved.destinations.iter().map(|d| d.plan.clone()).collect();
+    if !confirm_deletions(args, bars, &saved_names, &saved_plans)? {
+        return Ok(None);
     }
     let options = apply_options(config);
     let reports: Vec<ApplyReport> = join_all(saved.destinations.iter().zip(&clients).map(
@@ -822,14 +827,49 @@ async fn apply_saved(
         .into_iter()
         .map(|d| (d.name, d.plan))
         .collect();
-    Ok((
+    Ok(Some((
         ApplyRun {
             tool_version: crate::saved::TOOL_VERSION.to_owned(),
             saved_plan: true,
             destinations,
         },
         plans,
-    ))
+        after.into_iter().collect(),
+    )))
+}
+
+/// What an apply did: the run, the plans applied first and the plans made from the
+/// destinations as the apply left them (empty when it did not finish), by destination.
+type AppliedPlans = (ApplyRun, Vec<(String, Plan)>, Vec<(String, Plan)>);
+
+/// Lists every deletion of the plans and asks before any is made (`--yes` answers).
+fn confirm_deletions(
+    args: &ApplyArgs<'_>,
+    bars: &Bars,
+    names: &[String],
+    plans: &[Plan],
+) -> Result<bool, BoxError> {
+    let listed: Vec<String> = names
+        .iter()
+        .zip(plans)
+        .flat_map(|(name, plan)| {
+            plan.deletions()
+                .into_iter()
+                .map(move |d| format!("  - {name}: {d}"))
+        })
+        .collect();
+    if listed.is_empty() {
+        return Ok(true);
+    }
+    args.say(
+        bars,
+        &format!(
+            "\nThese {} deletion(s) remove what the source no longer has ([policy] prune):\n{}",
+            listed.len(),
+            listed.join("\n")
+        ),
+    );
+    confirm(bars, args.yes, "Delete these items?")
 }
 
 fn apply_options(config: &SyncConfig) -> ApplyOptions {
@@ -881,16 +921,21 @@ async fn apply_fresh(
     args: &ApplyArgs<'_>,
     config: &SyncConfig,
     bars: &Bars,
-) -> Result<Option<(ApplyRun, Vec<(String, Plan)>)>, BoxError> {
+) -> Result<Option<AppliedPlans>, BoxError> {
     let names = names_of(config);
     let (source, sides, plans) = plan_all(config, bars).await?;
+    // The plans of the destinations as the apply leaves them.
+    let mut latest: Option<Vec<Plan>> = None;
     args.say(bars, &render_plans(&names, &plans, Format::Text));
     let mut results: Vec<Vec<OpResult>> = vec![Vec::new(); names.len()];
     let mut follow_ups = vec![FollowUp::None; names.len()];
     if !plans.iter().any(Plan::has_changes) {
         args.say(bars, "Nothing to do: every destination is in sync.");
+        latest = Some(plans.clone());
     } else {
-        if !confirm(bars, args.yes, "Apply these changes?")? {
+        if !confirm(bars, args.yes, "Apply these changes?")?
+            || !confirm_deletions(args, bars, &names, &plans)?
+        {
             return Ok(None);
         }
         let reports = apply_pass(config, &source, &sides, &plans, bars).await;
@@ -901,6 +946,7 @@ async fn apply_fresh(
         let mut passes = 0;
         while success {
             let (source, sides, next) = plan_all(config, bars).await?;
+            latest = Some(next.clone());
             if !next.iter().any(Plan::has_changes) {
                 break;
             }
@@ -917,6 +963,7 @@ async fn apply_fresh(
                     }
                 }
                 confirm(bars, args.yes, "Apply the follow-up plan?")?
+                    && confirm_deletions(args, bars, &names, &next)?
             };
             if !go_on {
                 for (follow_up, plan) in follow_ups.iter_mut().zip(&next) {
@@ -942,6 +989,7 @@ async fn apply_fresh(
         }
         if !success {
             follow_ups = vec![FollowUp::NotChecked; names.len()];
+            latest = None;
         }
     }
     let destinations = names
@@ -950,6 +998,9 @@ async fn apply_fresh(
         .zip(follow_ups)
         .map(|((name, results), follow_up)| destination_apply(name, results, follow_up))
         .collect();
+    let after = latest
+        .map(|latest| names.iter().cloned().zip(latest).collect())
+        .unwrap_or_default();
     Ok(Some((
         ApplyRun {
             tool_version: crate::saved::TOOL_VERSION.to_owned(),
@@ -957,6 +1008,7 @@ async fn apply_fresh(
             destinations,
         },
         names.into_iter().zip(plans).collect(),
+        after,
     )))
 }
 

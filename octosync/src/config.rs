@@ -283,7 +283,55 @@ impl SyncConfig {
                 file: path.display().to_string(),
                 message: e.to_string(),
             })?;
+        config.read_provenance();
         Ok(config)
+    }
+
+    /// Gives each destination whose `[policy] prune` is set what earlier applies from
+    /// this source recorded there ([`SyncRules::written`], from the state directory).
+    /// A state that cannot be read, is empty, or was recorded for another source or
+    /// destination gives none: nothing is pruned, and the plan says why.
+    /// [`SyncConfig::load`] calls it.
+    pub fn read_provenance(&mut self) {
+        if self
+            .destinations
+            .iter()
+            .all(|d| d.rules.policy.prune.is_empty())
+        {
+            return;
+        }
+        let state = match crate::state::SyncState::read(&self.state_dir()) {
+            Ok(Some(state)) => state,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the state: nothing is pruned");
+                return;
+            }
+        };
+        let Some(source_url) = &self.source.url else {
+            return;
+        };
+        let same_source = state
+            .source
+            .as_ref()
+            .is_some_and(|s| s.is_for(source_url.as_str(), &self.source.space));
+        if !same_source {
+            return;
+        }
+        for dest in &mut self.destinations {
+            let Some(url) = &dest.instance.url else {
+                continue;
+            };
+            if dest.rules.policy.prune.is_empty() {
+                continue;
+            }
+            let recorded = state
+                .destinations
+                .get(&dest.instance.display_name())
+                .filter(|d| d.instance.is_for(url.as_str(), &dest.instance.space))
+                .filter(|d| !d.provenance.is_empty());
+            dest.rules.written = recorded.map(|d| d.provenance.clone());
+        }
     }
 
     /// Resolves each `certificates_from` directory (a relative one against `base`, the
@@ -348,6 +396,7 @@ impl SyncConfig {
             scoping: raw.scoping,
             environment_map: raw.environment_map,
             certificate_files: Default::default(),
+            written: None,
         };
         if raw.destinations.is_empty() {
             return Err(ConfigError::Unusable {

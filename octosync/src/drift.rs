@@ -47,6 +47,8 @@ pub enum NextApply {
     Keep,
     /// The next apply skips the document.
     LeaveAlone,
+    /// The next apply deletes it (`[policy] prune`).
+    Delete,
 }
 
 impl NextApply {
@@ -55,6 +57,7 @@ impl NextApply {
             NextApply::Overwrite => "overwrite",
             NextApply::Keep => "keep",
             NextApply::LeaveAlone => "leave alone",
+            NextApply::Delete => "delete",
         }
     }
 }
@@ -331,6 +334,7 @@ pub fn changes_of(events: &[&Value], plan: &Plan) -> (Vec<DriftChange>, usize) {
         };
         let next_apply = match op.action {
             OpAction::Create | OpAction::Update => NextApply::Overwrite,
+            OpAction::Delete => NextApply::Delete,
             OpAction::Unchanged => NextApply::Keep,
             OpAction::Skip => NextApply::LeaveAlone,
         };
@@ -594,6 +598,7 @@ mod tests {
             }],
             cleanup: Vec::new(),
             warnings: Vec::new(),
+            synced: Default::default(),
             summary: Summary::default(),
         }
     }

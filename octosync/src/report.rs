@@ -34,10 +34,14 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 /// Counts of ops per kind and action.
-pub fn counts(plan: &Plan) -> BTreeMap<ResourceKind, [usize; 4]> {
-    let mut counts: BTreeMap<ResourceKind, [usize; 4]> = BTreeMap::new();
+/// (create, update, unchanged, skip, delete); a delete counts delete ops and the members
+/// updates remove.
+pub fn counts(plan: &Plan) -> BTreeMap<ResourceKind, [usize; 5]> {
+    let mut counts: BTreeMap<ResourceKind, [usize; 5]> = BTreeMap::new();
     for op in plan.ops() {
-        counts.entry(op.item.kind).or_default()[action_index(op.action)] += 1;
+        let row = counts.entry(op.item.kind).or_default();
+        row[action_index(op.action)] += 1;
+        row[4] += op.removed.len();
     }
     counts
 }
@@ -48,6 +52,7 @@ fn action_index(action: OpAction) -> usize {
         OpAction::Update => 1,
         OpAction::Unchanged => 2,
         OpAction::Skip => 3,
+        OpAction::Delete => 4,
     }
 }
 
@@ -80,11 +85,15 @@ fn text(plan: &Plan, destination: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "  {:<28} {:>7} {:>7} {:>10} {:>8}",
-        "kind", "create", "update", "unchanged", "skip"
+        "  {:<28} {:>7} {:>7} {:>10} {:>8} {:>7}",
+        "kind", "create", "update", "unchanged", "skip", "delete"
     );
-    for (kind, [c, u, n, s]) in counts(plan) {
-        let _ = writeln!(out, "  {:<28} {c:>7} {u:>7} {n:>10} {s:>8}", kind.label());
+    for (kind, [c, u, n, s, d]) in counts(plan) {
+        let _ = writeln!(
+            out,
+            "  {:<28} {c:>7} {u:>7} {n:>10} {s:>8} {d:>7}",
+            kind.label()
+        );
     }
     let _ = writeln!(out);
     let _ = write!(out, "{plan}");
@@ -161,6 +170,9 @@ fn op_markdown(out: &mut String, op: &Op) {
         escape(&op.item.to_string()),
         escape(&op.reason)
     );
+    for member in &op.removed {
+        let _ = writeln!(out, "  - **delete** {}", escape(member));
+    }
     if !op.diff.is_empty() {
         let _ = writeln!(
             out,
@@ -191,13 +203,23 @@ fn markdown(plan: &Plan, destination: &str) -> String {
     let _ = writeln!(out, "## octosync plan for `{destination}`\n");
     let _ = writeln!(
         out,
-        "**{} to create, {} to update**, {} unchanged, {} skipped, {} clean-up entries (source {}, destination {}).\n",
-        s.create, s.update, s.unchanged, s.skip, s.cleanup, plan.source_version, plan.destination_version
+        "**{} to create, {} to update**{}, {} unchanged, {} skipped, {} clean-up entries (source {}, destination {}).\n",
+        s.create,
+        s.update,
+        if s.delete > 0 { format!(", **{} to delete**", s.delete) } else { String::new() },
+        s.unchanged,
+        s.skip,
+        s.cleanup,
+        plan.source_version,
+        plan.destination_version
     );
-    let _ = writeln!(out, "| kind | create | update | unchanged | skip |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for (kind, [c, u, n, sk]) in counts(plan) {
-        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} |", kind.label());
+    let _ = writeln!(
+        out,
+        "| kind | create | update | unchanged | skip | delete |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for (kind, [c, u, n, sk, d]) in counts(plan) {
+        let _ = writeln!(out, "| {} | {c} | {u} | {n} | {sk} | {d} |", kind.label());
     }
     let _ = writeln!(out);
     if !plan.warnings.is_empty() {
@@ -556,7 +578,7 @@ mod tests {
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
-        assert_eq!(numbers, [1, 0, 0, 0], "{row}");
+        assert_eq!(numbers, [1, 0, 0, 0, 0], "{row}");
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //!   `apply` read that instance (`0` when its log was empty; absent when its log could
 //!   not be read). Everything after it is news;
 //! - per destination, `written`: every document the last applies created or updated,
-//!   by id, with its kind, name and a digest of the body octosync sent.
+//!   by id, with its kind, name and a digest of the body octosync sent;
+//! - per destination, with `[policy] prune`, `provenance`: the steps, runbooks, channels
+//!   and variable values that matched the source after each apply, by id (with a
+//!   digest of each variable value). A later plan prunes only what it names, unchanged;
+//!   deleting the state means nothing is pruned until an apply records it again.
 //!
 //! It is small and safe to delete: without it, `drift` says there is no baseline and
 //! the next `apply` records a new one. It is written after an apply, to a temporary file
@@ -24,6 +28,7 @@ use std::path::{Path, PathBuf};
 use octopus_model::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sync_core::Provenance;
 
 /// The name of the state file inside the state directory.
 pub const STATE_FILE: &str = "state.json";
@@ -108,6 +113,11 @@ pub struct DestinationState {
     /// Every document octosync created or updated there, by id.
     #[serde(default)]
     pub written: BTreeMap<String, WrittenDocument>,
+    /// With `[policy] prune`: the steps, runbooks, channels and variable values that
+    /// matched the source after each apply ([`sync_core::provenance`]); the only items a
+    /// later plan may prune.
+    #[serde(default, skip_serializing_if = "Provenance::is_empty")]
+    pub provenance: Provenance,
 }
 
 /// The whole state file.

@@ -11,6 +11,7 @@ use crate::index::{Lookup, NameIndex};
 use crate::plan::{
     CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef, Target,
 };
+use crate::provenance::{Provenance, PruneKind};
 use crate::rules::{ScopeMode, SyncRules};
 use crate::snapshot::Snapshot;
 
@@ -105,6 +106,9 @@ pub struct Ctx<'a> {
     pub error: Option<ScopeError>,
     /// How many scopes were widened so far (a planner compares before and after).
     pub widened: usize,
+    /// With `[policy] prune`: destination items that match the source (the plan's
+    /// [`crate::Plan::synced`]).
+    pub synced: Provenance,
 }
 
 impl<'a> Ctx<'a> {
@@ -134,7 +138,23 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             error: None,
             widened: 0,
+            synced: Provenance::default(),
         }
+    }
+
+    /// Whether the rules prune `kind`; with the record of what earlier syncs wrote when
+    /// there is one (`None` inside: prune is asked for but nothing is recorded).
+    pub fn prunes(&self, kind: PruneKind) -> Option<Option<&'a Provenance>> {
+        self.rules
+            .policy
+            .prune
+            .contains(&kind)
+            .then_some(self.rules.written.as_ref())
+    }
+
+    /// Whether the plan records what matches the source (only when something is pruned).
+    pub fn records_provenance(&self) -> bool {
+        !self.rules.policy.prune.is_empty()
     }
 
     /// Adds an op to a layer.

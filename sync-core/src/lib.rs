@@ -65,6 +65,7 @@ pub mod diff;
 pub mod index;
 pub mod plan;
 pub mod planner;
+pub mod provenance;
 pub mod resolve;
 pub mod rules;
 pub mod snapshot;
@@ -78,6 +79,7 @@ pub use plan::{
     ContextResolution, FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef,
     Plan, ResolvedValue, Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
 };
+pub use provenance::{Provenance, PruneKind};
 pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};
 
@@ -148,12 +150,12 @@ pub fn plan(
     destination: &Snapshot,
     rules: &SyncRules,
 ) -> Result<Plan, PlanError> {
-    if !rules.policy.prune.is_empty() {
-        return Err(PlanError::Unsupported(
-            "policy.prune: this engine never deletes destination items".to_owned(),
-        ));
-    }
     let mut warnings = Vec::new();
+    if !rules.policy.prune.is_empty() && rules.written.is_none() {
+        warnings.push(
+            "[policy] prune: nothing is pruned on this run: no state records what earlier syncs from this source wrote to this destination (a first run, a deleted state directory, or a state recorded for another source); the apply records it, and later runs prune what the source removes".to_owned(),
+        );
+    }
     let (sv, dv) = (&source.version, &destination.version);
     match version_verdict(sv, dv) {
         VersionVerdict::Same => {}
@@ -225,7 +227,9 @@ pub fn plan(
             OpAction::Update => summary.update += 1,
             OpAction::Unchanged => summary.unchanged += 1,
             OpAction::Skip => summary.skip += 1,
+            OpAction::Delete => summary.delete += 1,
         }
+        summary.delete += op.removed.len();
     }
     summary.cleanup = ctx.cleanup.len();
     Ok(Plan {
@@ -235,5 +239,6 @@ pub fn plan(
         cleanup: ctx.cleanup,
         warnings: ctx.warnings,
         summary,
+        synced: ctx.synced,
     })
 }

@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::base::Base;
+use crate::provenance::Provenance;
 
 /// The order in which the layers of a plan run. It follows the "Syncing Order" of
 /// Octopus's guide to syncing instances: scaffolding without dependencies first, then
@@ -113,6 +114,9 @@ pub enum LayerName {
     TenantVariables,
     /// Team role scoping.
     TeamPermissions,
+    /// Runbooks and channels the source removed (`[policy] prune`), last, so that
+    /// nothing is deleted unless every write before it went through.
+    Deletions,
 }
 
 impl LayerName {
@@ -146,6 +150,7 @@ impl LayerName {
         LayerName::TenantConnections,
         LayerName::TenantVariables,
         LayerName::TeamPermissions,
+        LayerName::Deletions,
     ];
 
     /// A readable title.
@@ -179,6 +184,7 @@ impl LayerName {
             LayerName::TenantConnections => "tenant project connections",
             LayerName::TenantVariables => "tenant variables",
             LayerName::TeamPermissions => "team permissions",
+            LayerName::Deletions => "deletions",
         }
     }
 }
@@ -195,6 +201,9 @@ pub enum OpAction {
     Unchanged,
     /// Nothing is done, for the stated reason.
     Skip,
+    /// DELETE the item: the source no longer has it, and the state records it as written
+    /// by an earlier sync and unchanged since (`[policy] prune`).
+    Delete,
 }
 
 /// An item a plan talks about: its kind, its name and, for items that live inside a
@@ -340,6 +349,13 @@ pub struct FieldChange {
     pub after: Value,
 }
 
+impl OpAction {
+    /// Whether an applier sends something for it.
+    pub fn writes(self) -> bool {
+        matches!(self, OpAction::Create | OpAction::Update | OpAction::Delete)
+    }
+}
+
 /// One decision about one item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Op {
@@ -385,6 +401,11 @@ pub struct Op {
     /// slots; plans never carry certificate data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_file: Option<CertificateFile>,
+    /// For updates: the members the update deletes under `[policy] prune` (steps,
+    /// variable values), each described for a reviewer. Counted in
+    /// [`Summary::delete`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 /// The file a certificate is created from, in the directory `certificates_from` names.
@@ -484,6 +505,7 @@ impl Op {
             variables: Vec::new(),
             base: None,
             certificate_file: None,
+            removed: Vec::new(),
         }
     }
 }
@@ -549,8 +571,16 @@ pub struct Summary {
     pub unchanged: usize,
     /// Skipped items.
     pub skip: usize,
+    /// Deletions: delete ops plus the members updates remove (`[policy] prune`). Left
+    /// out of JSON when zero, so plans without deletions keep their layout.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delete: usize,
     /// Clean-up entries.
     pub cleanup: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One step of the sync order with its ops.
@@ -577,6 +607,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Counts.
     pub summary: Summary,
+    /// With `[policy] prune`: what on the destination matches the source now, for the
+    /// runner to record after an apply (see [`crate::provenance`]).
+    #[serde(default, skip_serializing_if = "Provenance::is_empty")]
+    pub synced: Provenance,
 }
 
 impl Plan {
@@ -587,13 +621,27 @@ impl Plan {
 
     /// Whether the plan would write anything.
     pub fn has_changes(&self) -> bool {
-        self.summary.create + self.summary.update > 0
+        self.summary.create + self.summary.update + self.summary.delete > 0
     }
 
-    /// The creates and updates, in order: what an applier sends.
+    /// The creates, updates and deletes, in order: what an applier sends.
     pub fn writes(&self) -> impl Iterator<Item = &Op> {
-        self.ops()
-            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+        self.ops().filter(|op| op.action.writes())
+    }
+
+    /// Every deletion, described for a reviewer: the delete ops and the members updates
+    /// remove.
+    pub fn deletions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for op in self.ops() {
+            if op.action == OpAction::Delete {
+                out.push(op.item.to_string());
+            }
+            for member in &op.removed {
+                out.push(format!("{member} from {}", op.item));
+            }
+        }
+        out
     }
 
     /// The first op about an item of `kind` named `name` (case-insensitive, trimmed).
@@ -658,6 +706,7 @@ fn action_mark(action: OpAction) -> &'static str {
         OpAction::Update => "~",
         OpAction::Unchanged => "=",
         OpAction::Skip => "!",
+        OpAction::Delete => "-",
     }
 }
 
@@ -674,9 +723,14 @@ fn short(value: &Value) -> String {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.summary;
+        let deletions = if s.delete > 0 {
+            format!(", {} to delete", s.delete)
+        } else {
+            String::new()
+        };
         writeln!(
             f,
-            "Plan: {} to create, {} to update, {} unchanged, {} skipped (source {}, destination {})",
+            "Plan: {} to create, {} to update{deletions}, {} unchanged, {} skipped (source {}, destination {})",
             s.create, s.update, s.unchanged, s.skip, self.source_version, self.destination_version
         )?;
         for layer in &self.layers {
@@ -691,6 +745,9 @@ impl fmt::Display for Plan {
                     op.item,
                     op.reason
                 )?;
+                for member in &op.removed {
+                    writeln!(f, "      - {member}")?;
+                }
                 for change in &op.diff {
                     writeln!(
                         f,

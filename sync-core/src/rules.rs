@@ -40,8 +40,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::provenance::Provenance;
+pub use crate::provenance::PruneKind;
 use globset::{GlobBuilder, GlobMatcher};
-use octopus_model::ResourceKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A rules table that could not be read.
@@ -347,9 +348,11 @@ pub struct Policy {
     /// Whether source and destination may be more than one minor version apart.
     /// Default `false`.
     pub allow_version_mismatch: bool,
-    /// Kinds whose destination-only items are deleted. Default empty. The engine does
-    /// not delete yet, so a non-empty list is refused by `plan`.
-    pub prune: Vec<ResourceKind>,
+    /// What the sync deletes from the destination when the source no longer has it:
+    /// `steps`, `variables`, `runbooks`, `channels`. Default empty: nothing is deleted.
+    /// Only items [`SyncRules::written`] records as matching the source before, and
+    /// unchanged since, are deleted (see [`crate::provenance`]).
+    pub prune: Vec<PruneKind>,
     /// Whether runbooks are published on the destination. Default
     /// `when-source-published`.
     pub publish_runbooks: PublishRunbooks,
@@ -532,6 +535,12 @@ pub struct SyncRules {
     /// plan names the file and never holds its data.
     #[serde(skip)]
     pub certificate_files: BTreeMap<String, String>,
+    /// What earlier syncs from this source left on this destination matching the
+    /// source ([`crate::provenance`]): the only items `prune` may delete. Not read from
+    /// `sync.toml`: the runner fills it from its state, so planning stays free of I/O.
+    /// `None`: no record, and nothing is pruned (the plan says why).
+    #[serde(skip)]
+    pub written: Option<Provenance>,
 }
 
 /// The tables of `sync.toml` that are rules; other top-level tables (`source`,
@@ -675,7 +684,7 @@ mod tests {
             process_cloning = "source-only"
             sync_tenant_variables = true
             placeholder_value = "Replace Me"
-            prune = ["Environment"]
+            prune = ["steps", "variables"]
             [scoping]
             process_environments = "ignore-mismatch-on-new-leave-existing-alone"
             process_channels = "error-unless-partial-match"
@@ -696,7 +705,10 @@ mod tests {
             rules.policy.overwrite_existing_lifecycle_phases,
             OverwriteLifecyclePhases::NeverClonePhases
         );
-        assert_eq!(rules.policy.prune, vec![ResourceKind::Environment]);
+        assert_eq!(
+            rules.policy.prune,
+            vec![PruneKind::Steps, PruneKind::Variables]
+        );
         assert_eq!(
             rules.scoping.process_environments,
             ScopeMode::IgnoreMismatchOnNewLeaveExistingAlone

@@ -565,17 +565,17 @@ fn versions_more_than_one_minor_apart_are_refused_unless_allowed() {
         .warnings
         .iter()
         .any(|w| w.contains("one minor version apart")));
-    assert!(matches!(
-        plan(
-            &source,
-            &source,
-            &rules("[policy]\nprune = [\"Environment\"]")
-        ),
-        Err(PlanError::Unsupported(_))
-    ));
+    // Prune without a record of what earlier syncs wrote deletes nothing, and says so.
+    let unrecorded = plan(&source, &source, &rules("[policy]\nprune = [\"steps\"]")).unwrap();
+    assert!(unrecorded
+        .warnings
+        .iter()
+        .any(|w| w.contains("nothing is pruned")));
+    assert_eq!(unrecorded.summary.delete, 0);
+    assert!(SyncRules::from_toml_str("[policy]\nprune = [\"Environment\"]").is_err());
 }
 
-use sync_core::Snapshot;
+use sync_core::{Snapshot, SyncRules};
 
 #[test]
 fn process_cloning_keeps_or_drops_destination_only_steps() {

@@ -387,6 +387,7 @@ pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
             if op.action == OpAction::Update {
                 op.secret_slots = merged.secret_slots;
                 op.variables = merged.review;
+                op.removed = merged.removed;
             }
             op.owner = Some(match &dest_set {
                 Some(d) => Target::Existing {

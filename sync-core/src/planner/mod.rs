@@ -5,6 +5,7 @@ pub mod infra;
 pub mod library;
 pub mod process;
 pub mod projects;
+pub mod prune;
 pub mod references;
 pub mod tenants;
 pub mod variable_contexts;

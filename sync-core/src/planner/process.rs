@@ -27,6 +27,7 @@ use super::common::{apply_decision, translate_list, translate_tags};
 use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
 use crate::context::Ctx;
 use crate::plan::{CleanupCategory, ItemRef, LayerName, OpAction, Pending};
+use crate::provenance::{Lookup, PruneKind, RecordedItem};
 use crate::rules::{ProcessCloning, ScopeMode};
 
 /// Where a process lives.
@@ -81,6 +82,8 @@ pub struct Merged {
     /// Renamed steps and where destination-only steps and actions end up, for the op's
     /// reason.
     pub notes: Vec<String>,
+    /// Steps deleted under `[policy] prune`, described for a reviewer.
+    pub removed: Vec<String>,
 }
 
 fn is_expression(value: &str) -> bool {
@@ -535,6 +538,25 @@ pub fn drop_removed_action_scopes(
         .collect()
 }
 
+/// The name of a destination variable of the project scoped to one of the step's
+/// actions: pruning the step would leave it scoped to nothing.
+fn scoped_to(ctx: &Ctx<'_>, owner: &ProcessOwner<'_>, step: &Step) -> Option<String> {
+    let set = ctx.dk.variable_set(owner.dest_project.as_deref()?)?;
+    let ids: BTreeSet<String> = step
+        .actions
+        .iter()
+        .filter_map(|a| a.id.get().map(|id| id.to_lowercase()))
+        .collect();
+    set.variables
+        .iter()
+        .find(|v| {
+            v.scope_values(&octopus_model::ScopeField::Action)
+                .iter()
+                .any(|id| ids.contains(&id.to_lowercase()))
+        })
+        .map(|v| v.name.clone())
+}
+
 /// Adds the merge's notes (renamed steps, where destination-only steps went) to the
 /// reason of the process's op.
 pub fn note(op: &mut crate::plan::Op, notes: &[String]) {
@@ -668,12 +690,51 @@ pub fn merge(
             continue;
         }
         step.actions = ordered.into_iter().map(|(_, _, a)| a).collect();
+        if let (true, Some(id)) = (
+            ctx.records_provenance(),
+            dst_index.and_then(|i| dest[i].id.get()),
+        ) {
+            ctx.synced.steps.insert(
+                id.to_lowercase(),
+                RecordedItem {
+                    name: step.name.clone(),
+                    owner: owner.key.clone(),
+                },
+            );
+        }
         placed.push((dst_index, step));
     }
     let mut extras = Vec::new();
+    let mut removed = Vec::new();
+    let record = ctx.prunes(PruneKind::Steps).flatten();
     for (i, extra) in dest.iter().enumerate() {
         if matched.contains(&Some(i)) {
             continue;
+        }
+        if keep_extra {
+            let id = extra.id.get().map(String::as_str).unwrap_or_default();
+            match record.map(|r| r.step(id, &extra.name)) {
+                Some(Lookup::Unchanged(_)) if scoped_to(ctx, owner, extra).is_some() => {
+                    notes.push(format!(
+                        "step {:?} not pruned yet: the destination's variable {:?} is scoped to its actions; once that value is gone (or pruned by this sync), the next sync deletes the step",
+                        extra.name,
+                        scoped_to(ctx, owner, extra).unwrap_or_default()
+                    ));
+                }
+                Some(Lookup::Unchanged(_)) => {
+                    removed.push(format!("step {:?}", extra.name));
+                    notes.push(format!(
+                        "step {:?} deleted: the source no longer has it and an earlier sync wrote it (prune)",
+                        extra.name
+                    ));
+                    continue;
+                }
+                Some(Lookup::ChangedSince(r)) => notes.push(format!(
+                    "step {:?} not pruned: an earlier sync wrote it as {:?} and it was renamed on the destination since",
+                    extra.name, r.name
+                )),
+                Some(Lookup::NotRecorded) | None => {}
+            }
         }
         if !keep_extra {
             notes.push(format!(
@@ -759,6 +820,7 @@ pub fn merge(
         steps,
         secret_slots,
         notes,
+        removed,
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::common::{matches, remove, set, strings, translate_list, translate_tags, Match};
 use super::process::{self, ProcessOwner, ProcessOwnerIds};
+use super::prune;
 use super::variables::{self, VariableOwner};
 use crate::children::Children;
 use crate::context::{Ctx, DEFAULT_CHANNEL};
@@ -100,6 +101,19 @@ pub fn projects(ctx: &mut Ctx<'_>) {
     for (p, created) in planned.iter().zip(created) {
         channel_rules(ctx, p, created);
         versioning(ctx, p);
+    }
+    for p in planned.iter().filter(|p| !p.cac) {
+        let (Some(source_id), Some(dest_id)) = (p.source.id.get(), p.dest_id.as_deref()) else {
+            continue;
+        };
+        prune::project_children(
+            ctx,
+            &prune::PrunedProject {
+                name: p.name(),
+                source_id: source_id.as_str(),
+                dest_id,
+            },
+        );
     }
 }
 
@@ -532,6 +546,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     );
     if op.action == OpAction::Update {
         op.secret_slots = merged.secret_slots;
+        op.removed = merged.removed;
     }
     process::note(&mut op, &merged.notes);
     op.owner = Some(p.target());
@@ -693,6 +708,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
         );
         if op.action == OpAction::Update {
             op.secret_slots = merged.secret_slots;
+            op.removed = merged.removed;
         }
         process::note(&mut op, &merged.notes);
         let runbook_target = match &before {
@@ -984,6 +1000,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
     if op.action == OpAction::Update {
         op.secret_slots = secret_slots;
         op.variables = merged.review;
+        op.removed = merged.removed;
     }
     op.owner = Some(p.target());
     let written = op.action == OpAction::Update;

@@ -217,10 +217,20 @@ impl InMemoryApplier {
         }
     }
 
-    /// Applies a plan: every create and update, layer by layer.
+    /// Applies a plan: every create, update and delete, layer by layer.
     pub fn apply(&mut self, plan: &Plan) -> Result<(), ApplyError> {
         for op in plan.ops() {
-            if !matches!(op.action, OpAction::Create | OpAction::Update) {
+            if !op.action.writes() {
+                continue;
+            }
+            if op.action == OpAction::Delete {
+                let target = op
+                    .target
+                    .as_ref()
+                    .ok_or_else(|| ApplyError::Unresolved(format!("target of {}", op.item)))?;
+                let id = self.target_id(target)?;
+                self.writes += 1;
+                self.delete(op.item.kind, &id);
                 continue;
             }
             let mut body = op.body.clone().unwrap_or(Value::Null);
@@ -497,6 +507,37 @@ impl InMemoryApplier {
                         .insert((name_key(process_key), name_key(&action.name)), id.clone());
                 }
             }
+        }
+    }
+
+    /// Deletes an item, as the server does: a runbook goes with its process. An item
+    /// already gone is what was asked for.
+    fn delete(&mut self, kind: ResourceKind, id: &str) {
+        let is = |x: Option<&str>| x.is_some_and(|x| x.eq_ignore_ascii_case(id));
+        match kind {
+            ResourceKind::Runbook => {
+                let process = self
+                    .snapshot
+                    .runbooks
+                    .iter()
+                    .find(|r| is(r.id.get().map(|i| i.as_str())))
+                    .and_then(|r| r.runbook_process_id.get().cloned());
+                self.snapshot
+                    .runbooks
+                    .retain(|r| !is(r.id.get().map(|i| i.as_str())));
+                if let Some(process) = process {
+                    self.snapshot.runbook_processes.retain(|p| {
+                        !p.id
+                            .get()
+                            .is_some_and(|x| x.as_str().eq_ignore_ascii_case(process.as_str()))
+                    });
+                }
+            }
+            ResourceKind::Channel => self
+                .snapshot
+                .channels
+                .retain(|c| !is(c.id.get().map(|i| i.as_str()))),
+            _ => {}
         }
     }
 

@@ -53,6 +53,9 @@ use super::process::ProcessOwnerIds;
 use super::variable_contexts::{LabeledContext, Side};
 use crate::context::Ctx;
 use crate::plan::{CleanupCategory, ItemRef, VariableReview};
+use crate::provenance::{
+    variable_digest, Lookup as RecordLookup, Provenance, PruneKind, RecordedVariable,
+};
 use crate::resolve::same_value;
 use crate::rules::OverwriteVariables;
 use translate::{
@@ -81,6 +84,8 @@ pub struct MergedVariables {
     pub secret_slots: Vec<String>,
     /// Per changed name, what each destination context resolves to before and after.
     pub review: Vec<VariableReview>,
+    /// Values deleted under `[policy] prune`, described for a reviewer.
+    pub removed: Vec<String>,
 }
 
 /// One source value, translated for the destination.
@@ -169,6 +174,9 @@ pub fn merge(
     }
 
     let mut notes: Vec<(CleanupCategory, String)> = Vec::new();
+    let record = ctx.prunes(PruneKind::Variables).flatten();
+    let records = ctx.records_provenance();
+    let mut synced: Vec<(String, RecordedVariable)> = Vec::new();
     let merged = {
         let dest_side = Side {
             snapshot: ctx.dst,
@@ -180,12 +188,19 @@ pub fn merge(
                 .map(|((_, action), id)| (id.to_lowercase(), action.clone()))
                 .collect(),
         };
-        let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (d, v) in dest.iter().enumerate() {
-            by_name.entry(name_key(&v.name)).or_default().push(d);
-        }
+        // Prune first: a value the source no longer has and an earlier sync wrote is
+        // left out before anything is decided, so additions see the set as it will be.
+        let (kept, removed) = match record {
+            Some(record) => prune(
+                dest, record, &incoming, &dest_side, &none, &leave, overwrite, &mut notes,
+            ),
+            None => (dest.to_vec(), Vec::new()),
+        };
+        let dest: &[Variable] = &kept;
+        let by_name = names_of(dest);
         let mut m = Merge {
             dest,
+            removed: &removed,
             by_name,
             incoming: &incoming,
             dest_side: &dest_side,
@@ -211,16 +226,30 @@ pub fn merge(
         };
         m.notes.extend(notes);
         let review = m.review();
-        (m.desired, m.added, review)
+        if records {
+            synced = m.synced(&item.name);
+        }
+        let removed: Vec<String> = removed
+            .iter()
+            .map(|v| {
+                format!(
+                    "variable {:?} ({})",
+                    v.name,
+                    dest_side.describe(&scope_of(v))
+                )
+            })
+            .collect();
+        (m.desired, m.added, review, kept.len(), removed)
     };
+    ctx.synced.variables.extend(synced);
     for (category, message) in notes {
         ctx.clean(category, item, message);
     }
-    let (mut desired, added, review) = merged;
+    let (mut desired, added, review, kept, removed) = merged;
     let mut secret_slots = Vec::new();
     for (k, (var, _)) in added.iter().enumerate() {
         if var.is_secret() {
-            secret_slots.push(format!("/Variables/{}/Value", dest.len() + k));
+            secret_slots.push(format!("/Variables/{}/Value", kept + k));
         }
     }
     desired.extend(added.into_iter().map(|(v, _)| v));
@@ -228,7 +257,89 @@ pub fn merge(
         variables: desired,
         secret_slots,
         review,
+        removed,
     }
+}
+
+fn names_of(dest: &[Variable]) -> BTreeMap<String, Vec<usize>> {
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (d, v) in dest.iter().enumerate() {
+        by_name.entry(name_key(&v.name)).or_default().push(d);
+    }
+    by_name
+}
+
+/// Splits the destination's values into those kept and those pruned: a value no source
+/// value pairs with (rows 1–5), that the record names unchanged, and that is not a
+/// secret. A recorded value changed since, or a recorded secret, stays with a note.
+#[allow(clippy::too_many_arguments)]
+fn prune(
+    dest: &[Variable],
+    record: &Provenance,
+    incoming: &[Incoming],
+    dest_side: &Side<'_>,
+    none: &BTreeSet<ScopeField>,
+    leave: &BTreeSet<ScopeField>,
+    overwrite: bool,
+    notes: &mut Vec<(CleanupCategory, String)>,
+) -> (Vec<Variable>, Vec<Variable>) {
+    // Pairing alone says which values the source still has; its notes are made again
+    // by the real merge.
+    let mut scratch = Vec::new();
+    let mut probe = Merge {
+        dest,
+        removed: &[],
+        by_name: names_of(dest),
+        incoming,
+        dest_side,
+        desired: dest.to_vec(),
+        origin: vec![None; dest.len()],
+        exact: vec![false; dest.len()],
+        overwritten: Vec::new(),
+        narrowed: Vec::new(),
+        added: Vec::new(),
+        notes: &mut scratch,
+    };
+    probe.pair(none, leave, overwrite);
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    for (d, var) in dest.iter().enumerate() {
+        // Narrowing (row 6) can still pair a value the source gives a narrower scope:
+        // such a value is the source's, not removed from it.
+        let narrowable = incoming.iter().any(|t| {
+            !t.secret && name_key(&t.var.name) == name_key(&var.name) && same_value(var, &t.var)
+        });
+        if probe.origin[d].is_some() || narrowable {
+            kept.push(var.clone());
+            continue;
+        }
+        let scope = dest_side.describe(&scope_of(var));
+        match record.variable(var) {
+            RecordLookup::Unchanged(_) if !var.is_secret() => removed.push(var.clone()),
+            RecordLookup::Unchanged(_) => {
+                notes.push((
+                    CleanupCategory::Skipped,
+                    format!(
+                        "the secret {:?} ({scope}) is no longer on the source; secrets are never pruned (whether a person entered its value cannot be read back): delete it by hand if it is no longer needed",
+                        var.name
+                    ),
+                ));
+                kept.push(var.clone());
+            }
+            RecordLookup::ChangedSince(_) => {
+                notes.push((
+                    CleanupCategory::Skipped,
+                    format!(
+                        "{:?} ({scope}) is no longer on the source but was changed on the destination since an earlier sync wrote it, so it is not pruned: delete it by hand if it is no longer needed",
+                        var.name
+                    ),
+                ));
+                kept.push(var.clone());
+            }
+            RecordLookup::NotRecorded => kept.push(var.clone()),
+        }
+    }
+    (kept, removed)
 }
 
 /// What a change to one destination value is judged against.
@@ -252,6 +363,8 @@ enum Consider {
 /// the clean-up notes.
 struct Merge<'m> {
     dest: &'m [Variable],
+    /// Values pruned before the merge (the review shows them going).
+    removed: &'m [Variable],
     /// The destination's values by name key, so a lookup does not scan the set.
     by_name: BTreeMap<String, Vec<usize>>,
     incoming: &'m [Incoming],
@@ -272,6 +385,35 @@ struct Merge<'m> {
 }
 
 impl Merge<'_> {
+    /// The destination's values that match the source after the merge (paired with a
+    /// source value of the same text, or both secrets), by id, for the record.
+    fn synced(&self, owner: &str) -> Vec<(String, RecordedVariable)> {
+        let mut out = Vec::new();
+        for (d, origin) in self.origin.iter().enumerate() {
+            let (Some(t), Some(id)) = (origin, self.dest[d].id.get()) else {
+                continue;
+            };
+            let var = &self.desired[d];
+            let inc = &self.incoming[*t];
+            let matches = if var.is_secret() {
+                inc.secret
+            } else {
+                !inc.secret && same_value(var, &inc.var)
+            };
+            if matches {
+                out.push((
+                    id.to_lowercase(),
+                    RecordedVariable {
+                        name: var.name.clone(),
+                        owner: owner.to_owned(),
+                        digest: variable_digest(var),
+                    },
+                ));
+            }
+        }
+        out
+    }
+
     fn is_paired(&self, t: usize) -> bool {
         self.origin.contains(&Some(t))
     }

@@ -54,7 +54,12 @@ impl Merge<'_> {
     pub(super) fn review(&self) -> Vec<VariableReview> {
         let mut names: Vec<String> = Vec::new();
         let mut seen = BTreeSet::new();
-        for v in self.dest.iter().chain(self.added.iter().map(|(v, _)| v)) {
+        for v in self
+            .dest
+            .iter()
+            .chain(self.removed)
+            .chain(self.added.iter().map(|(v, _)| v))
+        {
             if seen.insert(name_key(&v.name)) {
                 names.push(v.name.clone());
             }
@@ -65,6 +70,7 @@ impl Merge<'_> {
             let before: Vec<&Variable> = self
                 .dest
                 .iter()
+                .chain(self.removed)
                 .filter(|v| name_key(&v.name) == key)
                 .collect();
             let after: Vec<&Variable> = self
