@@ -499,16 +499,11 @@ pub fn unknown_fields(kind: ResourceKind, body: &Value, version: &OctopusVersion
         if let ShimAction::Introduced(_) = row.action {
             if !row.version_holds(version) {
                 let mut copy = body.clone();
-                walk(
-                    &mut copy,
-                    row.path,
-                    String::new(),
-                    &mut |parent, key, path| {
-                        if parent.contains_key(key) {
-                            found.push(path);
-                        }
-                    },
-                );
+                walk(&mut copy, row.path, &mut |parent, key, path| {
+                    if parent.contains_key(key) {
+                        found.push(path.render());
+                    }
+                });
             }
         }
     }
@@ -538,9 +533,9 @@ pub fn drop_unknown_fields(
     for row in rows_for(kind) {
         if let ShimAction::Introduced(_) = row.action {
             if !row.version_holds(version) {
-                walk(body, row.path, String::new(), &mut |parent, key, path| {
+                walk(body, row.path, &mut |parent, key, path| {
                     if parent.remove(key).is_some() {
-                        dropped.push(path);
+                        dropped.push(path.render());
                     }
                 });
             }
@@ -570,11 +565,11 @@ fn apply(
         .to_owned();
     for row in rows_for(kind) {
         let holds = row.version_holds(version);
-        walk(body, row.path, String::new(), &mut |parent, key, path| {
+        walk(body, row.path, &mut |parent, key, path| {
             let mut record = |effect: String| {
                 applied.push(AppliedShim {
                     shim: row.id.to_owned(),
-                    path: path.clone(),
+                    path: path.render(),
                     effect,
                     why: row.why.to_owned(),
                 })
@@ -633,34 +628,69 @@ fn apply(
     applied
 }
 
+/// A field a row's path reached: the row's path with the index of each `[*]` taken.
+/// Rendered only when a shim changes something: most visits change nothing.
+struct ConcretePath<'p> {
+    segs: &'p [PathSeg],
+    indices: &'p [usize],
+}
+
+impl ConcretePath<'_> {
+    /// `Steps[2].Actions[0].Properties`.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let mut indices = self.indices.iter();
+        for seg in self.segs {
+            match seg {
+                Each => push_seg(&mut out, Each, indices.next().copied()),
+                key => push_seg(&mut out, *key, None),
+            }
+        }
+        out
+    }
+}
+
 /// Called with the parent object, the field's key and the concrete path.
-type FieldVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &str, String) + 'a;
+type FieldVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &str, &ConcretePath<'_>) + 'a;
 
 /// Calls `f(parent, key, concrete_path)` for every object that the path's last key lives
 /// in. Parents that are missing or not objects are skipped.
-fn walk(value: &mut Value, path: &[PathSeg], prefix: String, f: &mut FieldVisitor<'_>) {
-    match path {
+fn walk(value: &mut Value, path: &[PathSeg], f: &mut FieldVisitor<'_>) {
+    walk_from(value, path, path, &mut Vec::new(), f);
+}
+
+fn walk_from(
+    value: &mut Value,
+    full: &[PathSeg],
+    rest: &[PathSeg],
+    indices: &mut Vec<usize>,
+    f: &mut FieldVisitor<'_>,
+) {
+    match rest {
         [] => {}
         [Key(last)] => {
             if let Value::Object(map) = value {
-                let mut p = prefix;
-                push_seg(&mut p, Key(last), None);
-                f(map, last, p);
+                f(
+                    map,
+                    last,
+                    &ConcretePath {
+                        segs: full,
+                        indices,
+                    },
+                );
             }
         }
         [Key(k), rest @ ..] => {
             if let Some(child) = value.get_mut(*k) {
-                let mut p = prefix;
-                push_seg(&mut p, Key(k), None);
-                walk(child, rest, p, f);
+                walk_from(child, full, rest, indices, f);
             }
         }
         [Each, rest @ ..] => {
             if let Value::Array(items) = value {
                 for (i, item) in items.iter_mut().enumerate() {
-                    let mut p = prefix.clone();
-                    push_seg(&mut p, Each, Some(i));
-                    walk(item, rest, p, f);
+                    indices.push(i);
+                    walk_from(item, full, rest, indices, f);
+                    indices.pop();
                 }
             }
         }

@@ -500,7 +500,7 @@ impl<'a> Ctx<'a> {
         if self.placeholders.is_empty() {
             return out;
         }
-        scan(body, String::new(), &self.placeholders, &mut out);
+        scan(body, &mut String::new(), &self.placeholders, &mut out);
         out
     }
 
@@ -519,9 +519,12 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// Finds the placeholders in `value`. `pointer` is the JSON pointer of `value`, grown
+/// and shrunk in place: a body has thousands of nodes and few placeholders, so a
+/// pointer is copied only for a hit.
 fn scan(
     value: &Value,
-    pointer: String,
+    pointer: &mut String,
     placeholders: &BTreeMap<String, Pending>,
     out: &mut Vec<PendingRef>,
 ) {
@@ -529,7 +532,7 @@ fn scan(
         Value::String(s) if s.contains("(pending ") => {
             if let Some(pending) = placeholders.get(s) {
                 out.push(PendingRef {
-                    pointer,
+                    pointer: pointer.clone(),
                     placeholder: s.clone(),
                     in_key: false,
                     reference: pending.clone(),
@@ -548,18 +551,31 @@ fn scan(
             }
         }
         Value::Array(items) => {
+            let len = pointer.len();
             for (i, item) in items.iter().enumerate() {
-                scan(item, format!("{pointer}/{i}"), placeholders, out);
+                if !may_hold_placeholder(item) {
+                    continue;
+                }
+                pointer.push('/');
+                pointer.push_str(&i.to_string());
+                scan(item, pointer, placeholders, out);
+                pointer.truncate(len);
             }
         }
         Value::Object(map) => {
+            let len = pointer.len();
             for (k, v) in map {
-                let child = format!("{pointer}/{}", escape(k));
-                if k.contains("(pending ") {
+                let in_key = k.contains("(pending ");
+                if !in_key && !may_hold_placeholder(v) {
+                    continue;
+                }
+                pointer.push('/');
+                pointer.push_str(&escape(k));
+                if in_key {
                     for (text, pending) in placeholders {
                         if k.contains(text.as_str()) {
                             out.push(PendingRef {
-                                pointer: child.clone(),
+                                pointer: pointer.clone(),
                                 placeholder: text.clone(),
                                 in_key: true,
                                 reference: pending.clone(),
@@ -567,10 +583,21 @@ fn scan(
                         }
                     }
                 }
-                scan(v, child, placeholders, out);
+                scan(v, pointer, placeholders, out);
+                pointer.truncate(len);
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a value can hold a placeholder at all (a string, or a container).
+fn may_hold_placeholder(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("(pending "),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => false,
     }
 }
 

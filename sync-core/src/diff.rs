@@ -27,61 +27,138 @@ fn empty_like(v: Option<&Value>) -> bool {
     }
 }
 
-fn push_key(path: &str, key: &str) -> String {
+/// Appends `key` to a field path (`Steps[0].Name`, `Properties["a.b"]`).
+fn push_key(path: &mut String, key: &str) {
     if key.contains('.') || key.contains(' ') {
-        format!("{path}[{key:?}]")
-    } else if path.is_empty() {
-        key.to_owned()
+        path.push_str(&format!("[{key:?}]"));
     } else {
-        format!("{path}.{key}")
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
     }
 }
 
 /// The changes from `before` to `after`. `null`, missing, `[]` and `{}` count as the same
 /// (the API treats them alike), server-owned fields are ignored, and secrets are redacted.
 pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
-    let mut b = before.clone();
-    let mut a = after.clone();
-    redact_json(&mut b);
-    redact_json(&mut a);
     let mut out = Vec::new();
-    walk("", Some(&b), Some(&a), &mut out, true);
+    // Most documents of a re-sync are unchanged: tell that without naming paths.
+    if differs(Some(before), Some(after), true) {
+        walk(
+            &mut String::new(),
+            Some(before),
+            Some(after),
+            &mut out,
+            true,
+        );
+    }
     out
 }
 
-fn walk(path: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Vec<FieldChange>, top: bool) {
+/// Whether a variable-like object marks its `Value` as a secret.
+fn sensitive_object(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("IsSensitive") == Some(&Value::Bool(true))
+        || map.get("Type").and_then(Value::as_str) == Some("Sensitive")
+}
+
+/// A member as a reader of the redacted document sees it (see
+/// [`octopus_model::redact_json`]): a secret's text is hidden, so two secrets compare
+/// equal whatever they hold.
+fn seen<'v>(key: &str, value: &'v Value, sensitive: bool) -> std::borrow::Cow<'v, Value> {
+    if (key == "NewValue" || (sensitive && key == "Value")) && !value.is_null() {
+        std::borrow::Cow::Owned(Value::String(octopus_model::secret::REDACTED.to_owned()))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// A value as it goes into a [`FieldChange`]: copied, with its secrets redacted.
+fn shown(value: Option<&Value>) -> Value {
+    let mut value = value.cloned().unwrap_or(Value::Null);
+    redact_json(&mut value);
+    value
+}
+
+/// Whether [`walk`] would find any change (between the unredacted documents: equal
+/// documents are equal redacted; unequal ones are walked, redacted).
+fn differs(b: Option<&Value>, a: Option<&Value>, top: bool) -> bool {
     if empty_like(b) && empty_like(a) {
-        return;
+        return false;
     }
     match (b, a) {
         (Some(Value::Object(bm)), Some(Value::Object(am))) => {
+            let ignored = |k: &String| top && IGNORED.contains(&k.as_str());
+            bm.iter()
+                .filter(|(k, _)| !ignored(k))
+                .any(|(k, bv)| differs(Some(bv), am.get(k), false))
+                || am
+                    .iter()
+                    .filter(|(k, _)| !ignored(k) && !bm.contains_key(*k))
+                    .any(|(_, av)| differs(None, Some(av), false))
+        }
+        (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
+            ba.len() != aa.len()
+                || ba
+                    .iter()
+                    .zip(aa)
+                    .any(|(bv, av)| differs(Some(bv), Some(av), false))
+        }
+        _ => b != a,
+    }
+}
+
+/// Walks both documents as their redacted forms read; `path` is grown and shrunk in
+/// place and copied only for a change.
+fn walk(
+    path: &mut String,
+    b: Option<&Value>,
+    a: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+    top: bool,
+) {
+    if empty_like(b) && empty_like(a) {
+        return;
+    }
+    let len = path.len();
+    match (b, a) {
+        (Some(Value::Object(bm)), Some(Value::Object(am))) => {
+            let (bs, as_) = (sensitive_object(bm), sensitive_object(am));
             for (k, bv) in bm {
                 if top && IGNORED.contains(&k.as_str()) {
                     continue;
                 }
-                walk(&push_key(path, k), Some(bv), am.get(k), out, false);
+                let bv = seen(k, bv, bs);
+                let av = am.get(k).map(|av| seen(k, av, as_));
+                push_key(path, k);
+                walk(path, Some(&bv), av.as_deref(), out, false);
+                path.truncate(len);
             }
             for (k, av) in am {
                 if bm.contains_key(k) || (top && IGNORED.contains(&k.as_str())) {
                     continue;
                 }
-                walk(&push_key(path, k), None, Some(av), out, false);
+                let av = seen(k, av, as_);
+                push_key(path, k);
+                walk(path, None, Some(&av), out, false);
+                path.truncate(len);
             }
         }
         (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
             for i in 0..ba.len().max(aa.len()) {
                 let (bv, av) = (ba.get(i), aa.get(i));
-                let p = format!("{path}[{i}]");
+                path.push_str(&format!("[{i}]"));
                 if bv.is_some() && av.is_some() {
-                    walk(&p, bv, av, out, false);
+                    walk(path, bv, av, out, false);
                 } else {
                     // An element added or removed is one change, not one per field.
                     out.push(FieldChange {
-                        path: p,
-                        before: bv.cloned().unwrap_or(Value::Null),
-                        after: av.cloned().unwrap_or(Value::Null),
+                        path: path.clone(),
+                        before: shown(bv),
+                        after: shown(av),
                     });
                 }
+                path.truncate(len);
             }
         }
         _ if b == a => {}
@@ -89,10 +166,10 @@ fn walk(path: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Vec<FieldCha
             path: if path.is_empty() {
                 ".".to_owned()
             } else {
-                path.to_owned()
+                path.clone()
             },
-            before: b.cloned().unwrap_or(Value::Null),
-            after: a.cloned().unwrap_or(Value::Null),
+            before: shown(b),
+            after: shown(a),
         }),
     }
 }
