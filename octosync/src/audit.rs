@@ -8,8 +8,10 @@ use crate::apply::Outcome;
 use crate::config::{InstanceConfig, SyncConfig};
 use crate::report::ApplyRun;
 use crate::runner::connect;
+use std::collections::BTreeMap;
+
 use crate::state::{
-    digest, DestinationState, InstanceState, StateError, SyncState, WrittenDocument,
+    digest, DestinationState, InSync, InstanceState, StateError, SyncState, WrittenDocument,
 };
 
 /// The newest audit-log event of every instance of a config, taken before a run reads
@@ -36,10 +38,17 @@ pub async fn checkpoint_of(
             None
         }
     };
+    let space_id = client
+        .space_id()
+        .await
+        .ok()
+        .flatten()
+        .map(|id| id.as_ref().to_owned());
     Some(InstanceState {
         url,
         space: instance.space.clone(),
         last_event,
+        space_id,
     })
 }
 
@@ -92,6 +101,7 @@ pub fn updated_state(
     run: &ApplyRun,
     plans: &[(String, Plan)],
     after: &[(String, Plan)],
+    in_sync: &BTreeMap<String, InSync>,
 ) -> SyncState {
     let mut state = previous.unwrap_or_default();
     if let Some(source) = &checkpoints.source {
@@ -116,6 +126,7 @@ pub fn updated_state(
             *entry = DestinationState::default();
         }
         entry.instance = checkpoint.clone();
+        entry.in_sync = in_sync.get(&applied.name).cloned();
         let plan = plans
             .iter()
             .find(|(name, _)| *name == applied.name)
@@ -161,6 +172,7 @@ pub fn record(
     run: &ApplyRun,
     plans: &[(String, Plan)],
     after: &[(String, Plan)],
+    in_sync: &BTreeMap<String, InSync>,
 ) -> Result<(), StateError> {
     let dir = config.state_dir();
     let previous = match SyncState::read(&dir) {
@@ -171,7 +183,7 @@ pub fn record(
         }
         Err(e) => return Err(e),
     };
-    updated_state(previous, checkpoints, run, plans, after).write(&dir)
+    updated_state(previous, checkpoints, run, plans, after, in_sync).write(&dir)
 }
 
 #[cfg(test)]
@@ -196,6 +208,7 @@ mod tests {
             url: url.into(),
             space: "Default".into(),
             last_event: Some(last_event),
+            space_id: None,
         }
     }
 
@@ -245,7 +258,14 @@ mod tests {
         );
         previous.destinations.insert("prod".into(), old);
 
-        let state = updated_state(Some(previous), &checkpoints, &run, &[], &[]);
+        let state = updated_state(
+            Some(previous),
+            &checkpoints,
+            &run,
+            &[],
+            &[],
+            &BTreeMap::new(),
+        );
         let prod = &state.destinations["prod"];
         assert_eq!(prod.instance, checkpoint("http://prod/", 7));
         let ids: Vec<&String> = prod.written.keys().collect();

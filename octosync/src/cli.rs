@@ -77,6 +77,10 @@ pub enum Command {
         /// Exit with 2 when any destination has changes pending.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Read everything, even when the audit logs say nothing changed since the last
+        /// sync left every destination in sync.
+        #[arg(long)]
+        full: bool,
     },
     /// Plan, show the plan, ask, then apply it to every destination; or apply a saved
     /// plan exactly (`--plan FILE`).
@@ -100,6 +104,10 @@ pub enum Command {
         /// Write each destination's clean-up log as markdown into this directory.
         #[arg(long, value_name = "DIR")]
         cleanup_dir: Option<PathBuf>,
+        /// Read everything, even when the audit logs say nothing changed since the last
+        /// sync left every destination in sync.
+        #[arg(long)]
+        full: bool,
     },
     /// Write one space of a live instance to a snapshot directory.
     Export {
@@ -188,12 +196,14 @@ pub async fn main(cli: Cli) -> u8 {
             report,
             cleanup_dir,
             detailed_exitcode,
+            full,
         } => plan_command(
             &config,
             format,
             out.as_deref(),
             report.as_deref(),
             cleanup_dir.as_deref(),
+            full,
             &bars,
         )
         .await
@@ -205,6 +215,7 @@ pub async fn main(cli: Cli) -> u8 {
             format,
             report,
             cleanup_dir,
+            full,
         } => {
             let args = ApplyArgs {
                 config: &config,
@@ -213,6 +224,7 @@ pub async fn main(cli: Cli) -> u8 {
                 format,
                 report: report.as_deref(),
                 cleanup_dir: cleanup_dir.as_deref(),
+                full,
             };
             apply_command(&args, &bars).await
         }
@@ -569,14 +581,20 @@ async fn plan_command(
     out: Option<&Path>,
     report_file: Option<&Path>,
     cleanup_dir: Option<&Path>,
+    full: bool,
     bars: &Bars,
 ) -> Result<bool, BoxError> {
     let (config, config_bytes) = read_config(path)?;
-    let (_, _, plans) = plan_all(&config, bars).await?;
+    let (plans, unchanged) = match unchanged_plans(&config, &config_bytes, full).await {
+        Some(plans) => (plans, true),
+        None => (plan_all(&config, bars).await?.2, false),
+    };
     let names = names_of(&config);
     // With a state, what others changed since the last sync comes first (not in JSON,
     // whose layout is the plan's).
     let drift = match format {
+        // Nothing happened on either side since the destinations were last in sync.
+        _ if unchanged => None,
         Format::Json => None,
         _ => crate::drift::drift_with_plans(&config, &plans)
             .await
@@ -623,6 +641,39 @@ fn emit(out: Option<&Path>, text: &str) -> Result<(), BoxError> {
     }
 }
 
+/// The plans of every destination when the audit logs say nothing changed since the
+/// last sync left each in sync (nothing else is read); `None` when anything must be
+/// read, after saying why on stderr.
+async fn unchanged_plans(
+    config: &SyncConfig,
+    config_bytes: &[u8],
+    full: bool,
+) -> Option<Vec<Plan>> {
+    if full {
+        return None;
+    }
+    let verdicts = crate::incremental::check(config, config_bytes).await;
+    let mut plans = Vec::with_capacity(verdicts.len());
+    for (dest, verdict) in config.destinations.iter().zip(verdicts) {
+        match verdict {
+            crate::incremental::Verdict::Unchanged(since) => {
+                plans.push(crate::incremental::unchanged_plan(&since))
+            }
+            crate::incremental::Verdict::Read(why) => {
+                tracing::info!(destination = %dest.instance.display_name(), %why, "reading everything");
+                if plans.is_empty() && !why.starts_with("no ") {
+                    eprintln!(
+                        "Reading everything: {why} ({}).",
+                        dest.instance.display_name()
+                    );
+                }
+                return None;
+            }
+        }
+    }
+    Some(plans)
+}
+
 /// What `apply` was asked to do.
 struct ApplyArgs<'a> {
     config: &'a Path,
@@ -631,6 +682,7 @@ struct ApplyArgs<'a> {
     format: Format,
     report: Option<&'a Path>,
     cleanup_dir: Option<&'a Path>,
+    full: bool,
 }
 
 impl ApplyArgs<'_> {
@@ -674,6 +726,17 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
             .into());
         }
     }
+    if args.plan.is_none()
+        && unchanged_plans(&config, &config_bytes, args.full)
+            .await
+            .is_some()
+    {
+        args.say(
+            bars,
+            "Nothing to do: nothing changed on the source or any destination since the last sync left them in sync (--full reads everything).",
+        );
+        return Ok(0);
+    }
     // Taken before anything is read, so the state never claims more than was seen.
     let checkpoints = crate::audit::take(&config).await;
     let outcome = match args.plan {
@@ -684,7 +747,8 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
         args.say(bars, "Nothing applied.");
         return Ok(1);
     };
-    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans, &after) {
+    let in_sync = crate::incremental::settle(&config, &config_bytes, &checkpoints, &after).await;
+    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans, &after, &in_sync) {
         eprintln!("warning: {e}; drift has no baseline for this run");
     }
     emit(args.report, &run.render(args.format))?;

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod drift;
+pub mod incremental;
 pub mod load;
 pub mod report;
 pub mod runner;

@@ -79,6 +79,9 @@ pub struct InstanceState {
     /// log was empty); `None` when the log could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event: Option<u64>,
+    /// The space's id, so that a later look at the audit log needs no space lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
 }
 
 impl InstanceState {
@@ -118,6 +121,29 @@ pub struct DestinationState {
     /// later plan may prune.
     #[serde(default, skip_serializing_if = "Provenance::is_empty")]
     pub provenance: Provenance,
+    /// When the last apply left this destination in sync: the audit-log positions of
+    /// both sides at that moment ([`crate::incremental`]). While neither log has moved
+    /// past them and the config is the same, a plan has nothing to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_sync: Option<InSync>,
+}
+
+/// A destination left in sync with the source, and where both audit logs stood then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InSync {
+    /// The newest source event when the sync ended (`0`: an empty log).
+    pub source_event: u64,
+    /// The newest destination event when the sync ended; every event after the
+    /// checkpoint before the apply and up to this one was octosync's own write.
+    pub destination_event: u64,
+    /// A digest of the `sync.toml` the sync ran with: other rules may plan otherwise.
+    pub config_digest: String,
+    /// The octosync that decided it: another version may plan otherwise.
+    pub tool_version: String,
+    /// The source's Octopus version then.
+    pub source_version: String,
+    /// The destination's Octopus version then.
+    pub destination_version: String,
 }
 
 /// The whole state file.
@@ -282,6 +308,7 @@ mod tests {
                 url: "http://source/".into(),
                 space: "Default".into(),
                 last_event: Some(4),
+                space_id: None,
             }),
             ..SyncState::default()
         };

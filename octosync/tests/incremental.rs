@@ -1,0 +1,239 @@
+//! End-to-end: a re-sync when nothing changed reads only the two audit logs. The first
+//! apply leaves the destination in sync and records where both logs stood; a plan and
+//! an apply then make one request per instance and say nothing changed; an edit on
+//! either side, a changed config or `--full` brings back the full read, which finds the
+//! edit.
+
+mod common;
+
+use common::text;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use octopus_fake::{FakeConfig, FakeServer, Seed};
+use serde_json::{json, Value};
+
+const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
+const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
+
+async fn fake(seed: Seed, key: &str) -> FakeServer {
+    FakeServer::start(FakeConfig {
+        api_key: key.to_owned(),
+        ..FakeConfig::seeded(seed)
+    })
+    .await
+    .expect("fake starts")
+}
+
+struct Instances {
+    source: FakeServer,
+    destination: FakeServer,
+    dir: tempfile::TempDir,
+}
+
+impl Instances {
+    async fn start(prune: &str) -> Self {
+        let source = fake(Seed::DevTest, SOURCE_KEY).await;
+        let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = include_str!("../demo/sync.toml")
+            .replace("http://127.0.0.1:8065", source.url())
+            .replace("http://127.0.0.1:8066", destination.url())
+            .replace("prune = []", &format!("prune = {prune}"));
+        // Every request of the runs below is counted from here.
+        std::fs::write(dir.path().join("sync.toml"), config).unwrap();
+        Instances {
+            source,
+            destination,
+            dir,
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("sync.toml")
+    }
+
+    async fn octosync(&self, args: &[&str]) -> Output {
+        let config = self.config().display().to_string();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if *a == "CONFIG" {
+                    config.clone()
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_octosync"))
+                .args(&args)
+                .env_remove("RUST_LOG")
+                .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
+                .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
+                .output()
+                .expect("octosync runs")
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// Requests both fakes served since `before`.
+fn served(i: &Instances, before: (u64, u64)) -> (u64, u64) {
+    (
+        i.source.stats().total() - before.0,
+        i.destination.stats().total() - before.1,
+    )
+}
+
+fn counts(i: &Instances) -> (u64, u64) {
+    (i.source.stats().total(), i.destination.stats().total())
+}
+
+/// Edits a project's description on `server` the way a person in the portal would.
+async fn edit_by_hand(server: &FakeServer, name: &str, description: &str) {
+    let http = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (portal edit)")
+        .build()
+        .unwrap();
+    let api = format!("{}/api/Spaces-1", server.url());
+    let all: Value = http
+        .get(format!("{api}/projects/all"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut doc = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["Name"] == name)
+        .unwrap_or_else(|| panic!("no project named {name}"))
+        .clone();
+    let id = doc["Id"].as_str().unwrap().to_owned();
+    doc["Description"] = json!(description);
+    let put = http
+        .put(format!("{api}/projects/{id}"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
+    let i = Instances::start("[]").await;
+    let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(i.dir.path().join(".octosync/state.json")).unwrap(),
+    )
+    .unwrap();
+    let in_sync = &state["destinations"]["staging-production"]["in_sync"];
+    assert!(in_sync.is_object(), "the apply ended in sync: {state:#}");
+
+    // Nothing changed: one request per instance, and the run says why it read nothing.
+    let before = counts(&i);
+    let plan = i
+        .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(
+        text(&plan.stdout).contains("nothing changed on the source"),
+        "{}",
+        text(&plan.stdout)
+    );
+    assert_eq!(
+        served(&i, before),
+        (1, 1),
+        "one audit-log read per instance"
+    );
+
+    let before = counts(&i);
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    assert!(
+        text(&apply.stdout).contains("Nothing to do: nothing changed"),
+        "{}",
+        text(&apply.stdout)
+    );
+    assert_eq!(served(&i, before), (1, 1));
+
+    // --full reads everything and finds the same: nothing to do.
+    let before = counts(&i);
+    let full = i
+        .octosync(&["plan", "-c", "CONFIG", "--full", "--detailed-exitcode"])
+        .await;
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stdout));
+    let (source_reads, destination_reads) = served(&i, before);
+    assert!(
+        source_reads > 5 && destination_reads > 5,
+        "{source_reads} {destination_reads}"
+    );
+
+    // A person's edit on the source: the log moved, the run says so and reads it all,
+    // and the plan carries the edit.
+    edit_by_hand(&i.source, "OctoFX", "edited in the portal").await;
+    let plan = i
+        .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
+    assert!(
+        text(&plan.stderr).contains("the source's audit log moved"),
+        "{}",
+        text(&plan.stderr)
+    );
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "the edit is planned: {}",
+        text(&plan.stdout)
+    );
+    assert!(
+        text(&plan.stdout).contains("edited in the portal"),
+        "{}",
+        text(&plan.stdout)
+    );
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+
+    // In sync again; then a person's edit on the destination is seen the same way.
+    let before = counts(&i);
+    let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
+    assert!(text(&quiet.stdout).contains("nothing changed on the source"));
+    assert_eq!(served(&i, before), (1, 1));
+    edit_by_hand(&i.destination, "OctoFX", "a local note").await;
+    let plan = i
+        .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
+    assert!(
+        text(&plan.stderr).contains("the destination's audit log moved"),
+        "{}",
+        text(&plan.stderr)
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan.stdout));
+
+    // A changed config plans again from a full read, whatever the logs say.
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let config = std::fs::read_to_string(i.config()).unwrap();
+    std::fs::write(
+        i.config(),
+        config.replace(
+            "placeholder_value = \"REPLACE ME\"",
+            "placeholder_value = \"SET ME\"",
+        ),
+    )
+    .unwrap();
+    let plan = i.octosync(&["plan", "-c", "CONFIG"]).await;
+    assert!(
+        text(&plan.stderr).contains("sync.toml changed"),
+        "{}",
+        text(&plan.stderr)
+    );
+}
