@@ -10,6 +10,7 @@ pub mod audit;
 pub mod certificates;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod drift;
 pub mod load;
