@@ -586,20 +586,17 @@ fn confirm(bars: &Bars, yes: bool, question: &str) -> Result<bool, BoxError> {
 
 async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError> {
     let (config, config_bytes) = read_config(args.config)?;
-    for dest in &config.destinations {
-        if dest.instance.snapshot.is_some() {
-            return Err(format!(
-                "destination {} is a snapshot directory: it can be planned against, not applied to",
-                dest.instance.display_name()
-            )
-            .into());
-        }
+    let connected = Connected::open(&config)?;
+    for dest in connected.destinations() {
+        dest.writer()?;
     }
     // Taken before anything is read, so the state never claims more than was seen.
     let checkpoints = crate::audit::take(&config).await;
     let outcome = match args.plan {
-        Some(file) => Some(apply_saved(args, &config, &config_bytes, file, bars).await?),
-        None => apply_fresh(args, &config, bars).await?,
+        Some(file) => {
+            Some(apply_saved(args, &config, &config_bytes, file, &connected, bars).await?)
+        }
+        None => apply_fresh(args, &config, &connected, bars).await?,
     };
     let Some((run, plans)) = outcome else {
         args.say(bars, "Nothing applied.");
@@ -657,12 +654,12 @@ async fn apply_saved(
     config: &SyncConfig,
     config_bytes: &[u8],
     file: &Path,
+    connected: &Connected,
     bars: &Bars,
 ) -> Result<(ApplyRun, Vec<(String, Plan)>), BoxError> {
     let saved = SavedPlan::read(file)?;
     let names = names_of(config);
     saved.check(args.config, config_bytes, &names)?;
-    let connected = Connected::open(config)?;
     let destinations = connected.destinations();
     let mut targets = Vec::new();
     for dest in &saved.destinations {
@@ -746,10 +743,10 @@ async fn apply_saved(
 async fn apply_fresh(
     args: &ApplyArgs<'_>,
     config: &SyncConfig,
+    connected: &Connected,
     bars: &Bars,
 ) -> Result<Option<(ApplyRun, Vec<(String, Plan)>)>, BoxError> {
     let names = names_of(config);
-    let connected = Connected::open(config)?;
     let (source, destinations) = (connected.source(), connected.destinations());
     let options = config.apply.apply_options();
     let (snapshot, plans) = plan_all(&source, &destinations, bars).await?.into_plans()?;
