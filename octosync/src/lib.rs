@@ -6,7 +6,7 @@
 //! command line. What a program that embeds the sync needs is at the root: [`run`] a
 //! [`SyncConfig`] (each instance a server or a snapshot directory), or
 //! [`run_instances`] with clients the program holds; [`apply_plan`] a [`Plan`] made
-//! by [`sync_core::plan`]; read the [`ApplyReport`].
+//! by [`sync_core::plan()`]; read the [`ApplyReport`].
 //!
 //! ```
 //! use octosync::{run, Mode, SyncConfig};

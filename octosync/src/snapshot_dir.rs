@@ -2,8 +2,11 @@
 //! each a JSON array as `GET /api/{spaceId}/<collection>/all` returns it).
 //!
 //! `octosync export` writes one; a `sync.toml` instance with `snapshot = "DIR"` plans
-//! against one, offline. Beside the spaces, export writes `DIR/api.json`, the root
-//! document, so the directory remembers the server version it was taken from.
+//! against one, offline (a [`crate::runner::Instance::Dir`]). Beside the spaces, export
+//! writes `DIR/api.json`, the root document, so the directory remembers the server
+//! version it was taken from. The files and their layout are `octopus_snapshot`'s;
+//! this module turns one space of them into a [`Snapshot`] to plan with, and a live
+//! space into them.
 
 use std::path::Path;
 
