@@ -29,8 +29,8 @@ use crate::config::{InstanceConfig, SyncConfig};
 use crate::load::LoadProgress;
 use crate::report::{self, ApplyRun, DestinationApply, FollowUp, Format};
 use crate::runner::{
-    apply_all, apply_exactly, connect_with_key, plan_all, version_verdict, Connected, Instance,
-    RunProgress, VersionVerdict, MAX_APPLY_PASSES,
+    apply_exactly, apply_passes, connect_with_key, plan_all, version_verdict, Applied, Connected,
+    Instance, RunProgress, VersionVerdict,
 };
 use crate::saved::{SavedDestination, SavedPlan};
 
@@ -751,65 +751,51 @@ async fn apply_fresh(
     let options = config.apply.apply_options();
     let (snapshot, plans) = plan_all(&source, &destinations, bars).await?.into_plans()?;
     args.say(bars, &render_plans(&names, &plans, Format::Text));
-    let mut results: Vec<Vec<OpResult>> = vec![Vec::new(); names.len()];
-    let mut follow_ups = vec![FollowUp::None; names.len()];
+    let mut applied = Applied::default();
     if !plans.iter().any(Plan::has_changes) {
         args.say(bars, "Nothing to do: every destination is in sync.");
     } else {
         if !confirm(bars, args.yes, "Apply these changes?")? {
             return Ok(None);
         }
-        let reports = apply_all(&snapshot, &destinations, &plans, &options, bars).await?;
-        let mut success = reports.iter().all(ApplyReport::is_success);
-        for (all, report) in results.iter_mut().zip(reports) {
-            all.extend(report.results);
-        }
-        let mut passes = 0;
-        while success {
-            let (snapshot, next) = plan_all(&source, &destinations, bars).await?.into_plans()?;
-            if !next.iter().any(Plan::has_changes) {
-                break;
-            }
-            let last = passes + 1 >= MAX_APPLY_PASSES;
-            let go_on = !last && {
-                args.say(
-                    bars,
-                    "\nFollow-up plan: work that could only be planned after the writes above \
-                     (values that hang on ids the server assigned):\n",
-                );
-                for (name, plan) in names.iter().zip(&next) {
-                    if plan.has_changes() {
-                        args.say(bars, &report::render(plan, name, Format::Text));
-                    }
-                }
-                confirm(bars, args.yes, "Apply the follow-up plan?")?
-            };
-            if !go_on {
-                for (follow_up, plan) in follow_ups.iter_mut().zip(&next) {
-                    if plan.has_changes() {
-                        *follow_up = follow_up_of(plan);
-                    }
-                }
-                break;
-            }
-            passes += 1;
-            let reports = apply_all(&snapshot, &destinations, &next, &options, bars).await?;
-            success = reports.iter().all(ApplyReport::is_success);
-            for ((all, report), (follow_up, plan)) in results
-                .iter_mut()
-                .zip(reports)
-                .zip(follow_ups.iter_mut().zip(&next))
-            {
-                all.extend(report.results);
+        // Each follow-up plan is shown and asked about before it is applied.
+        let mut approve = |next: &[Plan]| {
+            args.say(
+                bars,
+                "\nFollow-up plan: work that could only be planned after the writes above \
+                 (values that hang on ids the server assigned):\n",
+            );
+            for (name, plan) in names.iter().zip(next) {
                 if plan.has_changes() {
-                    *follow_up = FollowUp::Applied { passes };
+                    args.say(bars, &report::render(plan, name, Format::Text));
                 }
             }
-        }
-        if !success {
-            follow_ups = vec![FollowUp::NotChecked; names.len()];
-        }
+            confirm(bars, args.yes, "Apply the follow-up plan?").unwrap_or_else(|e| {
+                eprintln!("warning: {e}; the follow-up plan is not applied");
+                false
+            })
+        };
+        applied = apply_passes(
+            &snapshot,
+            &destinations,
+            &plans,
+            &options,
+            bars,
+            &mut approve,
+        )
+        .await?;
     }
+    let results = applied
+        .reports
+        .into_iter()
+        .map(|r| r.results)
+        .chain(std::iter::repeat_with(Vec::new))
+        .take(names.len());
+    let follow_ups = applied
+        .follow_ups
+        .into_iter()
+        .chain(std::iter::repeat(FollowUp::None))
+        .take(names.len());
     let destinations = names
         .iter()
         .zip(results)

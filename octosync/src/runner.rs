@@ -20,6 +20,7 @@ use sync_core::{Plan, Snapshot, SyncRules};
 use crate::apply::{apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, Replan};
 use crate::config::{ApplySettings, ConfigError, InstanceConfig, SyncConfig};
 use crate::load::{kinds_to_read, load_snapshot_with, LoadError, LoadProgress};
+use crate::report::FollowUp;
 use crate::snapshot_dir::SnapshotDirError;
 
 pub use sync_core::{version_verdict, VersionVerdict};
@@ -602,44 +603,128 @@ pub async fn apply_all(
     reports.into_iter().collect()
 }
 
-/// Applies a plan, then plans again and applies what is left, until nothing is (at most
-/// [`MAX_APPLY_PASSES`] passes).
+/// What the passes of an apply did, per destination in the destinations' order.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Every op of every pass.
+    pub reports: Vec<ApplyReport>,
+    /// Whether work is left that the passes did not do.
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// Shown each follow-up plan (one per destination, in their order); answers whether to
+/// apply it. The command line prints the plans and asks a person; a program that runs
+/// unattended answers yes.
+pub type ApproveFollowUp<'a> = dyn FnMut(&[Plan]) -> bool + Send + 'a;
+
+/// Applies the first plans, then plans again and, when `approve` agrees, applies what
+/// is left, until nothing is (at most [`MAX_APPLY_PASSES`] passes in all).
 ///
 /// Some values can only be planned once what they hang on exists: tenant variables of a
 /// project created in the same run are keyed by template ids the server assigns when
-/// the project is created. The plan says so in its clean-up log; this second pass is
+/// the project is created. The plan says so in its clean-up log; the follow-up pass is
 /// the "re-run" that completes them, so one apply leaves nothing to do. A failed pass
-/// stops the loop. This is for programs that embed the sync unattended; the command
-/// line shows each follow-up plan and asks before applying it.
+/// stops the passes (the follow-ups are then not checked); a follow-up not approved, or
+/// one beyond the last pass, is reported as needed. The source is not read again: a
+/// sync never writes to it.
+pub async fn apply_passes(
+    source: &Snapshot,
+    destinations: &[Destination<'_>],
+    first: &[Plan],
+    options: &ApplyOptions,
+    progress: &dyn RunProgress,
+    approve: &mut ApproveFollowUp<'_>,
+) -> Result<Applied, RunError> {
+    let mut reports: Vec<ApplyReport> = destinations
+        .iter()
+        .map(|_| ApplyReport::default())
+        .collect();
+    let mut follow_ups = vec![FollowUp::None; destinations.len()];
+    if !first.iter().any(Plan::has_changes) {
+        return Ok(Applied {
+            reports,
+            follow_ups,
+        });
+    }
+    let pass = apply_all(source, destinations, first, options, progress).await?;
+    let mut success = pass.iter().all(ApplyReport::is_success);
+    for (all, report) in reports.iter_mut().zip(pass) {
+        all.results.extend(report.results);
+    }
+    let mut passes = 0;
+    while success {
+        let replanned = join_all(
+            destinations
+                .iter()
+                .map(|dest| plan_destination_with(source, dest, progress)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>();
+        let next = match replanned {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot plan again after applying");
+                success = false;
+                break;
+            }
+        };
+        if !next.iter().any(Plan::has_changes) {
+            break;
+        }
+        if passes + 1 >= MAX_APPLY_PASSES || !approve(&next) {
+            for (follow_up, plan) in follow_ups.iter_mut().zip(&next) {
+                if plan.has_changes() {
+                    *follow_up = FollowUp::Needed {
+                        summary: plan.summary.clone(),
+                    };
+                }
+            }
+            break;
+        }
+        passes += 1;
+        tracing::info!(
+            pass = passes + 1,
+            "applying what the previous pass made possible"
+        );
+        let pass = apply_all(source, destinations, &next, options, progress).await?;
+        success = pass.iter().all(ApplyReport::is_success);
+        for ((all, report), (follow_up, plan)) in reports
+            .iter_mut()
+            .zip(pass)
+            .zip(follow_ups.iter_mut().zip(&next))
+        {
+            all.results.extend(report.results);
+            if plan.has_changes() {
+                *follow_up = FollowUp::Applied { passes };
+            }
+        }
+    }
+    if !success {
+        follow_ups = vec![FollowUp::NotChecked; destinations.len()];
+    }
+    Ok(Applied {
+        reports,
+        follow_ups,
+    })
+}
+
+/// [`apply_passes`] for one destination, every follow-up approved: for programs that
+/// embed the sync unattended.
 pub async fn apply_converging(
     source: &Snapshot,
     dest: &Destination<'_>,
     first: &Plan,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, RunError> {
-    let mut report = ApplyReport::default();
-    if !first.has_changes() {
-        return Ok(report);
-    }
-    let mut pass = apply_guarded(source, dest, first, options, None).await?;
-    for _ in 1..MAX_APPLY_PASSES {
-        let ok = pass.is_success();
-        report.results.append(&mut pass.results);
-        if !ok {
-            return Ok(report);
-        }
-        match plan_destination(source, dest).await {
-            Ok(next) if next.has_changes() => {
-                tracing::info!(destination = %dest.name, "applying what the previous pass made possible");
-                pass = apply_guarded(source, dest, &next, options, None).await?;
-            }
-            Ok(_) => return Ok(report),
-            Err(e) => {
-                tracing::warn!(destination = %dest.name, error = %e, "cannot plan again after applying");
-                return Ok(report);
-            }
-        }
-    }
-    report.results.append(&mut pass.results);
-    Ok(report)
+    let applied = apply_passes(
+        source,
+        std::slice::from_ref(dest),
+        std::slice::from_ref(first),
+        options,
+        &Unwatched,
+        &mut |_| true,
+    )
+    .await?;
+    Ok(applied.reports.into_iter().next().unwrap_or_default())
 }

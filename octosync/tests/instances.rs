@@ -6,7 +6,10 @@ mod common;
 use std::path::Path;
 
 use octopus_fake::{FakeConfig, FakeServer, Seed};
-use octosync::{run, Mode, RunError, SyncConfig};
+use octopus_model::ResourceKind;
+use octosync::report::FollowUp;
+use octosync::runner::{apply_passes, plan_all, plan_destination, Unwatched};
+use octosync::{run, ApplyOptions, Destination, Mode, RunError, Source, SyncConfig};
 
 const RULES: &str = r#"
 [select]
@@ -161,5 +164,111 @@ async fn a_damaged_file_in_a_snapshot_directory_is_named_in_the_error() {
         prod.stats().get,
         0,
         "nothing is read before the source loads"
+    );
+}
+
+/// The demo's instances under the demo's rules: tenant variables of the project the
+/// sync creates can only be planned once the server has assigned its template ids.
+async fn demo_pair() -> (FakeServer, FakeServer, sync_core::SyncRules) {
+    let config = SyncConfig::parse(include_str!("../demo/sync.toml"), "sync.toml").unwrap();
+    let rules = config.destinations[0].rules.clone();
+    (
+        start(Seed::DevTest).await,
+        start(Seed::StagingProduction).await,
+        rules,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_follow_up_is_reported_as_needed_and_left_unapplied() {
+    let (dev, prod, rules) = demo_pair().await;
+    let (src, dst) = (common::client(&dev), common::client(&prod));
+    let source = Source::live("dev-test", "Default", &src);
+    let dests = [Destination::live(
+        "staging-production",
+        "Default",
+        &dst,
+        rules,
+    )];
+    let (snapshot, plans) = plan_all(&source, &dests, &Unwatched)
+        .await
+        .unwrap()
+        .into_plans()
+        .unwrap();
+
+    let mut shown = Vec::new();
+    let applied = apply_passes(
+        &snapshot,
+        &dests,
+        &plans,
+        &ApplyOptions::default(),
+        &Unwatched,
+        &mut |next: &[sync_core::Plan]| {
+            shown.push(next[0].clone());
+            false
+        },
+    )
+    .await
+    .unwrap();
+
+    assert!(applied.reports[0].is_success(), "{}", applied.reports[0]);
+    assert_eq!(shown.len(), 1, "asked once, then stopped");
+    let follow_up = &shown[0];
+    assert!(
+        follow_up
+            .ops()
+            .any(|op| op.item.kind == ResourceKind::TenantVariables && op.item.name == "Internal"),
+        "{follow_up}"
+    );
+    assert_eq!(
+        applied.follow_ups,
+        [FollowUp::Needed {
+            summary: follow_up.summary.clone()
+        }]
+    );
+    // Nothing of the follow-up was written: planning again finds the same work.
+    let again = plan_destination(&snapshot, &dests[0]).await.unwrap();
+    assert_eq!(again.summary, follow_up.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_follow_up_is_applied_and_leaves_nothing_to_do() {
+    let (dev, prod, rules) = demo_pair().await;
+    let (src, dst) = (common::client(&dev), common::client(&prod));
+    let source = Source::live("dev-test", "Default", &src);
+    let dests = [Destination::live(
+        "staging-production",
+        "Default",
+        &dst,
+        rules,
+    )];
+    let (snapshot, plans) = plan_all(&source, &dests, &Unwatched)
+        .await
+        .unwrap()
+        .into_plans()
+        .unwrap();
+    let reads_after_planning = dev.stats().get;
+
+    let applied = apply_passes(
+        &snapshot,
+        &dests,
+        &plans,
+        &ApplyOptions::default(),
+        &Unwatched,
+        &mut |_: &[sync_core::Plan]| true,
+    )
+    .await
+    .unwrap();
+
+    assert!(applied.reports[0].is_success(), "{}", applied.reports[0]);
+    assert_eq!(applied.follow_ups, [FollowUp::Applied { passes: 1 }]);
+    assert!(!plan_destination(&snapshot, &dests[0])
+        .await
+        .unwrap()
+        .has_changes());
+    assert_eq!(
+        dev.stats().get,
+        reads_after_planning,
+        "the passes never read the source again"
     );
 }
