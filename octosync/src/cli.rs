@@ -29,8 +29,8 @@ use crate::config::{InstanceConfig, SyncConfig};
 use crate::load::LoadProgress;
 use crate::report::{self, ApplyRun, DestinationApply, FollowUp, Format};
 use crate::runner::{
-    apply_exactly, apply_passes, connect_with_key, plan_all, version_verdict, Applied, Connected,
-    Instance, RunProgress, VersionVerdict,
+    apply_exactly, apply_passes, check_planned_against, connect_with_key, plan_all,
+    version_verdict, Applied, Connected, Instance, RunProgress, VersionVerdict,
 };
 use crate::saved::{SavedDestination, SavedPlan};
 
@@ -669,15 +669,7 @@ async fn apply_saved(
             .ok_or_else(|| crate::saved::SavedPlanError::UnknownDestination {
                 name: dest.name.clone(),
             })?;
-        // A server upgraded since the plan may read the same bodies differently.
-        let version = target.check().await?;
-        if version.to_string() != dest.plan.destination_version {
-            return Err(format!(
-                "{} runs Octopus {version}; the plan was made against {}: plan again",
-                dest.name, dest.plan.destination_version
-            )
-            .into());
-        }
+        check_planned_against(target, &dest.plan).await?;
         targets.push(target);
     }
     for dest in &saved.destinations {

@@ -4,9 +4,11 @@
 //! An instance is [`Instance::Live`] (a server, through a client) or [`Instance::Dir`]
 //! (a snapshot directory written by `octosync export`, planned against but never
 //! written). [`run`] starts from a [`SyncConfig`]; [`run_instances`] from clients a
-//! program already holds. The command line uses the steps below ([`plan_all`],
-//! [`apply_all`]) so it can show each plan and ask before applying it; whoever watches
-//! a run (progress bars) listens through [`RunProgress`].
+//! program already holds. The command line uses the steps below ([`plan_all`], then
+//! [`apply_passes`], which asks through a callback before each follow-up plan; or
+//! [`check_planned_against`] and [`apply_exactly`] for a reviewed plan) so it can show
+//! each plan and ask before applying it; whoever watches a run (progress bars) listens
+//! through [`RunProgress`].
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -59,6 +61,17 @@ pub enum RunError {
         /// Why.
         #[source]
         source: Box<octopus_client::Error>,
+    },
+    /// A saved plan was made against another version of the destination's server than
+    /// the one it runs now, which may read the same bodies differently.
+    #[error("{destination} runs Octopus {now}; the plan was made against {planned}: plan again")]
+    VersionChanged {
+        /// The destination.
+        destination: String,
+        /// The version it runs now.
+        now: String,
+        /// The version the plan was made against.
+        planned: String,
     },
     /// The engine refused to plan.
     #[error("cannot plan {destination}: {source}")]
@@ -555,6 +568,22 @@ pub async fn apply_guarded(
         progress,
     };
     Ok(apply_plan_with(writer, plan, &options.with_rules(&dest.rules), &hooks).await)
+}
+
+/// Checks that a reviewed plan can still be applied to `dest` as it was planned: the
+/// destination is a server, its space exists, and it runs the version the plan was made
+/// against. `apply --plan FILE` checks every destination before writing to any.
+pub async fn check_planned_against(dest: &Destination<'_>, plan: &Plan) -> Result<(), RunError> {
+    dest.writer()?;
+    let now = dest.check().await?.to_string();
+    if now != plan.destination_version {
+        return Err(RunError::VersionChanged {
+            destination: dest.name.clone(),
+            now,
+            planned: plan.destination_version.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Applies a reviewed plan exactly (`apply --plan FILE`): nothing is planned again, and

@@ -8,7 +8,9 @@ use std::path::Path;
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::ResourceKind;
 use octosync::report::FollowUp;
-use octosync::runner::{apply_passes, plan_all, plan_destination, Unwatched};
+use octosync::runner::{
+    apply_passes, check_planned_against, plan_all, plan_destination, Unwatched,
+};
 use octosync::{run, ApplyOptions, Destination, Mode, RunError, Source, SyncConfig};
 
 const RULES: &str = r#"
@@ -271,4 +273,39 @@ async fn an_approved_follow_up_is_applied_and_leaves_nothing_to_do() {
         reads_after_planning,
         "the passes never read the source again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewed_plan_is_refused_by_a_destination_upgraded_since() {
+    let (dev, prod, rules) = demo_pair().await;
+    let upgraded = FakeServer::start(FakeConfig {
+        version: "2025.1.5000".parse().unwrap(),
+        ..FakeConfig::seeded(Seed::StagingProduction)
+    })
+    .await
+    .unwrap();
+    let (src, dst, newer) = (
+        common::client(&dev),
+        common::client(&prod),
+        common::client(&upgraded),
+    );
+    let source = Source::live("dev-test", "Default", &src);
+    let dests = [Destination::live("prod", "Default", &dst, rules.clone())];
+    let (_, plans) = plan_all(&source, &dests, &Unwatched)
+        .await
+        .unwrap()
+        .into_plans()
+        .unwrap();
+
+    check_planned_against(&dests[0], &plans[0]).await.unwrap();
+    let after_upgrade = Destination::live("prod", "Default", &newer, rules);
+    let err = check_planned_against(&after_upgrade, &plans[0])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::VersionChanged { now, planned, .. }
+            if now == "2025.1.5000" && *planned == plans[0].destination_version),
+        "{err:?}"
+    );
+    assert_eq!(upgraded.stats().post + upgraded.stats().put, 0);
 }
