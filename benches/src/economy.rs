@@ -7,7 +7,7 @@ use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite, Retry
 use octopus_fake::{FakeConfig, FakeServer, RequestStats, Seed, Snapshot};
 use octopus_model::ResourceKind;
 use octosync::apply::{ApplyOptions, ApplyReport};
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 use serde_json::Value;
 use sync_core::{OpAction, Plan, Summary, SyncRules};
 
@@ -155,17 +155,22 @@ pub async fn sync(pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> 
     let destination = client(&pair.destination, levers)?;
     let before = (pair.source.stats(), pair.destination.stats());
     let started = Instant::now();
-    let dests = [Destination {
-        name: "destination".into(),
-        space: "Default".into(),
-        client: &destination,
+    let dests = [Destination::live(
+        "destination",
+        "Default",
+        &destination,
         rules,
-    }];
+    )];
     let options = ApplyOptions {
         concurrency: levers.concurrency,
         ..ApplyOptions::default()
     };
-    let mut runs = run(&source, "source", "Default", &dests, &Mode::Apply(options)).await?;
+    let mut runs = run_instances(
+        &Source::live("source", "Default", &source),
+        &dests,
+        &Mode::Apply(options),
+    )
+    .await?;
     let wall = started.elapsed();
     let one = runs
         .pop()

@@ -6,6 +6,7 @@
 use examples::{client, start};
 use octopus_fake::Seed;
 use octosync::report::{render, Format};
+use octosync::runner::{run_instances, Destination, Instance, Mode, SnapshotDir, Source};
 use octosync::snapshot_dir;
 use sync_core::SyncRules;
 
@@ -19,9 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     dev.stop().await;
     prod.stop().await;
 
-    // No server from here on.
-    let source = snapshot_dir::read(&dir.path().join("dev"), "Default", None)?;
-    let destination = snapshot_dir::read(&dir.path().join("prod"), "Default", None)?;
+    // No server from here on: both instances are snapshot directories.
+    let offline = |name: &str| SnapshotDir {
+        path: dir.path().join(name),
+        version: None,
+    };
     let rules = SyncRules::from_toml_str(
         r#"
         [select]
@@ -31,7 +34,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Test = ["Staging"]
         "#,
     )?;
-    let plan = sync_core::plan(&source, &destination, &rules)?;
-    print!("{}", render(&plan, "prod (offline)", Format::Markdown));
+    let source = Source {
+        name: "dev".into(),
+        space: "Default".into(),
+        instance: Instance::Dir(offline("dev")),
+    };
+    let destinations = [Destination {
+        name: "prod (offline)".into(),
+        space: "Default".into(),
+        instance: Instance::Dir(offline("prod")),
+        rules,
+    }];
+    for run in run_instances(&source, &destinations, &Mode::Plan).await? {
+        print!("{}", render(&run.plan?, &run.name, Format::Markdown));
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use examples::{client, start};
 use octopus_fake::Seed;
 use octosync::apply::ApplyOptions;
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 use sync_core::SyncRules;
 
 #[tokio::main]
@@ -31,23 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         base.with_overrides(&"[policy]\nplaceholder_value = \"SET ME (US)\"\n".parse()?)?;
 
     let destinations = [
-        Destination {
-            name: "prod-eu".into(),
-            space: "Default".into(),
-            client: &eu_client,
-            rules: base.clone(),
-        },
-        Destination {
-            name: "prod-us".into(),
-            space: "Default".into(),
-            client: &us_client,
-            rules: us_rules,
-        },
+        Destination::live("prod-eu", "Default", &eu_client, base.clone()),
+        Destination::live("prod-us", "Default", &us_client, us_rules),
     ];
-    let runs = run(
-        &source,
-        "dev",
-        "Default",
+    let runs = run_instances(
+        &Source::live("dev", "Default", &source),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )

@@ -54,12 +54,12 @@ async fn plan_recipe(file: &str, source: &FakeServer) -> Vec<(String, Plan)> {
         )
         .await
         .unwrap();
-        let d = Destination {
-            name: dest.instance.display_name(),
-            space: dest.instance.space.clone(),
-            client: &destination,
-            rules: dest.rules.clone(),
-        };
+        let d = Destination::live(
+            dest.instance.display_name(),
+            dest.instance.space.clone(),
+            &destination,
+            dest.rules.clone(),
+        );
         let plan = plan_destination(&source_snapshot, &d)
             .await
             .unwrap_or_else(|e| panic!("{file}: {e}"));

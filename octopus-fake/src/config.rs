@@ -14,9 +14,9 @@ pub enum Seed {
     /// One space, "Default", with only its built-ins.
     #[default]
     Empty,
-    /// The shipped Dev/Test instance ([`Snapshot::dev_test`]).
+    /// The shipped Dev/Test instance (see [`Seed::snapshot`]).
     DevTest,
-    /// The shipped Staging/Production instance ([`Snapshot::staging_production`]).
+    /// The shipped Staging/Production instance (see [`Seed::snapshot`]).
     StagingProduction,
     /// A snapshot directory on disk.
     Dir(PathBuf),

@@ -13,14 +13,10 @@ pub enum FakeError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A snapshot file is not what the contract says.
-    #[error("snapshot {path}: {reason}")]
-    Snapshot {
-        /// The file or directory.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
+    /// A snapshot directory (a seed, or one being written) is not what the contract
+    /// says, or cannot be read or written.
+    #[error(transparent)]
+    Snapshot(#[from] octopus_snapshot::SnapshotError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

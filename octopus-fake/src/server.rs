@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::chaos::{FailInjector, RateLimiter, RateState};
-use crate::config::{FakeConfig, Seed};
+use crate::config::FakeConfig;
 use crate::context::{ApiRequest, Ctx, Settings, Verb};
 use crate::error::FakeError;
 use crate::reply::ApiError;
@@ -133,13 +133,7 @@ impl FakeServer {
             prefix: prefix.clone(),
             installation_id: uuid::Uuid::new_v4().to_string(),
         };
-        let snapshot = match &config.seed {
-            Seed::Empty => None,
-            Seed::DevTest => Some(Snapshot::dev_test()?),
-            Seed::StagingProduction => Some(Snapshot::staging_production()?),
-            Seed::Dir(dir) => Some(Snapshot::read_dir(dir)?),
-            Seed::Snapshot(s) => Some(s.clone()),
-        };
+        let snapshot = config.seed.snapshot()?;
         let mut store = Store::default();
         {
             let mut ctx = Ctx {
@@ -259,7 +253,7 @@ impl FakeServer {
 
     /// Writes the state as a snapshot directory.
     pub fn write_snapshot(&self, dir: impl AsRef<Path>) -> Result<(), FakeError> {
-        self.snapshot().write_dir(dir)
+        Ok(self.snapshot().write_dir(dir)?)
     }
 
     /// Adds the spaces of `snapshot` to the running server, keeping their ids (fast

@@ -351,7 +351,10 @@ async fn deployment_settings_are_the_projects_own_fields() {
 
 #[tokio::test]
 async fn a_version_controlled_project_is_read_at_a_git_ref() {
-    let mut snapshot = octopus_fake::Snapshot::dev_test().unwrap();
+    let mut snapshot = octopus_fake::Seed::DevTest
+        .snapshot()
+        .unwrap()
+        .expect("a shipped seed");
     for project in snapshot.spaces[0].collection_mut("projects").iter_mut() {
         if project["Name"] == "OctoFX" {
             project["IsVersionControlled"] = json!(true);

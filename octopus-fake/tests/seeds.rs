@@ -215,8 +215,11 @@ fn dangling_in_documents(space: &SpaceSnapshot) -> Vec<String> {
 #[test]
 fn every_reference_in_the_shipped_seeds_resolves() {
     for snapshot in [
-        Snapshot::dev_test().unwrap(),
-        Snapshot::staging_production().unwrap(),
+        Seed::DevTest.snapshot().unwrap().expect("a shipped seed"),
+        Seed::StagingProduction
+            .snapshot()
+            .unwrap()
+            .expect("a shipped seed"),
     ] {
         for space in &snapshot.spaces {
             assert_eq!(
@@ -231,7 +234,7 @@ fn every_reference_in_the_shipped_seeds_resolves() {
 
 #[test]
 fn the_reference_check_finds_broken_references() {
-    let mut snapshot = Snapshot::dev_test().unwrap();
+    let mut snapshot = Seed::DevTest.snapshot().unwrap().expect("a shipped seed");
     let space = &mut snapshot.spaces[0];
     space
         .collection_mut("environments")
@@ -258,7 +261,7 @@ fn by_name<'a>(space: &'a SpaceSnapshot, collection: &str, name: &str) -> &'a Va
 
 #[test]
 fn the_dev_test_seed_holds_the_running_example() {
-    let snapshot = Snapshot::dev_test().unwrap();
+    let snapshot = Seed::DevTest.snapshot().unwrap().expect("a shipped seed");
     let space = &snapshot.spaces[0];
     assert_eq!(space.name, "Default");
     assert_eq!(
@@ -353,7 +356,10 @@ fn the_dev_test_seed_holds_the_running_example() {
 
 #[test]
 fn the_staging_production_seed_has_its_own_environments_and_no_projects() {
-    let snapshot = Snapshot::staging_production().unwrap();
+    let snapshot = Seed::StagingProduction
+        .snapshot()
+        .unwrap()
+        .expect("a shipped seed");
     let space = &snapshot.spaces[0];
     assert_eq!(
         names(&Value::Array(space.collection("environments").to_vec())),

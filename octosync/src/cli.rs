@@ -9,7 +9,7 @@
 //! terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
 //! lookup and decision.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,22 +17,20 @@ use std::sync::Mutex;
 use clap::{Parser, Subcommand};
 use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead};
+use octopus_client::ApiKey;
 use octopus_model::ResourceKind;
-use sync_core::{LayerName, Plan, Snapshot};
+use sync_core::{LayerName, Plan};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::apply::{
-    apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, OpResult,
-};
+use crate::apply::{ApplyProgress, ApplyReport, OpResult};
 use crate::config::{InstanceConfig, SyncConfig};
-use crate::load::{kinds_to_read, load_snapshot_with, LoadProgress};
+use crate::load::LoadProgress;
 use crate::report::{self, ApplyRun, DestinationApply, FollowUp, Format};
 use crate::runner::{
-    apply_guarded, connect, connect_with_key, version_verdict, Destination, VersionVerdict,
-    MAX_APPLY_PASSES,
+    apply_exactly, apply_passes, check_planned_against, connect_with_key, plan_all,
+    version_verdict, Applied, Connected, Instance, RunProgress, VersionVerdict,
 };
 use crate::saved::{SavedDestination, SavedPlan};
 
@@ -151,6 +149,7 @@ pub enum Command {
         config: PathBuf,
     },
     /// Sync two in-process example instances, with no set-up and no network.
+    #[cfg(feature = "demo")]
     Demo,
 }
 
@@ -244,6 +243,7 @@ pub async fn main(cli: Cli) -> u8 {
             .await
             .map(|drift| u8::from(detailed_exitcode && drift) * 2),
         Command::Validate { config } => validate_command(&config).await,
+        #[cfg(feature = "demo")]
         Command::Demo => demo_command().await,
     };
     match result {
@@ -330,7 +330,7 @@ impl Bars {
     }
 
     /// A bar for reading one instance.
-    fn reading(&self, instance: &str) -> InstanceBar {
+    fn reading_bar(&self, instance: &str) -> InstanceBar {
         InstanceBar(self.bar(
             format!("reading {instance}"),
             "{spinner} {prefix:40!} [{bar:30}] {pos}/{len} collections {elapsed}",
@@ -338,7 +338,7 @@ impl Bars {
     }
 
     /// Bars for applying to one destination.
-    fn applying<'a>(&'a self, destination: &str) -> LayerBars<'a> {
+    fn layer_bars<'a>(&'a self, destination: &str) -> LayerBars<'a> {
         LayerBars {
             bars: self,
             destination: destination.to_owned(),
@@ -359,6 +359,18 @@ impl Bars {
             Some(multi) => multi.suspend(print),
             None => print(),
         }
+    }
+}
+
+impl RunProgress for Bars {
+    fn reading(&self, instance: &str) -> Option<Box<dyn LoadProgress + '_>> {
+        self.0.as_ref()?;
+        Some(Box::new(self.reading_bar(instance)))
+    }
+
+    fn applying(&self, destination: &str) -> Option<Box<dyn ApplyProgress + '_>> {
+        self.0.as_ref()?;
+        Some(Box::new(self.layer_bars(destination)))
     }
 }
 
@@ -428,100 +440,6 @@ impl ApplyProgress for LayerBars<'_> {
     }
 }
 
-/// One side of a sync: a live server or a snapshot directory.
-enum Side {
-    Live(OctopusHttpClient),
-    Offline,
-}
-
-fn side(instance: &InstanceConfig, config: &SyncConfig) -> Result<Side, BoxError> {
-    if instance.snapshot.is_some() {
-        return Ok(Side::Offline);
-    }
-    Ok(Side::Live(connect(instance, &config.apply)?))
-}
-
-async fn snapshot_of(
-    instance: &InstanceConfig,
-    side: &Side,
-    kinds: &BTreeSet<ResourceKind>,
-    bars: &Bars,
-) -> Result<Snapshot, BoxError> {
-    match side {
-        Side::Live(client) => {
-            let name = instance.display_name();
-            let bar = bars.reading(&name);
-            Ok(load_snapshot_with(client, &name, &instance.space, kinds, Some(&bar)).await?)
-        }
-        Side::Offline => {
-            let dir = instance.snapshot.as_deref().unwrap_or(Path::new("."));
-            Ok(crate::snapshot_dir::read(
-                dir,
-                &instance.space,
-                instance.version.as_deref(),
-            )?)
-        }
-    }
-}
-
-/// The plans of every destination, planned concurrently from one source snapshot.
-async fn plan_all(
-    config: &SyncConfig,
-    bars: &Bars,
-) -> Result<(Snapshot, Vec<Side>, Vec<Plan>), BoxError> {
-    let source_side = side(&config.source, config)?;
-    let dest_sides = config
-        .destinations
-        .iter()
-        .map(|d| side(&d.instance, config))
-        .collect::<Result<Vec<_>, _>>()?;
-    let kinds: BTreeSet<ResourceKind> = config
-        .destinations
-        .iter()
-        .flat_map(|d| kinds_to_read(&d.rules))
-        .collect();
-    tracing::info!(source = %config.source, "loading the source");
-    let source = snapshot_of(&config.source, &source_side, &kinds, bars).await?;
-    let plans = join_all(
-        config
-            .destinations
-            .iter()
-            .zip(&dest_sides)
-            .map(|(dest, dest_side)| {
-                let source = &source;
-                async move {
-                    let snapshot =
-                        snapshot_of(&dest.instance, dest_side, &kinds_to_read(&dest.rules), bars)
-                            .await?;
-                    let plan = sync_core::plan(source, &snapshot, &dest.rules).map_err(|e| {
-                        format!("cannot plan {}: {e}", dest.instance.display_name())
-                    })?;
-                    log_decisions(&dest.instance.display_name(), &plan);
-                    Ok::<Plan, BoxError>(plan)
-                }
-            }),
-    )
-    .await
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()?;
-    Ok((source, dest_sides, plans))
-}
-
-/// Every decision of a plan, to the log.
-fn log_decisions(destination: &str, plan: &Plan) {
-    for op in plan.ops() {
-        tracing::debug!(
-            target: "octosync::decision",
-            destination,
-            kind = %op.item.kind,
-            item = %op.item,
-            action = ?op.action,
-            reason = %op.reason,
-            "decision"
-        );
-    }
-}
-
 fn write_cleanup(dir: &Path, name: &str, plan: &Plan) -> Result<(), BoxError> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let safe: String = name
@@ -587,7 +505,13 @@ async fn plan_command(
     let (config, config_bytes) = read_config(path)?;
     let (plans, unchanged) = match unchanged_plans(&config, &config_bytes, full).await {
         Some(plans) => (plans, true),
-        None => (plan_all(&config, bars).await?.2, false),
+        None => {
+            let connected = Connected::open(&config)?;
+            let (_, plans) = plan_all(&connected.source(), &connected.destinations(), bars)
+                .await?
+                .into_plans()?;
+            (plans, false)
+        }
     };
     let names = names_of(&config);
     // With a state, what others changed since the last sync comes first (not in JSON,
@@ -717,14 +641,9 @@ fn confirm(bars: &Bars, yes: bool, question: &str) -> Result<bool, BoxError> {
 
 async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError> {
     let (config, config_bytes) = read_config(args.config)?;
-    for dest in &config.destinations {
-        if dest.instance.snapshot.is_some() {
-            return Err(format!(
-                "destination {} is a snapshot directory: it can be planned against, not applied to",
-                dest.instance.display_name()
-            )
-            .into());
-        }
+    let connected = Connected::open(&config)?;
+    for dest in connected.destinations() {
+        dest.writer()?;
     }
     if args.plan.is_none()
         && unchanged_plans(&config, &config_bytes, args.full)
@@ -740,8 +659,8 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
     // Taken before anything is read, so the state never claims more than was seen.
     let checkpoints = crate::audit::take(&config).await;
     let outcome = match args.plan {
-        Some(file) => apply_saved(args, &config, &config_bytes, file, bars).await?,
-        None => apply_fresh(args, &config, bars).await?,
+        Some(file) => apply_saved(args, &config, &config_bytes, file, &connected, bars).await?,
+        None => apply_fresh(args, &config, &connected, bars).await?,
     };
     let Some((run, plans, after)) = outcome else {
         args.say(bars, "Nothing applied.");
@@ -800,34 +719,23 @@ async fn apply_saved(
     config: &SyncConfig,
     config_bytes: &[u8],
     file: &Path,
+    connected: &Connected,
     bars: &Bars,
 ) -> Result<Option<AppliedPlans>, BoxError> {
     let saved = SavedPlan::read(file)?;
     let names = names_of(config);
     saved.check(args.config, config_bytes, &names)?;
-    let mut clients = Vec::new();
+    let destinations = connected.destinations();
+    let mut targets = Vec::new();
     for dest in &saved.destinations {
-        let instance = config
-            .destinations
+        let target = destinations
             .iter()
-            .find(|d| d.instance.display_name() == dest.name)
+            .find(|d| d.name == dest.name)
             .ok_or_else(|| crate::saved::SavedPlanError::UnknownDestination {
                 name: dest.name.clone(),
             })?;
-        let client = connect(&instance.instance, &config.apply)?;
-        // A server upgraded since the plan may read the same bodies differently.
-        let version = client
-            .version()
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", dest.name))?;
-        if version.to_string() != dest.plan.destination_version {
-            return Err(format!(
-                "{} runs Octopus {version}; the plan was made against {}: plan again",
-                dest.name, dest.plan.destination_version
-            )
-            .into());
-        }
-        clients.push(client);
+        check_planned_against(target, &dest.plan).await?;
+        targets.push(target);
     }
     for dest in &saved.destinations {
         args.say(
@@ -843,33 +751,23 @@ async fn apply_saved(
     if !confirm_deletions(args, bars, &saved_names, &saved_plans)? {
         return Ok(None);
     }
-    let options = apply_options(config);
-    let reports: Vec<ApplyReport> = join_all(saved.destinations.iter().zip(&clients).map(
-        |(dest, client)| {
-            // Certificate files are read from the directory the config names now.
-            let options = match config
-                .destinations
-                .iter()
-                .find(|d| d.instance.display_name() == dest.name)
-            {
-                Some(d) => options.with_rules(&d.rules),
-                None => options.clone(),
-            };
-            async move {
-                let options = &options;
-                let progress = bars.applying(&dest.name);
-                let hooks = ApplyHooks {
-                    replan: None,
-                    progress: Some(&progress),
-                };
-                apply_plan_with(client, &dest.plan, options, &hooks).await
-            }
-        },
-    ))
-    .await;
+    // Certificate files are read from the directory the config names now.
+    let options = config.apply.apply_options();
+    let reports: Vec<ApplyReport> = join_all(
+        saved
+            .destinations
+            .iter()
+            .zip(&targets)
+            .map(|(dest, target)| apply_exactly(target, &dest.plan, &options, bars)),
+    )
+    .await
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     let success = reports.iter().all(ApplyReport::is_success);
     let after = if success {
-        let (_, _, plans) = plan_all(config, bars).await?;
+        let (_, plans) = plan_all(&connected.source(), &destinations, bars)
+            .await?
+            .into_plans()?;
         names.into_iter().zip(plans).collect::<BTreeMap<_, _>>()
     } else {
         BTreeMap::new()
@@ -936,133 +834,78 @@ fn confirm_deletions(
     confirm(bars, args.yes, "Delete these items?")
 }
 
-fn apply_options(config: &SyncConfig) -> ApplyOptions {
-    config.apply.apply_options()
-}
-
-/// Applies each destination's plan concurrently; a document changed since it was read
-/// is planned again from its current state.
-async fn apply_pass(
-    config: &SyncConfig,
-    source: &Snapshot,
-    sides: &[Side],
-    plans: &[Plan],
-    bars: &Bars,
-) -> Vec<ApplyReport> {
-    let options = apply_options(config);
-    join_all(
-        sides
-            .iter()
-            .zip(plans)
-            .zip(&config.destinations)
-            .map(|((side, plan), dest)| {
-                let options = &options;
-                async move {
-                    match side {
-                        Side::Live(client) if plan.has_changes() => {
-                            let destination = Destination {
-                                name: dest.instance.display_name(),
-                                space: dest.instance.space.clone(),
-                                client,
-                                rules: dest.rules.clone(),
-                            };
-                            let progress = bars.applying(&destination.name);
-                            apply_guarded(source, &destination, plan, options, Some(&progress))
-                                .await
-                        }
-                        _ => ApplyReport::default(),
-                    }
-                }
-            }),
-    )
-    .await
-}
-
 /// `apply` without a saved plan: plan, show, ask, apply; then show each follow-up plan
 /// (work that could only be planned after these writes) and ask again before applying
 /// it, so nothing is written that nobody saw.
 async fn apply_fresh(
     args: &ApplyArgs<'_>,
     config: &SyncConfig,
+    connected: &Connected,
     bars: &Bars,
 ) -> Result<Option<AppliedPlans>, BoxError> {
     let names = names_of(config);
-    let (source, sides, plans) = plan_all(config, bars).await?;
-    // The plans of the destinations as the apply leaves them.
-    let mut latest: Option<Vec<Plan>> = None;
+    let (source, destinations) = (connected.source(), connected.destinations());
+    let options = config.apply.apply_options();
+    let (snapshot, plans) = plan_all(&source, &destinations, bars).await?.into_plans()?;
     args.say(bars, &render_plans(&names, &plans, Format::Text));
-    let mut results: Vec<Vec<OpResult>> = vec![Vec::new(); names.len()];
-    let mut follow_ups = vec![FollowUp::None; names.len()];
+    let mut applied = Applied::default();
     if !plans.iter().any(Plan::has_changes) {
         args.say(bars, "Nothing to do: every destination is in sync.");
-        latest = Some(plans.clone());
+        applied.latest = Some(plans.clone());
     } else {
         if !confirm(bars, args.yes, "Apply these changes?")?
             || !confirm_deletions(args, bars, &names, &plans)?
         {
             return Ok(None);
         }
-        let reports = apply_pass(config, &source, &sides, &plans, bars).await;
-        let mut success = reports.iter().all(ApplyReport::is_success);
-        for (all, report) in results.iter_mut().zip(reports) {
-            all.extend(report.results);
-        }
-        let mut passes = 0;
-        while success {
-            let (source, sides, next) = plan_all(config, bars).await?;
-            latest = Some(next.clone());
-            if !next.iter().any(Plan::has_changes) {
-                break;
-            }
-            let last = passes + 1 >= MAX_APPLY_PASSES;
-            let go_on = !last && {
-                args.say(
-                    bars,
-                    "\nFollow-up plan: work that could only be planned after the writes above \
-                     (values that hang on ids the server assigned):\n",
-                );
-                for (name, plan) in names.iter().zip(&next) {
-                    if plan.has_changes() {
-                        args.say(bars, &report::render(plan, name, Format::Text));
-                    }
-                }
-                confirm(bars, args.yes, "Apply the follow-up plan?")?
-                    && confirm_deletions(args, bars, &names, &next)?
-            };
-            if !go_on {
-                for (follow_up, plan) in follow_ups.iter_mut().zip(&next) {
-                    if plan.has_changes() {
-                        *follow_up = follow_up_of(plan);
-                    }
-                }
-                break;
-            }
-            passes += 1;
-            let reports = apply_pass(config, &source, &sides, &next, bars).await;
-            success = reports.iter().all(ApplyReport::is_success);
-            for ((all, report), (follow_up, plan)) in results
-                .iter_mut()
-                .zip(reports)
-                .zip(follow_ups.iter_mut().zip(&next))
-            {
-                all.extend(report.results);
+        // Each follow-up plan is shown and asked about before it is applied.
+        let mut approve = |next: &[Plan]| {
+            args.say(
+                bars,
+                "\nFollow-up plan: work that could only be planned after the writes above \
+                 (values that hang on ids the server assigned):\n",
+            );
+            for (name, plan) in names.iter().zip(next) {
                 if plan.has_changes() {
-                    *follow_up = FollowUp::Applied { passes };
+                    args.say(bars, &report::render(plan, name, Format::Text));
                 }
             }
-        }
-        if !success {
-            follow_ups = vec![FollowUp::NotChecked; names.len()];
-            latest = None;
-        }
+            confirm(bars, args.yes, "Apply the follow-up plan?")
+                .and_then(|yes| Ok(yes && confirm_deletions(args, bars, &names, next)?))
+                .unwrap_or_else(|e| {
+                    eprintln!("warning: {e}; the follow-up plan is not applied");
+                    false
+                })
+        };
+        applied = apply_passes(
+            &snapshot,
+            &destinations,
+            &plans,
+            &options,
+            bars,
+            &mut approve,
+        )
+        .await?;
     }
+    let results = applied
+        .reports
+        .into_iter()
+        .map(|r| r.results)
+        .chain(std::iter::repeat_with(Vec::new))
+        .take(names.len());
+    let follow_ups = applied
+        .follow_ups
+        .into_iter()
+        .chain(std::iter::repeat(FollowUp::None))
+        .take(names.len());
     let destinations = names
         .iter()
         .zip(results)
         .zip(follow_ups)
         .map(|((name, results), follow_up)| destination_apply(name, results, follow_up))
         .collect();
-    let after = latest
+    let after = applied
+        .latest
         .map(|latest| names.iter().cloned().zip(latest).collect())
         .unwrap_or_default();
     Ok(Some((
@@ -1107,63 +950,49 @@ async fn export_command(
 async fn validate_command(path: &Path) -> Result<u8, BoxError> {
     let config = SyncConfig::load(path)?;
     println!("{}: config is valid", path.display());
-    let source_side = side(&config.source, &config)?;
-    let source_version = describe(&config.source, &source_side).await?;
+    let connected = Connected::open(&config)?;
+    let source = connected.source();
+    let source_version = source.check().await?;
+    describe(
+        &source.name,
+        &source.space,
+        matches!(source.instance, Instance::Dir(_)),
+        &source_version,
+    );
     let mut problems = 0;
-    for dest in &config.destinations {
-        let dest_side = side(&dest.instance, &config)?;
-        let version = describe(&dest.instance, &dest_side).await?;
-        if let (Some(s), Some(d)) = (&source_version, &version) {
-            match version_verdict(s, d) {
-                VersionVerdict::Same => {}
-                VersionVerdict::Warn(w) => println!("  warning: {w}"),
-                VersionVerdict::Refuse(w) if dest.rules.policy.allow_version_mismatch => {
-                    println!("  warning: {w} (allowed by allow_version_mismatch)")
-                }
-                VersionVerdict::Refuse(w) => {
-                    println!("  error: {w}; set policy.allow_version_mismatch to sync anyway");
-                    problems += 1;
-                }
+    for dest in connected.destinations() {
+        let version = dest.check().await?;
+        describe(
+            &dest.name,
+            &dest.space,
+            matches!(dest.instance, Instance::Dir(_)),
+            &version,
+        );
+        match version_verdict(&source_version, &version) {
+            VersionVerdict::Same => {}
+            VersionVerdict::Warn(w) => println!("  warning: {w}"),
+            VersionVerdict::Refuse(w) if dest.rules.policy.allow_version_mismatch => {
+                println!("  warning: {w} (allowed by allow_version_mismatch)")
+            }
+            VersionVerdict::Refuse(w) => {
+                println!("  error: {w}; set policy.allow_version_mismatch to sync anyway");
+                problems += 1;
             }
         }
     }
     Ok(u8::from(problems > 0))
 }
 
-/// Prints what an instance is and returns its version.
-async fn describe(
-    instance: &InstanceConfig,
-    side: &Side,
-) -> Result<Option<octopus_model::OctopusVersion>, BoxError> {
-    match side {
-        Side::Offline => {
-            let dir = instance.snapshot.as_deref().unwrap_or(Path::new("."));
-            let snapshot =
-                crate::snapshot_dir::read(dir, &instance.space, instance.version.as_deref())?;
-            println!(
-                "{}: snapshot directory, version {}, space {:?}",
-                instance.display_name(),
-                snapshot.version,
-                instance.space
-            );
-            Ok(Some(snapshot.version))
-        }
-        Side::Live(client) => {
-            let name = instance.display_name();
-            let version = client
-                .version()
-                .await
-                .map_err(|e| format!("cannot reach {name}: {e}"))?;
-            crate::load::find_space(client, &name, &instance.space).await?;
-            println!(
-                "{name}: Octopus {version}, space {:?} found",
-                instance.space
-            );
-            Ok(Some(version))
-        }
+/// Prints what an instance is.
+fn describe(name: &str, space: &str, dir: bool, version: &octopus_model::OctopusVersion) {
+    if dir {
+        println!("{name}: snapshot directory, version {version}, space {space:?}");
+    } else {
+        println!("{name}: Octopus {version}, space {space:?} found");
     }
 }
 
+#[cfg(feature = "demo")]
 async fn demo_command() -> Result<u8, BoxError> {
     let outcome = crate::demo::demo().await?;
     print!("{}", outcome.output);

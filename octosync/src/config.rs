@@ -94,8 +94,12 @@ pub struct DestinationConfig {
     pub rules: SyncRules,
 }
 
-/// The `[apply]` table: how apply behaves and how instances are reached. The applier's
-/// own [`crate::apply::ApplyOptions`] are made from it ([`ApplySettings::apply_options`]).
+/// The `[apply]` table: the config-file form of the applier's options, plus how
+/// instances are reached (timeout, request rate). There is one set of apply options,
+/// [`crate::apply::ApplyOptions`]; [`ApplySettings::apply_options`] makes it from this
+/// table, and the runner adds each destination's certificate settings from its rules
+/// ([`crate::apply::ApplyOptions::with_rules`]). Options the file has no key for (the
+/// secret placeholder) keep their defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApplySettings {

@@ -16,7 +16,7 @@ use sync_core::Plan;
 use crate::apply::ApplyReport;
 use crate::config::SyncConfig;
 use crate::report::{self, Format};
-use crate::runner::{connect_with_key, run, Destination, Mode, RunError};
+use crate::runner::{connect_with_key, run_instances, Destination, Mode, RunError, Source};
 
 /// The example config the demo runs with.
 pub const DEMO_CONFIG: &str = include_str!("../demo/sync.toml");
@@ -88,13 +88,14 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
     let dest_config = &config.destinations[0];
     let destination = client(&dest_config.instance, &dest_server, &config.apply)?;
     let dest_name = dest_config.instance.display_name();
-    let destinations = [Destination {
-        name: dest_name.clone(),
-        space: dest_config.instance.space.clone(),
-        client: &destination,
-        rules: dest_config.rules.clone(),
-    }];
+    let destinations = [Destination::live(
+        dest_name.clone(),
+        dest_config.instance.space.clone(),
+        &destination,
+        dest_config.rules.clone(),
+    )];
     let source_name = config.source.display_name();
+    let source = Source::live(source_name.clone(), config.source.space.clone(), &source);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -104,14 +105,7 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
     );
 
     let options = config.apply.apply_options();
-    let mut runs = run(
-        &source,
-        &source_name,
-        &config.source.space,
-        &destinations,
-        &Mode::Apply(options),
-    )
-    .await?;
+    let mut runs = run_instances(&source, &destinations, &Mode::Apply(options)).await?;
     let first = runs.remove(0);
     let first_plan = first.plan?;
     let applied = first.applied.unwrap_or_default();
@@ -121,14 +115,7 @@ pub async fn demo() -> Result<DemoOutcome, DemoError> {
     out.push_str(&report::cleanup_markdown(&first_plan, &dest_name));
 
     let writes_after_apply = dest_server.stats();
-    let mut again = run(
-        &source,
-        &source_name,
-        &config.source.space,
-        &destinations,
-        &Mode::Plan,
-    )
-    .await?;
+    let mut again = run_instances(&source, &destinations, &Mode::Plan).await?;
     let second_plan = again.remove(0).plan?;
     let s = &second_plan.summary;
     let _ = writeln!(

@@ -17,7 +17,6 @@
 //! listed. When the audit log no longer reaches back to the checkpoint (events were
 //! dropped), drift cannot tell what changed and says so.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use octopus_client::OctopusHttpClient;
@@ -27,9 +26,8 @@ use serde_json::Value;
 use sync_core::{ItemRef, OpAction, Plan, Snapshot, Target};
 
 use crate::config::SyncConfig;
-use crate::load::{kinds_to_read, load_snapshot};
 use crate::report::Format;
-use crate::runner::connect;
+use crate::runner::{connect, load_source, plan_destination, Connected, Destination, Unwatched};
 use crate::state::SyncState;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -451,6 +449,7 @@ pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
         });
     };
     let found = baselines(config, &state).await?;
+    // The source is read only when a destination has changes to judge.
     let mut source: Option<Snapshot> = None;
     let mut destinations = Vec::new();
     for (found, dest) in found.into_iter().zip(&config.destinations) {
@@ -467,34 +466,19 @@ pub async fn drift(config: &SyncConfig) -> Result<DriftReport, BoxError> {
             } => (name, last_event, client, events),
         };
         if source.is_none() {
-            let kinds: BTreeSet<ResourceKind> = config
-                .destinations
-                .iter()
-                .flat_map(|d| kinds_to_read(&d.rules))
-                .collect();
-            let reader = connect(&config.source, &config.apply)?;
-            source = Some(
-                load_snapshot(
-                    &reader,
-                    &config.source.display_name(),
-                    &config.source.space,
-                    &kinds,
-                )
-                .await?,
-            );
+            let c = Connected::open(config)?;
+            source = Some(load_source(&c.source(), &c.destinations(), &Unwatched).await?);
         }
         let Some(source) = source.as_ref() else {
             continue;
         };
-        let snapshot = load_snapshot(
+        let target = Destination::live(
+            name.clone(),
+            dest.instance.space.clone(),
             &client,
-            &name,
-            &dest.instance.space,
-            &kinds_to_read(&dest.rules),
-        )
-        .await?;
-        let plan = sync_core::plan(source, &snapshot, &dest.rules)
-            .map_err(|e| format!("cannot plan {name}: {e}"))?;
+            dest.rules.clone(),
+        );
+        let plan = plan_destination(source, &target).await?;
         let refs: Vec<&Value> = events.iter().collect();
         let (changes, unselected_changes) = changes_of(&refs, &plan);
         destinations.push(DestinationDrift {

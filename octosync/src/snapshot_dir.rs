@@ -2,14 +2,17 @@
 //! each a JSON array as `GET /api/{spaceId}/<collection>/all` returns it).
 //!
 //! `octosync export` writes one; a `sync.toml` instance with `snapshot = "DIR"` plans
-//! against one, offline. Beside the spaces, export writes `DIR/api.json`, the root
-//! document, so the directory remembers the server version it was taken from.
+//! against one, offline (a [`crate::runner::Instance::Dir`]). Beside the spaces, export
+//! writes `DIR/api.json`, the root document, so the directory remembers the server
+//! version it was taken from. The files and their layout are `octopus_snapshot`'s;
+//! this module turns one space of them into a [`Snapshot`] to plan with, and a live
+//! space into them.
 
 use std::path::Path;
 
 use futures::future::try_join_all;
 use octopus_client::OctopusRead;
-use octopus_model::{decode, OctopusVersion, ResourceKind, RootDocument};
+use octopus_model::{OctopusVersion, ResourceKind, RootDocument};
 use serde_json::Value;
 use sync_core::Snapshot;
 
@@ -17,9 +20,10 @@ use sync_core::Snapshot;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotDirError {
-    /// The directory's files could not be read or written.
+    /// The directory's files could not be read or written, or do not follow the
+    /// format (the error names the file).
     #[error(transparent)]
-    Files(#[from] octopus_fake::FakeError),
+    Files(#[from] octopus_snapshot::SnapshotError),
     /// The space is not in the directory.
     #[error("{dir} has no space {space:?} (it has: {available})")]
     NoSuchSpace {
@@ -58,7 +62,7 @@ pub enum SnapshotDirError {
 }
 
 /// The file holding the root document of the exported server.
-pub const ROOT_FILE: &str = "api.json";
+pub use octopus_snapshot::ROOT_FILE;
 
 /// Reads one space of a snapshot directory into a [`Snapshot`]. The version comes from
 /// `DIR/api.json`, else from `version`.
@@ -68,26 +72,20 @@ pub fn read(dir: &Path, space: &str, version: Option<&str>) -> Result<Snapshot, 
         dir: shown.clone(),
         message,
     };
-    let root_path = dir.join(ROOT_FILE);
-    let version: OctopusVersion = match std::fs::read(&root_path) {
-        Ok(bytes) => {
-            let root: RootDocument =
-                decode(&bytes).map_err(|e| invalid(format!("{ROOT_FILE}: {e}")))?;
+    let version: OctopusVersion = match octopus_snapshot::read_root(dir)? {
+        Some(root) => {
+            let root: RootDocument = octopus_model::decode_value(root)
+                .map_err(|e| invalid(format!("{ROOT_FILE}: {e}")))?;
             root.version()
                 .map_err(|e| invalid(format!("{ROOT_FILE}: {e}")))?
         }
-        Err(_) => version
+        None => version
             .ok_or_else(|| SnapshotDirError::NoVersion { dir: shown.clone() })?
             .parse()
             .map_err(|e| invalid(format!("version: {e}")))?,
     };
-    let files = octopus_fake::Snapshot::read_dir(dir)?;
-    let key = octopus_model::name_key(space);
-    let Some(found) = files
-        .spaces
-        .iter()
-        .find(|s| octopus_model::name_key(&s.name) == key)
-    else {
+    let files = octopus_snapshot::Snapshot::read_dir(dir)?;
+    let Some(found) = files.space(space) else {
         return Err(SnapshotDirError::NoSuchSpace {
             dir: shown,
             space: space.to_owned(),
@@ -145,7 +143,7 @@ pub async fn export(
             .map_err(read_error(kind.collection()))
     });
     let collections = try_join_all(reads).await?;
-    let mut space = octopus_fake::SpaceSnapshot::new(space_name);
+    let mut space = octopus_snapshot::SpaceSnapshot::new(space_name);
     let mut summary = ExportSummary::default();
     for (kind, docs) in collections {
         let Some(name) = Snapshot::collection_of(kind) else {
@@ -182,17 +180,14 @@ pub async fn export(
             .collections
             .insert("tenantcommonvariables".to_owned(), docs);
     }
-    octopus_fake::Snapshot {
+    octopus_snapshot::Snapshot {
         spaces: vec![space],
     }
     .write_dir(dir)?;
-    let mut text = serde_json::to_string_pretty(&root).unwrap_or_default();
-    text.push('\n');
-    std::fs::write(dir.join(ROOT_FILE), text).map_err(|e| {
-        SnapshotDirError::Files(octopus_fake::FakeError::Io {
-            path: dir.join(ROOT_FILE),
-            source: e,
-        })
+    let root = serde_json::to_value(&root).map_err(|e| SnapshotDirError::Invalid {
+        dir: dir.display().to_string(),
+        message: format!("the root document cannot be encoded: {e}"),
     })?;
+    octopus_snapshot::write_root(dir, &root)?;
     Ok(summary)
 }

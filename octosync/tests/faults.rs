@@ -14,7 +14,7 @@ use octopus_fake::{FakeConfig, FakeServer, Seed, Snapshot};
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
 use octosync::demo::DEMO_CONFIG;
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 use serde_json::Value;
 use support::Action;
 
@@ -90,12 +90,12 @@ async fn converge(faults: &Faults) -> Converged {
     let source = client(src.url(), src.api_key(), timeout);
     let destination = client(&dst_url, dst.api_key(), timeout);
     let dest = &config.destinations[0];
-    let dests = [Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules: dest.rules.clone(),
-    }];
+    let dests = [Destination::live(
+        "staging-production",
+        "Default",
+        &destination,
+        dest.rules.clone(),
+    )];
     let options = ApplyOptions {
         continue_on_error: true,
         ..ApplyOptions::default()
@@ -106,10 +106,8 @@ async fn converge(faults: &Faults) -> Converged {
         assert!(runs <= MAX_RUNS, "no convergence after {MAX_RUNS} runs");
         // A run that cannot even load (every retry of one read failed) is just tried
         // again, as an operator would.
-        let Ok(mut results) = run(
-            &source,
-            "dev-test",
-            "Default",
+        let Ok(mut results) = run_instances(
+            &Source::live("dev-test", "Default", &source),
             &dests,
             &Mode::Apply(options.clone()),
         )

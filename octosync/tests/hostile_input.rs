@@ -13,7 +13,7 @@ use octopus_fake::{FakeConfig, FakeServer, Seed, Snapshot, SpaceSnapshot};
 use octopus_model::ResourceKind;
 use octosync::apply::ApplyOptions;
 use octosync::load::{load_snapshot, LoadError};
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 use serde_json::{json, Value};
 use support::Canned;
 use sync_core::{OpAction, SyncRules};
@@ -203,16 +203,14 @@ async fn sync(source: Snapshot, destination: Snapshot) -> Synced {
         .await
         .unwrap();
     let (s, d) = (client(src.url(), &src), client(dst.url(), &dst));
-    let dests = [Destination {
-        name: "destination".into(),
-        space: "Default".into(),
-        client: &d,
-        rules: SyncRules::from_toml_str(RULES).unwrap(),
-    }];
-    let mut runs = run(
-        &s,
-        "source",
+    let dests = [Destination::live(
+        "destination",
         "Default",
+        &d,
+        SyncRules::from_toml_str(RULES).unwrap(),
+    )];
+    let mut runs = run_instances(
+        &Source::live("source", "Default", &s),
         &dests,
         &Mode::Apply(ApplyOptions::default()),
     )

@@ -418,12 +418,7 @@ async fn a_document_edited_during_a_slow_apply_is_planned_again_and_keeps_the_ed
         })
     };
     let proxied = client_at(&support::proxy(&i.destination, rule).await, DEST_KEY);
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &proxied,
-        rules,
-    };
+    let dest = Destination::live("staging-production", "Default", &proxied, rules);
     let plan = plan_destination(&source_snapshot, &dest).await.unwrap();
     assert_eq!(plan.summary.update, 2, "{plan}");
     let applied = apply_guarded(
@@ -433,7 +428,8 @@ async fn a_document_edited_during_a_slow_apply_is_planned_again_and_keeps_the_ed
         &ApplyOptions::default(),
         None,
     )
-    .await;
+    .await
+    .expect("a server destination");
     assert!(edited.load(Ordering::SeqCst), "the person's edit never ran");
     assert!(applied.is_success(), "{applied}");
     let set_result = applied
@@ -648,12 +644,7 @@ async fn progress_is_told_each_layer_total_and_each_op_as_it_ends() {
     let source_snapshot = load_snapshot(&source, "dev-test", "Default", &kinds_to_read(&rules))
         .await
         .unwrap();
-    let dest = Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &destination,
-        rules,
-    };
+    let dest = Destination::live("staging-production", "Default", &destination, rules);
     let plan = plan_destination(&source_snapshot, &dest).await.unwrap();
     let recorder = Recorder::default();
     let applied = apply_guarded(
@@ -663,7 +654,8 @@ async fn progress_is_told_each_layer_total_and_each_op_as_it_ends() {
         &ApplyOptions::default(),
         Some(&recorder),
     )
-    .await;
+    .await
+    .expect("a server destination");
     assert!(applied.is_success(), "{applied}");
     let events = recorder.0.into_inner().unwrap();
     for layer in &plan.layers {

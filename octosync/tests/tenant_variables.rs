@@ -11,7 +11,7 @@ use octopus_model::{
 };
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 
 /// The requests a server saw that are not on the official clients' route list
 /// (`octopus-fake/tests/data/official-routes.json`), for this server's version.
@@ -138,16 +138,14 @@ async fn first_sync_lands_tenant_variables(version: &str) {
     let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
     let config = demo_config(&source, &destination);
     let (src, dst) = (client(&source), client(&destination));
-    let destinations = [Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &dst,
-        rules: config.destinations[0].rules.clone(),
-    }];
-    let runs = run(
-        &src,
-        "dev-test",
+    let destinations = [Destination::live(
+        "staging-production",
         "Default",
+        &dst,
+        config.destinations[0].rules.clone(),
+    )];
+    let runs = run_instances(
+        &Source::live("dev-test", "Default", &src),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )
@@ -166,9 +164,13 @@ async fn first_sync_lands_tenant_variables(version: &str) {
     );
 
     assert_eq!(destination.integrity(), Vec::new(), "at {version}");
-    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
-        .await
-        .expect("the source loads");
+    let again = run_instances(
+        &Source::live("dev-test", "Default", &src),
+        &destinations,
+        &Mode::Plan,
+    )
+    .await
+    .expect("the source loads");
     let plan = again[0].plan.as_ref().expect("a plan");
     assert!(!plan.has_changes(), "at {version}, left to do:\n{plan}");
 
@@ -365,16 +367,14 @@ async fn environment_scoped_common_values_follow_the_environment_map_at_2025_2()
     scope_a_common_value(&src, &["Development"], "alias-in-dev").await;
     let config = demo_config(&source, &destination);
     let dst = client(&destination);
-    let destinations = [Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &dst,
-        rules: config.destinations[0].rules.clone(),
-    }];
-    let runs = run(
-        &src,
-        "dev-test",
+    let destinations = [Destination::live(
+        "staging-production",
         "Default",
+        &dst,
+        config.destinations[0].rules.clone(),
+    )];
+    let runs = run_instances(
+        &Source::live("dev-test", "Default", &src),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )
@@ -392,9 +392,13 @@ async fn environment_scoped_common_values_follow_the_environment_map_at_2025_2()
             ("alias-in-test".to_owned(), vec!["Staging".to_owned()]),
         ]
     );
-    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
-        .await
-        .unwrap();
+    let again = run_instances(
+        &Source::live("dev-test", "Default", &src),
+        &destinations,
+        &Mode::Plan,
+    )
+    .await
+    .unwrap();
     let plan = again[0].plan.as_ref().unwrap();
     assert!(!plan.has_changes(), "left to do:\n{plan}");
 
@@ -425,10 +429,8 @@ async fn environment_scoped_common_values_follow_the_environment_map_at_2025_2()
         rules: always,
         ..destinations.into_iter().next().unwrap()
     }];
-    let runs = run(
-        &src,
-        "dev-test",
-        "Default",
+    let runs = run_instances(
+        &Source::live("dev-test", "Default", &src),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )
@@ -455,16 +457,14 @@ async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
     scope_a_common_value(&src, &["Test"], "alias-in-test").await;
     let config = demo_config(&source, &destination);
     let dst = client(&destination);
-    let destinations = [Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &dst,
-        rules: config.destinations[0].rules.clone(),
-    }];
-    let runs = run(
-        &src,
-        "dev-test",
+    let destinations = [Destination::live(
+        "staging-production",
         "Default",
+        &dst,
+        config.destinations[0].rules.clone(),
+    )];
+    let runs = run_instances(
+        &Source::live("dev-test", "Default", &src),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )
@@ -482,9 +482,13 @@ async fn scoped_common_values_are_not_widened_on_a_2025_1_destination() {
     assert_eq!(scoped_common_values(&dst).await, Vec::new());
     let common = value_of(&dst, "Internal", "Global", "Global.Tenant.Alias", None).await;
     assert_ne!(common, Some(PropertyValue::from("alias-in-test")));
-    let again = run(&src, "dev-test", "Default", &destinations, &Mode::Plan)
-        .await
-        .unwrap();
+    let again = run_instances(
+        &Source::live("dev-test", "Default", &src),
+        &destinations,
+        &Mode::Plan,
+    )
+    .await
+    .unwrap();
     assert!(!again[0].plan.as_ref().unwrap().has_changes());
     for server in [&source, &destination] {
         assert_eq!(off_the_list(server), Vec::<String>::new());
@@ -570,16 +574,20 @@ async fn under_always_tenant_secrets_and_plain_values_keep_their_kind_on_the_des
         .policy
         .overwrite_existing_variables = sync_core::rules::OverwriteVariables::Always;
     let (src, dst) = (client(&source), client(&destination));
-    let destinations = [Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client: &dst,
-        rules: config.destinations[0].rules.clone(),
-    }];
+    let destinations = [Destination::live(
+        "staging-production",
+        "Default",
+        &dst,
+        config.destinations[0].rules.clone(),
+    )];
     let apply = Mode::Apply(ApplyOptions::default());
-    let first = run(&src, "dev-test", "Default", &destinations, &apply)
-        .await
-        .unwrap();
+    let first = run_instances(
+        &Source::live("dev-test", "Default", &src),
+        &destinations,
+        &apply,
+    )
+    .await
+    .unwrap();
     assert!(first[0].applied.as_ref().unwrap().is_success());
 
     let secret = PropertyValue::Sensitive(octopus_model::SensitiveValue::set("prod-db-name"));
@@ -619,9 +627,13 @@ async fn under_always_tenant_secrets_and_plain_values_keep_their_kind_on_the_des
     )
     .await;
 
-    let second = run(&src, "dev-test", "Default", &destinations, &apply)
-        .await
-        .unwrap();
+    let second = run_instances(
+        &Source::live("dev-test", "Default", &src),
+        &destinations,
+        &apply,
+    )
+    .await
+    .unwrap();
     assert!(second[0].applied.as_ref().unwrap().is_success());
     assert_eq!(
         value_of(

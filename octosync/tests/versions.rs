@@ -7,7 +7,7 @@ use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::{OctopusVersion, ResourceKind};
 use octosync::apply::ApplyOptions;
 use octosync::config::SyncConfig;
-use octosync::runner::{run, Destination, Mode};
+use octosync::runner::{run_instances, Destination, Mode, Source};
 use serde_json::json;
 
 async fn fake(seed: Seed, version: &str) -> FakeServer {
@@ -42,16 +42,14 @@ async fn sync_and_replan(source: &FakeServer, destination: &FakeServer) {
         .replace("Development = []", "Development = [\"Production\"]");
     let config = SyncConfig::parse(&config, "sync.toml").expect("the config parses");
     let (src, dst) = (client(source), client(destination));
-    let destinations = [Destination {
-        name: "older".into(),
-        space: "Default".into(),
-        client: &dst,
-        rules: config.destinations[0].rules.clone(),
-    }];
-    let runs = run(
-        &src,
-        "newer",
+    let destinations = [Destination::live(
+        "older",
         "Default",
+        &dst,
+        config.destinations[0].rules.clone(),
+    )];
+    let runs = run_instances(
+        &Source::live("newer", "Default", &src),
         &destinations,
         &Mode::Apply(ApplyOptions::default()),
     )
@@ -60,9 +58,13 @@ async fn sync_and_replan(source: &FakeServer, destination: &FakeServer) {
     let report = runs[0].applied.as_ref().expect("the run applied");
     assert!(report.is_success(), "{report}");
     assert_eq!(destination.integrity(), Vec::new());
-    let again = run(&src, "newer", "Default", &destinations, &Mode::Plan)
-        .await
-        .expect("the source loads");
+    let again = run_instances(
+        &Source::live("newer", "Default", &src),
+        &destinations,
+        &Mode::Plan,
+    )
+    .await
+    .expect("the source loads");
     let plan = again[0].plan.as_ref().expect("a plan");
     assert!(
         !plan.has_changes(),

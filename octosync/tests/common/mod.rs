@@ -37,12 +37,7 @@ pub fn demo_destination(
     client: &OctopusHttpClient,
     rules: sync_core::SyncRules,
 ) -> octosync::runner::Destination<'_> {
-    octosync::runner::Destination {
-        name: "staging-production".into(),
-        space: "Default".into(),
-        client,
-        rules,
-    }
+    octosync::runner::Destination::live("staging-production", "Default", client, rules)
 }
 
 /// One run of `mode` from the demo's source ("dev-test", space "Default") to `dest`.
@@ -51,10 +46,8 @@ pub async fn run_once(
     dest: &octosync::runner::Destination<'_>,
     mode: &octosync::runner::Mode,
 ) -> octosync::runner::DestinationRun {
-    octosync::runner::run(
-        source,
-        "dev-test",
-        "Default",
+    octosync::runner::run_instances(
+        &octosync::runner::Source::live("dev-test", "Default", source),
         std::slice::from_ref(dest),
         mode,
     )
