@@ -147,7 +147,24 @@ pub fn kinds_to_read(rules: &SyncRules) -> BTreeSet<ResourceKind> {
         ],
     );
     add(!s.user_roles.is_empty(), &[K::UserRole]);
+    // Environment scopes may name parent environments, so they are read whenever
+    // environments are (on servers that have them; see `load_snapshot_with`).
+    add(true, &[K::ParentEnvironment]);
+    add(
+        !s.deployment_freezes.is_empty(),
+        &[K::DeploymentFreeze, K::Project, K::Tenant],
+    );
     kinds
+}
+
+/// Whether a server of `version` has a kind's routes at all: parent environments
+/// arrived in 2025.4 and deployment freezes in 2025.1; an older server answers 404.
+pub fn served_at(kind: ResourceKind, version: &octopus_model::OctopusVersion) -> bool {
+    match kind {
+        ResourceKind::ParentEnvironment => version.at_least(2025, 4),
+        ResourceKind::DeploymentFreeze => version.at_least(2025, 1),
+        _ => true,
+    }
 }
 
 /// Reads one space: its version, the space itself and the collections of `kinds`
@@ -193,7 +210,14 @@ pub async fn load_snapshot_with(
     };
     let version = reader.version().await.map_err(read_error("the version"))?;
     let the_space = find_space(reader, instance, space).await?;
+    let version_ref = &version;
     let reads = kinds.iter().map(|&kind| async move {
+        if !served_at(kind, version_ref) {
+            if let Some(progress) = progress {
+                progress.collection_read(kind);
+            }
+            return Ok((kind, Vec::new()));
+        }
         let read = reader
             .list_raw(kind)
             .await

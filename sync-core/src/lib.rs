@@ -82,7 +82,7 @@ pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use context::Ctx;
-use planner::{infra, library, projects, tenants};
+use planner::{infra, library, newer, projects, tenants};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -191,6 +191,7 @@ pub fn plan(
             ));
         }
     }
+    newer::parent_environments(&mut ctx);
     infra::environments_and_groups(&mut ctx);
     infra::tag_sets(&mut ctx);
     infra::feeds(&mut ctx);
@@ -206,6 +207,7 @@ pub fn plan(
     projects::projects(&mut ctx);
     tenants::tenant_connections(&mut ctx);
     tenants::tenant_variables(&mut ctx);
+    newer::deployment_freezes(&mut ctx);
     tenants::team_permissions(&mut ctx);
     if let Some(err) = ctx.error.take() {
         return Err(PlanError::ScopeMismatch {

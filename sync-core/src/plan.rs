@@ -56,6 +56,8 @@ use crate::base::Base;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LayerName {
+    /// Parent environments (2025.4+), before the environments that name them.
+    ParentEnvironments,
     /// Environments.
     Environments,
     /// Project groups.
@@ -111,6 +113,8 @@ pub enum LayerName {
     TenantConnections,
     /// Tenant variables.
     TenantVariables,
+    /// Deployment freezes, once the projects, environments and tenants they name exist.
+    DeploymentFreezes,
     /// Team role scoping.
     TeamPermissions,
 }
@@ -118,6 +122,7 @@ pub enum LayerName {
 impl LayerName {
     /// Every layer, in order.
     pub const ALL: &'static [LayerName] = &[
+        LayerName::ParentEnvironments,
         LayerName::Environments,
         LayerName::ProjectGroups,
         LayerName::TagSets,
@@ -145,12 +150,14 @@ impl LayerName {
         LayerName::ProjectVersioning,
         LayerName::TenantConnections,
         LayerName::TenantVariables,
+        LayerName::DeploymentFreezes,
         LayerName::TeamPermissions,
     ];
 
     /// A readable title.
     pub fn title(self) -> &'static str {
         match self {
+            LayerName::ParentEnvironments => "parent environments",
             LayerName::Environments => "environments",
             LayerName::ProjectGroups => "project groups",
             LayerName::TagSets => "tenant tag sets",
@@ -178,6 +185,7 @@ impl LayerName {
             LayerName::ProjectVersioning => "project versioning and release creation",
             LayerName::TenantConnections => "tenant project connections",
             LayerName::TenantVariables => "tenant variables",
+            LayerName::DeploymentFreezes => "deployment freezes",
             LayerName::TeamPermissions => "team permissions",
         }
     }

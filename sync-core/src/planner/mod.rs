@@ -3,6 +3,7 @@
 pub mod common;
 pub mod infra;
 pub mod library;
+pub mod newer;
 pub mod process;
 pub mod projects;
 pub mod references;
