@@ -82,7 +82,7 @@ pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use context::Ctx;
-use planner::{infra, library, newer, projects, tenants};
+use planner::{git, infra, library, newer, projects, tenants};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,6 +205,7 @@ pub fn plan(
     infra::lifecycles(&mut ctx);
     infra::certificates(&mut ctx);
     projects::projects(&mut ctx);
+    git::git_settings_report(&mut ctx);
     tenants::tenant_connections(&mut ctx);
     tenants::tenant_variables(&mut ctx);
     newer::deployment_freezes(&mut ctx);

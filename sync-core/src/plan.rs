@@ -518,6 +518,9 @@ pub enum CleanupCategory {
     VersionShim,
     /// A reference could not be translated and was left out or reset.
     Reference,
+    /// A project keeps its process, runbooks and non-sensitive variables in git on one
+    /// side: what octosync does and does not do for it.
+    VersionControlled,
 }
 
 impl CleanupCategory {
@@ -531,6 +534,7 @@ impl CleanupCategory {
             CleanupCategory::Skipped => "skipped",
             CleanupCategory::VersionShim => "version shim",
             CleanupCategory::Reference => "reference",
+            CleanupCategory::VersionControlled => "version controlled",
         }
     }
 }
