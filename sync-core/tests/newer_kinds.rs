@@ -332,3 +332,63 @@ fn an_existing_freeze_takes_the_source_window_and_keeps_what_the_destination_fro
     // Nothing else was created beside it.
     assert_eq!(after.deployment_freezes.len(), 1);
 }
+
+fn with_ephemeral_channel(version: &str) -> Snapshot {
+    let mut src = source(version, json!([]));
+    let extra = Snapshot::from_collections(
+        version.parse().unwrap(),
+        [(
+            "channels",
+            json!([{"Id": "Channels-2", "Name": "Pull requests", "ProjectId": "Projects-1",
+                    "LifecycleId": "Lifecycles-1", "Type": "EphemeralEnvironment",
+                    "ParentEnvironmentId": "ParentEnvironments-1",
+                    "EphemeralEnvironmentNameTemplate": "pr-#{Octopus.Release.Number}"}]),
+        )],
+    )
+    .unwrap();
+    src.channels.extend(extra.channels);
+    src
+}
+
+#[test]
+fn an_ephemeral_environment_channel_follows_its_parent_environment_by_name() {
+    let with_lifecycles = format!("{KINDS}channels = \"all\"\nlifecycles = \"all\"\n");
+    let (plan, after) = plan_apply_replan(
+        &with_ephemeral_channel("2025.4.3897"),
+        &destination("2025.4.3897", vec![]),
+        &rules(&with_lifecycles),
+    );
+    assert_eq!(
+        plan.find(ResourceKind::Channel, "Pull requests")
+            .map(|o| o.action),
+        Some(OpAction::Create)
+    );
+    let parent = after.parent_environments[0].id.get().unwrap().to_string();
+    let channel = after
+        .channels
+        .iter()
+        .find(|c| c.name == "Pull requests")
+        .unwrap();
+    assert_eq!(channel.extra["ParentEnvironmentId"], json!(parent));
+}
+
+#[test]
+fn an_ephemeral_environment_channel_without_its_parent_is_skipped_with_the_reason() {
+    let no_parents =
+        "[select]\nprojects = [\"OctoFX\"]\nchannels = \"all\"\nlifecycles = \"all\"\n";
+    let plan = plan(
+        &with_ephemeral_channel("2025.4.3897"),
+        &destination("2025.4.3897", vec![]),
+        &rules(no_parents),
+    )
+    .unwrap();
+    let channel = op(&plan, ResourceKind::Channel, "Pull requests");
+    assert_eq!(channel.action, OpAction::Skip);
+    assert!(
+        channel
+            .reason
+            .contains("parent environment \"Pull requests\""),
+        "{}",
+        channel.reason
+    );
+}
