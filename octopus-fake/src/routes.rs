@@ -198,7 +198,7 @@ fn root(ctx: &Ctx<'_>) -> Value {
         json!(format!("{}users/me", ctx.link(""))),
     );
     if let Some(space) = ctx.store.default_space_id() {
-        for spec in SPACE_COLLECTIONS {
+        for spec in SPACE_COLLECTIONS.iter().filter(|s| served_at(ctx, s)) {
             links.insert(
                 spec.link_name().into(),
                 json!(format!(
@@ -223,7 +223,7 @@ fn root(ctx: &Ctx<'_>) -> Value {
 fn space_root(ctx: &Ctx<'_>, space: &str) -> Value {
     let mut links = Map::new();
     links.insert("Self".into(), json!(ctx.link(space)));
-    for spec in SPACE_COLLECTIONS {
+    for spec in SPACE_COLLECTIONS.iter().filter(|s| served_at(ctx, s)) {
         links.insert(
             spec.link_name().into(),
             json!(format!(
