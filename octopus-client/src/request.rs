@@ -321,9 +321,11 @@ pub fn list_page(space: Option<&SpaceId>, kind: ResourceKind, skip: u64, take: u
 }
 
 /// `GET /api/{space}/environments/v2?type=&skip=&take=`: one page of the 2025.4
-/// environments list, which holds every type of environment (`Static`, `Ephemeral`,
-/// `Parent`) and filters by type (go-octopusdeploy `pkg/environments/v2/route.go`:
-/// `/api/{spaceId}/environments/v2{/id}{?name,skip,ids,take,partialName,type}`).
+/// environments list, filtered by type (go-octopusdeploy `pkg/environments/v2/route.go`:
+/// `/api/{spaceId}/environments/v2{/id}{?name,skip,ids,take,partialName,type}`). The Go
+/// client shows the types `Static` and `Ephemeral`; it has no list route for parent
+/// environments, which octosync reads here with `type=Parent`, the value this crate
+/// infers for them (not shown by the clients).
 pub fn environments_v2(
     space: Option<&SpaceId>,
     environment_type: Option<&str>,

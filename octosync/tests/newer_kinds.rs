@@ -36,6 +36,12 @@ async fn newer_source(version: &str) -> FakeServer {
             )
             .await
             .expect("the parent environment is created");
+        c.create(
+            ResourceKind::Environment,
+            json!({"Name": "pr-42", "Type": "Ephemeral", "ParentEnvironmentId": parent["Id"]}),
+        )
+        .await
+        .expect("the ephemeral environment is created");
         let octofx = by_name(&c, ResourceKind::Project, "OctoFX").await;
         let set_id = octofx["VariableSetId"].as_str().unwrap().to_owned();
         let mut set = c.get_raw(ResourceKind::VariableSet, &set_id).await.unwrap();
@@ -74,6 +80,7 @@ fn rules(source: &FakeServer, destination: &FakeServer) -> sync_core::SyncRules 
             "allow_version_mismatch = false",
             "allow_version_mismatch = true",
         )
+        .replace("environments = []", "environments = [\"pr-*\"]")
         .replace(
             "[select]\n",
             "[select]\nparent_environments = [\"all\"]\ndeployment_freezes = [\"all\"]\n",
@@ -118,8 +125,16 @@ async fn freezes(c: &OctopusHttpClient) -> Vec<Value> {
 async fn at_2026_1_the_parent_environment_its_scoped_value_and_the_freeze_follow_by_name() {
     let source = newer_source("2026.1.1000").await;
     let destination = fake(Seed::StagingProduction, "2026.1.1000").await;
-    apply_and_replan(&source, &destination).await;
+    let plan = apply_and_replan(&source, &destination).await;
     let dst = client(&destination);
+    // The selected ephemeral environment is reported, not created as a static one.
+    let pr = plan
+        .find(ResourceKind::Environment, "pr-42")
+        .expect("an op for the ephemeral environment");
+    assert_eq!(pr.action, OpAction::Skip);
+    assert!(pr.reason.contains("\"Pull requests\""), "{}", pr.reason);
+    let environments = dst.list_raw(ResourceKind::Environment).await.unwrap();
+    assert!(!environments.iter().any(|e| e["Name"] == "pr-42"));
     let parent = by_name(&dst, ResourceKind::ParentEnvironment, "Pull requests").await;
     let octofx = by_name(&dst, ResourceKind::Project, "OctoFX").await;
     let set = dst
