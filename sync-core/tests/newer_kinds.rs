@@ -392,3 +392,33 @@ fn an_ephemeral_environment_channel_without_its_parent_is_skipped_with_the_reaso
         channel.reason
     );
 }
+
+#[test]
+fn a_value_scoped_to_an_existing_parent_environment_is_reviewed_under_its_name() {
+    let dest = destination(
+        "2025.4.3897",
+        vec![(
+            "parentenvironments",
+            json!([{"Id": "ParentEnvironments-9", "Name": "Pull requests"}]),
+        )],
+    );
+    let (plan, after) = plan_apply_replan(&source("2025.4.3897", json!([])), &dest, &rules(KINDS));
+    assert_eq!(
+        op(&plan, ResourceKind::ParentEnvironment, "Pull requests").action,
+        OpAction::Unchanged
+    );
+    let vars = op(&plan, ResourceKind::VariableSet, "OctoFX");
+    let url = vars
+        .variables
+        .iter()
+        .find(|r| r.name == "Url")
+        .expect("a review of Url");
+    assert!(
+        url.contexts
+            .iter()
+            .any(|c| c.context.contains("Pull requests")),
+        "{:?}",
+        url.contexts
+    );
+    assert_eq!(after.parent_environments.len(), 1);
+}
