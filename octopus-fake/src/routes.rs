@@ -292,6 +292,22 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
         ("environments", [v2], _) if v2.eq_ignore_ascii_case("v2") => {
             Err(ApiError::no_route(&format!("/{space}/environments/v2")))
         }
+        // Whether the older list shows ephemeral environments is not established; this
+        // fake leaves them out of it (they are still read by id), the harder case for a
+        // client, which must then find them through `environments/v2`.
+        ("environments", rest @ ([] | [_]), Verb::Get)
+            if ctx.settings.version.at_least(2025, 4)
+                && rest.first().is_none_or(|a| a.eq_ignore_ascii_case("all")) =>
+        {
+            let path = format!("{}/environments", ctx.link(space));
+            let all = !rest.is_empty();
+            let not_ephemeral = |d: &Value| {
+                !d.get("Type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Ephemeral"))
+            };
+            coll::list(ctx, &place, spec, &req, &path, all, Some(&not_ephemeral))
+        }
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
             tv::all(ctx, space, &req)
         }

@@ -97,3 +97,30 @@ async fn freezes_list_in_their_own_envelope_and_owners_arrive_in_2025_2() {
         json!({"Projects-1": ["Environments-2"]})
     );
 }
+
+#[tokio::test]
+async fn ephemeral_environments_are_found_through_the_2025_4_list() {
+    let (_server, api) = at("2025.4.3897").await;
+    let parent = api
+        .created(
+            "spaces/Spaces-1/parentEnvironments",
+            json!({"Name": "Pull requests", "SpaceId": "Spaces-1"}),
+        )
+        .await;
+    let pr = api
+        .created(
+            "Spaces-1/environments",
+            json!({"Name": "pr-42", "Type": "Ephemeral", "ParentEnvironmentId": parent["Id"]}),
+        )
+        .await;
+    let ephemeral = api.ok("Spaces-1/environments/v2?type=Ephemeral").await;
+    assert_eq!(common::names(&ephemeral["Items"]), ["pr-42"]);
+    assert_eq!(ephemeral["Items"][0]["ParentEnvironmentId"], parent["Id"]);
+    let older = api.ok("Spaces-1/environments/all").await;
+    assert!(!common::names(&older).contains(&"pr-42".to_owned()));
+    let id = pr["Id"].as_str().unwrap();
+    assert_eq!(
+        api.ok(&format!("Spaces-1/environments/{id}")).await["Name"],
+        "pr-42"
+    );
+}

@@ -182,16 +182,7 @@ impl OctopusRead for OctopusHttpClient {
     async fn list_raw(&self, kind: ResourceKind) -> Result<Vec<Value>> {
         let space = self.space_for(kind).await?;
         match kind {
-            ResourceKind::ParentEnvironment => {
-                return self
-                    .read_pages(request::environments_v2(
-                        space.as_ref(),
-                        Some("Parent"),
-                        0,
-                        self.inner.page_size,
-                    ))
-                    .await;
-            }
+            ResourceKind::ParentEnvironment => return self.environments_of_type("Parent").await,
             ResourceKind::DeploymentFreeze => return self.deployment_freezes().await,
             _ => {}
         }
@@ -332,6 +323,17 @@ impl OctopusRead for OctopusHttpClient {
             }
             other => other,
         }
+    }
+
+    async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>> {
+        let space = self.space_id().await?;
+        self.read_pages(request::environments_v2(
+            space.as_ref(),
+            Some(environment_type),
+            0,
+            self.inner.page_size,
+        ))
+        .await
     }
 }
 
