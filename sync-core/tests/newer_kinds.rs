@@ -422,3 +422,33 @@ fn a_value_scoped_to_an_existing_parent_environment_is_reviewed_under_its_name()
     );
     assert_eq!(after.parent_environments.len(), 1);
 }
+
+#[test]
+fn an_account_scoped_to_a_parent_environment_gets_the_destinations_parent() {
+    let mut src = source("2025.4.3897", json!([]));
+    src.accounts = Snapshot::from_collections(
+        src.version.clone(),
+        [(
+            "accounts",
+            json!([{"Id": "Accounts-1", "Name": "Preview cluster", "AccountType": "Token",
+                    "Token": {"HasValue": true}, "SpaceId": "Spaces-1",
+                    "EnvironmentIds": ["ParentEnvironments-1", "Environments-1"]}]),
+        )],
+    )
+    .unwrap()
+    .accounts;
+    let dest = destination(
+        "2025.4.3897",
+        vec![(
+            "parentenvironments",
+            json!([{"Id": "ParentEnvironments-9", "Name": "Pull requests"}]),
+        )],
+    );
+    let (_, after) =
+        plan_apply_replan(&src, &dest, &rules(&format!("{KINDS}accounts = \"all\"\n")));
+    let account = serde_json::to_value(&after.accounts[0]).unwrap();
+    assert_eq!(
+        account["EnvironmentIds"],
+        json!(["ParentEnvironments-9", "Environments-71"])
+    );
+}
