@@ -215,6 +215,11 @@ fn is_loopback(url: &Url) -> bool {
 fn collection_segments(space: Option<&SpaceId>, kind: ResourceKind) -> Vec<String> {
     let mut segments = Vec::with_capacity(4);
     if let (ResourceScope::Space, Some(space)) = (kind.scope(), space) {
+        if kind == ResourceKind::ParentEnvironment {
+            // go-octopusdeploy `pkg/environments/v2/parentenvironments/
+            // parent_environment_service.go`: `/api/spaces/{spaceId}/parentEnvironments{/id}`.
+            segments.push("spaces".to_owned());
+        }
         segments.push(space.as_str().to_owned());
     }
     segments.push(kind.collection().to_owned());
@@ -284,8 +289,12 @@ pub fn has_route(kind: ResourceKind, operation: Operation) -> bool {
                 | K::ScopedUserRole
                 | K::CommunityActionTemplate
                 | K::RunbookSnapshot
+                | K::ParentEnvironment
+                | K::DeploymentFreeze
         ),
-        Operation::ListPage => kind != K::TenantVariables,
+        // Parent environments are listed through `environments/v2?type=Parent`
+        // ([`environments_v2`]); the clients have no list under their own route.
+        Operation::ListPage => !matches!(kind, K::TenantVariables | K::ParentEnvironment),
         Operation::Get => true,
         Operation::Create | Operation::Delete => !derived && !not_written,
         Operation::Update => !not_written,
@@ -307,6 +316,40 @@ pub fn list_all(space: Option<&SpaceId>, kind: ResourceKind) -> ApiRequest {
 /// `GET /api/{space}/{collection}?skip=&take=`: one page.
 pub fn list_page(space: Option<&SpaceId>, kind: ResourceKind, skip: u64, take: u64) -> ApiRequest {
     ApiRequest::get(collection_segments(space, kind))
+        .with_query("skip", skip.to_string())
+        .with_query("take", take.to_string())
+}
+
+/// `GET /api/{space}/environments/v2?type=&skip=&take=`: one page of the 2025.4
+/// environments list, filtered by type (go-octopusdeploy `pkg/environments/v2/route.go`:
+/// `/api/{spaceId}/environments/v2{/id}{?name,skip,ids,take,partialName,type}`). The Go
+/// client shows the types `Static` and `Ephemeral`; it has no list route for parent
+/// environments, which octosync reads here with `type=Parent`, the value this crate
+/// infers for them (not shown by the clients).
+pub fn environments_v2(
+    space: Option<&SpaceId>,
+    environment_type: Option<&str>,
+    skip: u64,
+    take: u64,
+) -> ApiRequest {
+    let mut segments = collection_segments(space, ResourceKind::Environment);
+    segments.push("v2".to_owned());
+    let mut request = ApiRequest::get(segments);
+    if let Some(t) = environment_type {
+        request = request.with_query("type", t);
+    }
+    request
+        .with_query("skip", skip.to_string())
+        .with_query("take", take.to_string())
+}
+
+/// `GET /api/deploymentfreezes?includeComplete=true&skip=&take=`: one page of the
+/// instance's deployment freezes, finished ones included (a sync matches every freeze
+/// by name). The answer is `{"DeploymentFreezes": [...], "Count": n}`
+/// (go-octopusdeploy `pkg/deploymentfreezes/deploymentfreezes_service.go`).
+pub fn deployment_freezes(skip: u64, take: u64) -> ApiRequest {
+    ApiRequest::get(collection_segments(None, ResourceKind::DeploymentFreeze))
+        .with_query("includeComplete", "true")
         .with_query("skip", skip.to_string())
         .with_query("take", take.to_string())
 }

@@ -258,6 +258,11 @@ pub trait OctopusRead: Send + Sync {
     /// The user roles granted to a team, with their scopes.
     async fn team_scoped_user_roles(&self, team: &TeamId) -> Result<Vec<ScopedUserRole>>;
 
+    /// The space's environments of one type from the 2025.4 list
+    /// (`/environments/v2?type=`, every page): `Ephemeral` ones carry their
+    /// `ParentEnvironmentId`; `Parent` lists the parent environments.
+    async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>>;
+
     $(
         #[doc = concat!("Every ", $what, ".")]
         async fn $list(&self) -> Result<Vec<$ty>> {

@@ -103,6 +103,8 @@ fn every_special_request_is_on_the_list() {
         request::team_scoped_user_roles(s, "Teams-1"),
         request::install_community_step_template(s, "CommunityActionTemplates-1"),
         request::install_community_step_template(None, "CommunityActionTemplates-1"),
+        request::environments_v2(s, Some("Parent"), 0, 30),
+        request::deployment_freezes(0, 30),
     ];
     for child in ["deploymentprocesses", "variables", "channels", "runbooks"] {
         built.push(request::project_child(s, "Projects-1", child));

@@ -111,6 +111,12 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
         }
         [first, rest @ ..] if system_collection(first).is_some() => {
             let spec = system_collection(first).unwrap_or(&SPACE_COLLECTIONS[0]);
+            if !served_at(ctx, spec) {
+                return Err(ApiError::no_route(&format!("/api/{}", segs.join("/"))));
+            }
+            if spec.key == "deploymentfreezes" && rest.is_empty() && req.verb == Verb::Get {
+                return freezes_list(ctx, &req);
+            }
             collection_routes(ctx, &Place::System, spec, rest, req)
         }
         [first, ..] if space_collection(first).is_some() => {
@@ -123,6 +129,41 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, req: ApiRequest) -> Answer {
         }
         _ => Err(ApiError::no_route(&format!("/api/{}", segs.join("/")))),
     }
+}
+
+/// Whether the emulated version has a collection's routes: parent environments arrived
+/// in 2025.4, deployment freezes in 2025.1 (reference/api-2024-2026.md); before that a
+/// server answers as for any route it does not have.
+fn served_at(ctx: &Ctx<'_>, spec: &CollectionSpec) -> bool {
+    let version = &ctx.settings.version;
+    match spec.key {
+        "parentenvironments" => version.at_least(2025, 4),
+        "deploymentfreezes" => version.at_least(2025, 1),
+        _ => true,
+    }
+}
+
+/// `GET /api/deploymentfreezes`: the freezes in their own envelope,
+/// `{"DeploymentFreezes": [...], "Count": n}` (go-octopusdeploy
+/// `pkg/deploymentfreezes/deploymentfreezes_service.go`). Without `includeComplete=true`
+/// the real server leaves out finished freezes; this fake has no clock to finish them
+/// by, so it lists every freeze either way.
+fn freezes_list(ctx: &Ctx<'_>, req: &ApiRequest) -> Answer {
+    let spec = spec_of("deploymentfreezes");
+    let all: Vec<Value> = coll::docs(ctx, &Place::System, spec.key)
+        .map(|d| d.items().to_vec())
+        .unwrap_or_default();
+    let (skip, take) = crate::paging::window(req)?;
+    let count = all.len();
+    let page: Vec<Value> = all
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(|d| coll::present(ctx, &Place::System, spec, &d))
+        .collect();
+    Ok(Reply::ok(
+        json!({"DeploymentFreezes": page, "Count": count}),
+    ))
 }
 
 fn only_get(req: &ApiRequest, f: impl FnOnce() -> Answer) -> Answer {
@@ -157,7 +198,7 @@ fn root(ctx: &Ctx<'_>) -> Value {
         json!(format!("{}users/me", ctx.link(""))),
     );
     if let Some(space) = ctx.store.default_space_id() {
-        for spec in SPACE_COLLECTIONS {
+        for spec in SPACE_COLLECTIONS.iter().filter(|s| served_at(ctx, s)) {
             links.insert(
                 spec.link_name().into(),
                 json!(format!(
@@ -182,7 +223,7 @@ fn root(ctx: &Ctx<'_>) -> Value {
 fn space_root(ctx: &Ctx<'_>, space: &str) -> Value {
     let mut links = Map::new();
     links.insert("Self".into(), json!(ctx.link(space)));
-    for spec in SPACE_COLLECTIONS {
+    for spec in SPACE_COLLECTIONS.iter().filter(|s| served_at(ctx, s)) {
         links.insert(
             spec.link_name().into(),
             json!(format!(
@@ -214,7 +255,59 @@ fn space_routes(ctx: &mut Ctx<'_>, space: &str, rest: &[&str], req: ApiRequest) 
         };
     }
     let spec = space_collection(first).ok_or_else(|| ApiError::no_route(first))?;
+    if !served_at(ctx, spec) {
+        return Err(ApiError::no_route(&format!("/{space}/{}", rest.join("/"))));
+    }
     match (spec.key, &rest[1..], req.verb) {
+        // The 2025.4 list of every type of environment, filtered by `type`
+        // (go-octopusdeploy `pkg/environments/v2/route.go`).
+        ("environments", [v2], Verb::Get)
+            if v2.eq_ignore_ascii_case("v2") && ctx.settings.version.at_least(2025, 4) =>
+        {
+            let path = format!("{}/environments/v2", ctx.link(space));
+            let wanted = req.param("type").map(str::to_owned);
+            if wanted
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("Parent"))
+            {
+                return coll::list(
+                    ctx,
+                    &place,
+                    spec_of("parentenvironments"),
+                    &req,
+                    &path,
+                    false,
+                    None,
+                );
+            }
+            let of_type = |d: &Value| match &wanted {
+                Some(t) => {
+                    let have = d.get("Type").and_then(Value::as_str).unwrap_or("Static");
+                    t.split(',').any(|w| w.trim().eq_ignore_ascii_case(have))
+                }
+                None => true,
+            };
+            coll::list(ctx, &place, spec, &req, &path, false, Some(&of_type))
+        }
+        ("environments", [v2], _) if v2.eq_ignore_ascii_case("v2") => {
+            Err(ApiError::no_route(&format!("/{space}/environments/v2")))
+        }
+        // Whether the older list shows ephemeral environments is not established; this
+        // fake leaves them out of it (they are still read by id), the harder case for a
+        // client, which must then find them through `environments/v2`.
+        ("environments", rest @ ([] | [_]), Verb::Get)
+            if ctx.settings.version.at_least(2025, 4)
+                && rest.first().is_none_or(|a| a.eq_ignore_ascii_case("all")) =>
+        {
+            let path = format!("{}/environments", ctx.link(space));
+            let all = !rest.is_empty();
+            let not_ephemeral = |d: &Value| {
+                !d.get("Type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Ephemeral"))
+            };
+            coll::list(ctx, &place, spec, &req, &path, all, Some(&not_ephemeral))
+        }
         ("tenantvariables", [all], Verb::Get) if all.eq_ignore_ascii_case("all") => {
             tv::all(ctx, space, &req)
         }

@@ -84,6 +84,15 @@ use ResourceKind as K;
 
 /// Every space-scoped collection, in the dependency order a snapshot is loaded in.
 pub(crate) const SPACE_COLLECTIONS: &[CollectionSpec] = &[
+    // Served from 2025.4 only (see `routes::served_at`). The id prefix is this fake's:
+    // the clients do not show the real one, and nothing may rely on it.
+    slugged(spec(
+        "parentenvironments",
+        K::ParentEnvironment,
+        Some("ParentEnvironments"),
+        "ParentEnvironment",
+        &["Name"],
+    )),
     slugged(spec(
         "environments",
         K::Environment,
@@ -286,6 +295,14 @@ pub(crate) const SYSTEM_COLLECTIONS: &[CollectionSpec] = &[
         "CommunityActionTemplate",
         &[],
     ),
+    // Served from 2025.1 only (see `routes::served_at`); listed in its own envelope.
+    spec(
+        "deploymentfreezes",
+        K::DeploymentFreeze,
+        Some("DeploymentFreezes"),
+        "DeploymentFreeze",
+        &["Name", "Start", "End"],
+    ),
 ];
 
 impl CollectionSpec {
@@ -300,6 +317,8 @@ impl CollectionSpec {
                 | "communityactiontemplates"
                 | "deploymentprocesses"
                 | "runbookprocesses"
+                | "parentenvironments"
+                | "deploymentfreezes"
         )
     }
 

@@ -56,6 +56,10 @@ id_type! {
     UserId,
     /// `GitCredentials-1`.
     GitCredentialId,
+    /// A parent environment's id (2025.4+); it shares the id space of environment scopes.
+    ParentEnvironmentId,
+    /// `DeploymentFreezes-1` (instance-wide, 2025.1+).
+    DeploymentFreezeId,
 }
 
 #[cfg(test)]

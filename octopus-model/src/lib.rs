@@ -66,9 +66,10 @@ pub use decode::{decode, decode_value, DecodeError};
 pub use field::{Dict, Extra, Field, Lenient, List, Omit};
 pub use ids::*;
 pub use resource::{name_key, Resource, ResourceKind, ResourceScope};
+pub use resources::freezes::{DeploymentFreeze, TenantProjectEnvironment};
 pub use resources::infrastructure::{
     Account, AccountType, Certificate, Environment, Feed, FeedType, Machine, MachinePolicy,
-    WorkerPool,
+    ParentEnvironment, WorkerPool,
 };
 pub use resources::lifecycle::{
     Channel, ChannelActionPackage, ChannelVersionRule, Lifecycle, Phase, RetentionPeriod, Runbook,

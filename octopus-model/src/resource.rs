@@ -107,6 +107,12 @@ kinds! {
     UserRole => "userroles", System, "user role";
     /// A user.
     User => "users", System, "user";
+    /// A parent environment (2025.4+): scopes variables, accounts, certificates and team
+    /// roles for the ephemeral environments under it; never deployed to.
+    ParentEnvironment => "parentEnvironments", Space, "parent environment";
+    /// A deployment freeze (2025.1+; per-project freezes 2025.2): instance-wide, scoped
+    /// to projects, environments and tenants of any space.
+    DeploymentFreeze => "deploymentfreezes", System, "deployment freeze";
 }
 
 impl fmt::Display for ResourceKind {

@@ -62,6 +62,8 @@ fn check_all(value: &Value) -> Result<(), TestCaseError> {
     check::<ScopedUserRole>(value)?;
     check::<RootDocument>(value)?;
     check::<Space>(value)?;
+    check::<ParentEnvironment>(value)?;
+    check::<DeploymentFreeze>(value)?;
     Ok(())
 }
 

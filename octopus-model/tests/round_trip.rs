@@ -68,11 +68,13 @@ fixture_tests! {
     channels: "channel" => Channel;
     certificates: "certificate" => Certificate;
     community_step_templates: "communityactiontemplate" => CommunityActionTemplate;
+    deployment_freezes: "deploymentfreeze" => DeploymentFreeze;
     deployment_processes: "deploymentprocess" => DeploymentProcess;
     environments: "environment" => Environment;
     feeds: "feed" => Feed;
     library_variable_sets: "libraryvariableset" => LibraryVariableSet;
     lifecycles: "lifecycle" => Lifecycle;
+    parent_environments: "parentenvironment" => ParentEnvironment;
     machine_policies: "machinepolicy" => MachinePolicy;
     machines: "machine" => Machine;
     projects: "project" => Project;
@@ -160,4 +162,35 @@ fn error_bodies_decode_as_json() {
         let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert!(v.is_object(), "{}", path.display());
     }
+}
+
+#[test]
+fn freezes_and_ephemeral_environments_read_their_typed_fields() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let text = fs::read(dir.join("deploymentfreeze/holidays-go-octopusdeploy-shape.json")).unwrap();
+    let freeze: DeploymentFreeze = decode(&text).unwrap();
+    assert_eq!(
+        freeze.project_environment_scope["Projects-1"]
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>(),
+        ["Environments-2", "Environments-3"]
+    );
+    let triple = &freeze.tenant_project_environment_scope[0];
+    assert_eq!(
+        triple.tenant_id.get().map(|t| t.as_str()),
+        Some("Tenants-1")
+    );
+    assert_eq!(
+        freeze.owner_id.get().map(|o| o.as_str()),
+        Some("Projects-1")
+    );
+    let text =
+        fs::read(dir.join("environment/pr-42-ephemeral-go-octopusdeploy-shape.json")).unwrap();
+    let env: Environment = decode(&text).unwrap();
+    assert!(env.is_ephemeral());
+    assert_eq!(
+        env.parent_environment_id.get().map(|p| p.as_str()),
+        Some("ParentEnvironments-1")
+    );
 }

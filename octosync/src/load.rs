@@ -147,7 +147,24 @@ pub fn kinds_to_read(rules: &SyncRules) -> BTreeSet<ResourceKind> {
         ],
     );
     add(!s.user_roles.is_empty(), &[K::UserRole]);
+    // Environment scopes may name parent environments, so they are read whenever
+    // environments are (on servers that have them; see `load_snapshot_with`).
+    add(true, &[K::ParentEnvironment]);
+    add(
+        !s.deployment_freezes.is_empty(),
+        &[K::DeploymentFreeze, K::Project, K::Tenant],
+    );
     kinds
+}
+
+/// Whether a server of `version` has a kind's routes at all: parent environments
+/// arrived in 2025.4 and deployment freezes in 2025.1; an older server answers 404.
+pub fn served_at(kind: ResourceKind, version: &octopus_model::OctopusVersion) -> bool {
+    match kind {
+        ResourceKind::ParentEnvironment => version.at_least(2025, 4),
+        ResourceKind::DeploymentFreeze => version.at_least(2025, 1),
+        _ => true,
+    }
 }
 
 /// Reads one space: its version, the space itself and the collections of `kinds`
@@ -193,7 +210,14 @@ pub async fn load_snapshot_with(
     };
     let version = reader.version().await.map_err(read_error("the version"))?;
     let the_space = find_space(reader, instance, space).await?;
+    let version_ref = &version;
     let reads = kinds.iter().map(|&kind| async move {
+        if !served_at(kind, version_ref) {
+            if let Some(progress) = progress {
+                progress.collection_read(kind);
+            }
+            return Ok((kind, Vec::new()));
+        }
         let read = reader
             .list_raw(kind)
             .await
@@ -221,6 +245,18 @@ pub async fn load_snapshot_with(
             instance: instance.to_owned(),
             source,
         })?;
+    if kinds.contains(&ResourceKind::Environment)
+        && served_at(ResourceKind::ParentEnvironment, &snapshot.version)
+    {
+        let ephemeral = reader
+            .environments_of_type("Ephemeral")
+            .await
+            .map_err(read_error("ephemeral environments"))?;
+        merge_ephemeral(&mut snapshot, ephemeral).map_err(|source| LoadError::Snapshot {
+            instance: instance.to_owned(),
+            source,
+        })?;
+    }
     if kinds.contains(&ResourceKind::TenantVariables)
         && has_scoped_common_variables(&snapshot.version)
     {
@@ -239,6 +275,40 @@ pub async fn load_snapshot_with(
         snapshot.tenant_common_variables = try_join_all(reads).await?;
     }
     Ok(snapshot)
+}
+
+/// Marks the ephemeral environments of a 2025.4+ server in a snapshot, from the
+/// `environments/v2?type=Ephemeral` list: whether the older environments list shows them,
+/// and with their `Type` and `ParentEnvironmentId`, is not established, while the v2 list
+/// carries both (go-octopusdeploy `pkg/environments/v2/environments/environment.go`). An
+/// environment the older list lacks is added, so the planner reports it rather than
+/// create a static environment of that name.
+pub fn merge_ephemeral(
+    snapshot: &mut Snapshot,
+    ephemeral: Vec<Value>,
+) -> Result<(), sync_core::SnapshotError> {
+    let decoded = Snapshot::from_collections(
+        snapshot.version.clone(),
+        [("environments", Value::Array(ephemeral))],
+    )?;
+    for mut env in decoded.environments {
+        if !env.r#type.is_set() {
+            // Listed as ephemeral, whatever the document says.
+            env.r#type = octopus_model::Field::Value("Ephemeral".to_owned());
+        }
+        let same = |e: &&mut octopus_model::Environment| match (e.id.get(), env.id.get()) {
+            (Some(a), Some(b)) => a.as_str().eq_ignore_ascii_case(b.as_str()),
+            _ => false,
+        };
+        match snapshot.environments.iter_mut().find(same) {
+            Some(known) => {
+                known.r#type = env.r#type.clone();
+                known.parent_environment_id = env.parent_environment_id.clone();
+            }
+            None => snapshot.environments.push(env),
+        }
+    }
+    Ok(())
 }
 
 /// Whether a server of this version can hold common variables scoped to environments

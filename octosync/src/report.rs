@@ -321,6 +321,7 @@ fn category_title(category: CleanupCategory) -> &'static str {
         CleanupCategory::Skipped => "Items not synced",
         CleanupCategory::VersionShim => "Version shims applied",
         CleanupCategory::Reference => "References left out or reset",
+        CleanupCategory::VersionControlled => "Version-controlled projects (git)",
     }
 }
 

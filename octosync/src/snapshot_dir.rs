@@ -130,10 +130,16 @@ pub async fn export(
         .root()
         .await
         .map_err(read_error("the root document"))?;
+    let version = root.version().ok();
     let kinds: Vec<ResourceKind> = ResourceKind::ALL
         .iter()
         .copied()
         .filter(|&k| k != ResourceKind::Space && Snapshot::collection_of(k).is_some())
+        .filter(|&k| {
+            version
+                .as_ref()
+                .is_none_or(|v| crate::load::served_at(k, v))
+        })
         .collect();
     let reads = kinds.iter().map(|&kind| async move {
         reader

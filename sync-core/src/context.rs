@@ -238,6 +238,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Finds a destination parent environment by name, saying why when the destination
+    /// cannot have one.
+    fn find_parent(&mut self, name: &str) -> Resolved {
+        match self.find_dest(ResourceKind::ParentEnvironment, name) {
+            Resolved::Missing(reason) if !self.dst.version.at_least(2025, 4) => {
+                Resolved::Missing(format!(
+                    "{reason} (the destination runs Octopus {}, which has no parent environments)",
+                    self.dst.version
+                ))
+            }
+            other => other,
+        }
+    }
+
     /// Translates a source id of a top-level kind to the destination (several results
     /// only for environments mapped to several destination environments).
     pub fn resolve_many(&mut self, kind: ResourceKind, source_id: &str) -> Vec<(String, Resolved)> {
@@ -245,6 +259,17 @@ impl<'a> Ctx<'a> {
             return vec![(String::new(), Resolved::Missing("empty id".to_owned()))];
         }
         let Some(entry) = self.si.by_id(kind, source_id).cloned() else {
+            // Environment scopes (variables, accounts, certificates, team roles) may
+            // name parent environments (2025.4+), matched by name like environments.
+            if kind == ResourceKind::Environment {
+                if let Some(parent) = self
+                    .si
+                    .by_id(ResourceKind::ParentEnvironment, source_id)
+                    .cloned()
+                {
+                    return vec![(parent.name.clone(), self.find_parent(&parent.name))];
+                }
+            }
             // System teams and built-in user roles have the same slug ids everywhere.
             if matches!(kind, ResourceKind::Team | ResourceKind::UserRole)
                 && octopus_model::resources::is_slug_id(source_id)

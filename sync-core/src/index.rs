@@ -66,6 +66,16 @@ impl NameIndex {
         top!(snap.environments, ResourceKind::Environment, |_| None::<
             String,
         >);
+        top!(
+            snap.parent_environments,
+            ResourceKind::ParentEnvironment,
+            |_| None::<String>
+        );
+        top!(
+            snap.deployment_freezes,
+            ResourceKind::DeploymentFreeze,
+            |_| None::<String>
+        );
         top!(snap.project_groups, ResourceKind::ProjectGroup, |_| None::<
             String,
         >);

@@ -84,7 +84,7 @@ pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use context::Ctx;
-use planner::{infra, library, projects, tenants};
+use planner::{git, infra, library, newer, projects, tenants};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,6 +193,7 @@ pub fn plan(
             ));
         }
     }
+    newer::parent_environments(&mut ctx);
     infra::environments_and_groups(&mut ctx);
     infra::tag_sets(&mut ctx);
     infra::feeds(&mut ctx);
@@ -206,8 +207,10 @@ pub fn plan(
     infra::lifecycles(&mut ctx);
     infra::certificates(&mut ctx);
     projects::projects(&mut ctx);
+    git::git_settings_report(&mut ctx);
     tenants::tenant_connections(&mut ctx);
     tenants::tenant_variables(&mut ctx);
+    newer::deployment_freezes(&mut ctx);
     tenants::team_permissions(&mut ctx);
     if let Some(err) = ctx.error.take() {
         return Err(PlanError::ScopeMismatch {

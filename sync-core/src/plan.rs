@@ -57,6 +57,8 @@ use crate::provenance::Provenance;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LayerName {
+    /// Parent environments (2025.4+), before the environments that name them.
+    ParentEnvironments,
     /// Environments.
     Environments,
     /// Project groups.
@@ -112,6 +114,8 @@ pub enum LayerName {
     TenantConnections,
     /// Tenant variables.
     TenantVariables,
+    /// Deployment freezes, once the projects, environments and tenants they name exist.
+    DeploymentFreezes,
     /// Team role scoping.
     TeamPermissions,
     /// Runbooks and channels the source removed (`[policy] prune`), last, so that
@@ -122,6 +126,7 @@ pub enum LayerName {
 impl LayerName {
     /// Every layer, in order.
     pub const ALL: &'static [LayerName] = &[
+        LayerName::ParentEnvironments,
         LayerName::Environments,
         LayerName::ProjectGroups,
         LayerName::TagSets,
@@ -149,6 +154,7 @@ impl LayerName {
         LayerName::ProjectVersioning,
         LayerName::TenantConnections,
         LayerName::TenantVariables,
+        LayerName::DeploymentFreezes,
         LayerName::TeamPermissions,
         LayerName::Deletions,
     ];
@@ -156,6 +162,7 @@ impl LayerName {
     /// A readable title.
     pub fn title(self) -> &'static str {
         match self {
+            LayerName::ParentEnvironments => "parent environments",
             LayerName::Environments => "environments",
             LayerName::ProjectGroups => "project groups",
             LayerName::TagSets => "tenant tag sets",
@@ -183,6 +190,7 @@ impl LayerName {
             LayerName::ProjectVersioning => "project versioning and release creation",
             LayerName::TenantConnections => "tenant project connections",
             LayerName::TenantVariables => "tenant variables",
+            LayerName::DeploymentFreezes => "deployment freezes",
             LayerName::TeamPermissions => "team permissions",
             LayerName::Deletions => "deletions",
         }
@@ -532,6 +540,9 @@ pub enum CleanupCategory {
     VersionShim,
     /// A reference could not be translated and was left out or reset.
     Reference,
+    /// A project keeps its process, runbooks and non-sensitive variables in git on one
+    /// side: what octosync does and does not do for it.
+    VersionControlled,
 }
 
 impl CleanupCategory {
@@ -545,6 +556,7 @@ impl CleanupCategory {
             CleanupCategory::Skipped => "skipped",
             CleanupCategory::VersionShim => "version shim",
             CleanupCategory::Reference => "reference",
+            CleanupCategory::VersionControlled => "version controlled",
         }
     }
 }

@@ -228,6 +228,11 @@ pub struct Select {
     pub teams: NameFilter,
     /// User roles.
     pub user_roles: NameFilter,
+    /// Parent environments (2025.4+ on both sides).
+    pub parent_environments: NameFilter,
+    /// Deployment freezes (2025.1+ on both sides): only the parts of their scope that
+    /// name the synced space.
+    pub deployment_freezes: NameFilter,
 }
 
 /// `overwrite_existing_variables`.

@@ -1,10 +1,11 @@
 //! A snapshot: everything loaded from one side of a sync, with its version.
 
 use octopus_model::{
-    decode_value, Account, ActionTemplate, Certificate, Channel, DeploymentProcess, Environment,
-    Feed, LibraryVariableSet, Lifecycle, Machine, MachinePolicy, OctopusVersion, Project,
-    ProjectGroup, ResourceKind, Runbook, RunbookProcess, ScopedUserRole, Space, TagSet, Team,
-    Tenant, TenantScopedVariables, TenantVariables, User, UserRole, VariableSet, WorkerPool,
+    decode_value, Account, ActionTemplate, Certificate, Channel, DeploymentFreeze,
+    DeploymentProcess, Environment, Feed, LibraryVariableSet, Lifecycle, Machine, MachinePolicy,
+    OctopusVersion, ParentEnvironment, Project, ProjectGroup, ResourceKind, Runbook,
+    RunbookProcess, ScopedUserRole, Space, TagSet, Team, Tenant, TenantScopedVariables,
+    TenantVariables, User, UserRole, VariableSet, WorkerPool,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -114,6 +115,13 @@ pub struct Snapshot {
     pub user_roles: Vec<UserRole>,
     /// `users` (read for team members only; never synced).
     pub users: Vec<User>,
+    /// `parentEnvironments` (2025.4+).
+    #[serde(default)]
+    pub parent_environments: Vec<ParentEnvironment>,
+    /// `deploymentfreezes` (2025.1+): instance-wide, so they may name projects,
+    /// environments and tenants of other spaces.
+    #[serde(default)]
+    pub deployment_freezes: Vec<DeploymentFreeze>,
 }
 
 impl Default for Snapshot {
@@ -147,6 +155,8 @@ impl Default for Snapshot {
             scoped_user_roles: Vec::new(),
             user_roles: Vec::new(),
             users: Vec::new(),
+            parent_environments: Vec::new(),
+            deployment_freezes: Vec::new(),
         }
     }
 }
@@ -180,6 +190,8 @@ pub const COLLECTIONS: &[&str] = &[
     "scopeduserroles",
     "userroles",
     "users",
+    "parentenvironments",
+    "deploymentfreezes",
 ];
 
 fn decode_all<T: serde::de::DeserializeOwned>(
@@ -265,6 +277,8 @@ impl Snapshot {
                 "scopeduserroles" => snap.scoped_user_roles.extend(decode_all(c, value)?),
                 "userroles" => snap.user_roles.extend(decode_all(c, value)?),
                 "users" => snap.users.extend(decode_all(c, value)?),
+                "parentenvironments" => snap.parent_environments.extend(decode_all(c, value)?),
+                "deploymentfreezes" => snap.deployment_freezes.extend(decode_all(c, value)?),
                 _ => return Err(SnapshotError::UnknownCollection(name)),
             }
         }
@@ -312,6 +326,8 @@ impl Snapshot {
             ("scopeduserroles", arr(&self.scoped_user_roles)),
             ("userroles", arr(&self.user_roles)),
             ("users", arr(&self.users)),
+            ("parentenvironments", arr(&self.parent_environments)),
+            ("deploymentfreezes", arr(&self.deployment_freezes)),
         ]);
         out
     }

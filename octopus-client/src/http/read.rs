@@ -124,6 +124,32 @@ impl OctopusHttpClient {
         }
     }
 
+    /// Every deployment freeze of the instance, page by page: the list answers
+    /// `{"DeploymentFreezes": [...], "Count": n}` rather than the `Items` envelope.
+    async fn deployment_freezes(&self) -> Result<Vec<Value>> {
+        let take = self.inner.page_size;
+        let mut out: Vec<Value> = Vec::new();
+        loop {
+            let request = request::deployment_freezes(out.len() as u64, take);
+            let page = self.fetch_json(&request).await?;
+            let items = match page.get("DeploymentFreezes") {
+                Some(Value::Array(items)) => items.clone(),
+                _ => {
+                    return Err(Error::Paging {
+                        url: request.url(&self.inner.base).to_string(),
+                        message: "the answer has no DeploymentFreezes array".to_owned(),
+                    })
+                }
+            };
+            let count = page.get("Count").and_then(Value::as_u64).unwrap_or(0);
+            let got = items.len();
+            out.extend(items);
+            if got == 0 || out.len() as u64 >= count {
+                return Ok(out);
+            }
+        }
+    }
+
     async fn paged<T: Resource>(&self, first: ApiRequest) -> Result<Vec<T>> {
         let source = first.url(&self.inner.base).to_string();
         decode_items(self.read_pages(first).await?, || source)
@@ -155,6 +181,11 @@ impl OctopusRead for OctopusHttpClient {
 
     async fn list_raw(&self, kind: ResourceKind) -> Result<Vec<Value>> {
         let space = self.space_for(kind).await?;
+        match kind {
+            ResourceKind::ParentEnvironment => return self.environments_of_type("Parent").await,
+            ResourceKind::DeploymentFreeze => return self.deployment_freezes().await,
+            _ => {}
+        }
         if has_all_endpoint(kind) && !self.all_endpoint_known_missing(kind) {
             match self.fetch(&request::list_all(space.as_ref(), kind)).await {
                 Ok(items) => return Ok(items),
@@ -292,6 +323,17 @@ impl OctopusRead for OctopusHttpClient {
             }
             other => other,
         }
+    }
+
+    async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>> {
+        let space = self.space_id().await?;
+        self.read_pages(request::environments_v2(
+            space.as_ref(),
+            Some(environment_type),
+            0,
+            self.inner.page_size,
+        ))
+        .await
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::field::{Dict, Field, List};
 use crate::ids::{
-    AccountId, CertificateId, EnvironmentId, FeedId, MachineId, MachinePolicyId, SpaceId, TenantId,
-    WorkerPoolId,
+    AccountId, CertificateId, EnvironmentId, FeedId, MachineId, MachinePolicyId,
+    ParentEnvironmentId, SpaceId, TenantId, WorkerPoolId,
 };
 use crate::resource::named_resource;
 use crate::resources::project::TenantedDeploymentMode;
@@ -29,6 +29,11 @@ model! {
         pub extension_settings: List<serde_json::Value>,
         /// Environment tags (`Set/Tag`, 2025.4+).
         pub environment_tags: List<String>,
+        /// `Static` or `Ephemeral` (2025.4+; go-octopusdeploy
+        /// `pkg/environments/v2/environments/environment.go`).
+        pub r#type: Field<String>,
+        /// The parent environment of an ephemeral environment (2025.4+).
+        pub parent_environment_id: Field<ParentEnvironmentId>,
         /// The space.
         pub space_id: Field<SpaceId>,
         /// URL-friendly name.
@@ -354,7 +359,46 @@ model! {
     }
 }
 
+model! {
+    /// A parent environment: `/api/spaces/{spaceId}/parentEnvironments/{id}` (2025.4+).
+    /// It scopes variables, accounts, certificates and team roles for the ephemeral
+    /// environments created under it, and is never deployed to. Shape from
+    /// go-octopusdeploy `pkg/environments/v2/parentenvironments/parent_environment.go`.
+    pub struct ParentEnvironment {
+        /// The id.
+        pub id: Field<ParentEnvironmentId>,
+        /// The name.
+        pub name: String,
+        /// Free text.
+        pub description: Field<String>,
+        /// Guided failure for deployments to its ephemeral environments.
+        pub use_guided_failure: Field<bool>,
+        /// `{"ExpiryDays": n, "ExpiryHours": n}`: when idle ephemeral environments are
+        /// deprovisioned.
+        pub automatic_deprovisioning_rule: Field<serde_json::Value>,
+        /// Order in the portal.
+        pub sort_order: Field<i64>,
+        /// The space.
+        pub space_id: Field<SpaceId>,
+        /// URL-friendly name.
+        pub slug: Field<String>,
+        /// Links.
+        pub links: Dict<String>,
+    }
+}
+
+impl Environment {
+    /// Whether this is an ephemeral environment (`Type` `Ephemeral`), which Octopus
+    /// creates from releases of a project's ephemeral-environment channel.
+    pub fn is_ephemeral(&self) -> bool {
+        self.r#type
+            .get()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Ephemeral"))
+    }
+}
+
 named_resource! {
+    ParentEnvironment => ParentEnvironmentId, ParentEnvironment;
     Environment => EnvironmentId, Environment;
     Feed => FeedId, Feed;
     Account => AccountId, Account;

@@ -1,5 +1,6 @@
 //! The typed resources, one module per area of the API.
 
+pub mod freezes;
 pub mod infrastructure;
 pub mod lifecycle;
 pub mod process;

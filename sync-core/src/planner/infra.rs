@@ -36,6 +36,9 @@ pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
         &dst.environments,
         DIFFERENT_DETAILS,
         |ctx, source| {
+            if source.is_ephemeral() {
+                return super::newer::ephemeral_environment(ctx, source);
+            }
             let mut body = to_value(source);
             strip_for_create(&mut body, space(ctx).as_deref());
             create_op(

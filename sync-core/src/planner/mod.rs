@@ -1,8 +1,10 @@
 //! The entity planners, one module per area, run in dependency order by [`crate::plan()`].
 
 pub mod common;
+pub mod git;
 pub mod infra;
 pub mod library;
+pub mod newer;
 pub mod process;
 pub mod projects;
 pub mod prune;

@@ -412,6 +412,22 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
             }
         }
     }
+    // An ephemeral-environment channel names its parent environment (2025.4+,
+    // go-octopusdeploy `pkg/channels/channel.go`), which must exist on the destination.
+    let parent = body.get("ParentEnvironmentId").and_then(Value::as_str);
+    if let Some(parent) = parent.filter(|p| !p.is_empty()).map(str::to_owned) {
+        let (name, r) = ctx.resolve(ResourceKind::Environment, &parent);
+        match r.text() {
+            Some(id) => set(&mut body, "ParentEnvironmentId", Value::String(id)),
+            None => {
+                return Op::bare(
+                    item.clone(),
+                    OpAction::Skip,
+                    format!("its parent environment {name:?} is not on the destination"),
+                )
+            }
+        }
+    }
     match translate_tags(
         ctx,
         item,

@@ -56,7 +56,10 @@ impl Side<'_> {
             }
         }
         let kinds: &[ResourceKind] = match field {
-            ScopeField::Environment => &[ResourceKind::Environment],
+            // Environment scopes may name parent environments (2025.4+).
+            ScopeField::Environment => {
+                &[ResourceKind::Environment, ResourceKind::ParentEnvironment]
+            }
             ScopeField::Machine => &[ResourceKind::Machine],
             ScopeField::Channel => &[ResourceKind::Channel],
             ScopeField::Tenant => &[ResourceKind::Tenant],

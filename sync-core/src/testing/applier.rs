@@ -88,6 +88,8 @@ fn prefix(kind: ResourceKind) -> &'static str {
         ResourceKind::ScopedUserRole => "ScopedUserRoles",
         ResourceKind::UserRole => "UserRoles",
         ResourceKind::RunbookSnapshot => "RunbookSnapshots",
+        ResourceKind::ParentEnvironment => "ParentEnvironments",
+        ResourceKind::DeploymentFreeze => "DeploymentFreezes",
         _ => "Items",
     }
 }
@@ -339,7 +341,9 @@ impl InMemoryApplier {
         let id = format!("{}-{}", prefix(kind), self.next_number());
         let space = self.snapshot.space_id().map(str::to_owned);
         if let (Some(space), Value::Object(map)) = (&space, &mut body) {
-            map.insert("SpaceId".to_owned(), Value::String(space.clone()));
+            if kind.scope() == octopus_model::ResourceScope::Space {
+                map.insert("SpaceId".to_owned(), Value::String(space.clone()));
+            }
         }
         let s = &mut self.snapshot;
         let mut response = match kind {
@@ -366,6 +370,10 @@ impl InMemoryApplier {
             ResourceKind::Certificate => insert(&mut s.certificates, body, id.clone())?,
             ResourceKind::WorkerPool => insert(&mut s.worker_pools, body, id.clone())?,
             ResourceKind::MachinePolicy => insert(&mut s.machine_policies, body, id.clone())?,
+            ResourceKind::ParentEnvironment => {
+                insert(&mut s.parent_environments, body, id.clone())?
+            }
+            ResourceKind::DeploymentFreeze => insert(&mut s.deployment_freezes, body, id.clone())?,
             ResourceKind::ActionTemplate => {
                 if let Value::Object(map) = &mut body {
                     map.insert("Version".to_owned(), Value::from(1));
@@ -606,6 +614,10 @@ impl InMemoryApplier {
                     ResourceKind::Feed => replace(&mut s.feeds, id, body),
                     ResourceKind::WorkerPool => replace(&mut s.worker_pools, id, body),
                     ResourceKind::MachinePolicy => replace(&mut s.machine_policies, id, body),
+                    ResourceKind::ParentEnvironment => {
+                        replace(&mut s.parent_environments, id, body)
+                    }
+                    ResourceKind::DeploymentFreeze => replace(&mut s.deployment_freezes, id, body),
                     ResourceKind::LibraryVariableSet => {
                         replace(&mut s.library_variable_sets, id, body)
                     }
