@@ -16,10 +16,11 @@ use serde_json::{json, Value};
 const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
 const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
 
-async fn fake(seed: Seed, key: &str) -> FakeServer {
+async fn fake(seed: Seed, key: &str, version: &str) -> FakeServer {
+    let version: octopus_model::OctopusVersion = version.parse().expect("a version");
     FakeServer::start(FakeConfig {
         api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed)
+        ..FakeConfig::seeded(seed).with_version(version)
     })
     .await
     .expect("fake starts")
@@ -32,9 +33,9 @@ struct Instances {
 }
 
 impl Instances {
-    async fn start(prune: &str) -> Self {
-        let source = fake(Seed::DevTest, SOURCE_KEY).await;
-        let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+    async fn start(prune: &str, version: &str) -> Self {
+        let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
+        let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
         let dir = tempfile::tempdir().unwrap();
         let config = include_str!("../demo/sync.toml")
             .replace("http://127.0.0.1:8065", source.url())
@@ -128,7 +129,7 @@ async fn edit_by_hand(server: &FakeServer, name: &str, description: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
-    let i = Instances::start("[]").await;
+    let i = Instances::start("[]", "2026.1.2000").await;
     let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let state: Value = serde_json::from_str(

@@ -18,10 +18,11 @@ use serde_json::Value;
 const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
 const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
 
-async fn fake(seed: Seed, key: &str) -> FakeServer {
+async fn fake(seed: Seed, key: &str, version: &str) -> FakeServer {
+    let version: octopus_model::OctopusVersion = version.parse().expect("a version");
     FakeServer::start(FakeConfig {
         api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed)
+        ..FakeConfig::seeded(seed).with_version(version)
     })
     .await
     .expect("fake starts")
@@ -34,9 +35,9 @@ struct Instances {
 }
 
 impl Instances {
-    async fn start(prune: &str) -> Self {
-        let source = fake(Seed::DevTest, SOURCE_KEY).await;
-        let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+    async fn start(prune: &str, version: &str) -> Self {
+        let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
+        let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
         let dir = tempfile::tempdir().unwrap();
         let config = include_str!("../demo/sync.toml")
             .replace("http://127.0.0.1:8065", source.url())
@@ -215,7 +216,14 @@ async fn remove_on_source(source: &FakeServer) -> (String, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_the_source_removed_is_deleted_and_the_destinations_own_stays() {
-    let i = Instances::start(r#"["steps", "variables", "runbooks", "channels"]"#).await;
+    // Before and after the 2025 tenant-variable and retention changes, and today's.
+    for version in ["2024.2.9000", "2025.2.11370", "2026.1.2000"] {
+        prune_at(version).await;
+    }
+}
+
+async fn prune_at(version: &str) {
+    let i = Instances::start(r#"["steps", "variables", "runbooks", "channels"]"#, version).await;
     let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(

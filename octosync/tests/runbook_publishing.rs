@@ -43,18 +43,24 @@ async fn publish_on_source(source: &OctopusHttpClient) {
     source.update(ResourceKind::Runbook, &id, rb).await.unwrap();
 }
 
+/// The versions a sync is checked at: before and after the 2025 tenant-variable and
+/// retention changes, and today's.
+const VERSIONS: [&str; 3] = ["2024.2.9000", "2025.2.11370", "2026.1.2000"];
+
 async fn sync(
     policy: &str,
+    version: &str,
 ) -> (
     FakeServer,
     OctopusHttpClient,
     sync_core::Plan,
     sync_core::Plan,
 ) {
-    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+    let version: octopus_model::OctopusVersion = version.parse().unwrap();
+    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest).with_version(version.clone()))
         .await
         .unwrap();
-    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction))
+    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction).with_version(version))
         .await
         .unwrap();
     let (source, destination) = (client(&src), client(&dst));
@@ -76,7 +82,13 @@ async fn sync(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_source_runbook_is_created_and_published_on_the_destination() {
-    let (dst, destination, first, second) = sync("").await;
+    for version in VERSIONS {
+        published_at(version).await;
+    }
+}
+
+async fn published_at(version: &str) {
+    let (dst, destination, first, second) = sync("", version).await;
     let op = first
         .find(ResourceKind::RunbookSnapshot, RUNBOOK)
         .unwrap_or_else(|| panic!("no publish op in\n{first}"));
@@ -115,7 +127,8 @@ async fn a_published_source_runbook_is_created_and_published_on_the_destination(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_publish_runbooks_never_the_destination_runbook_stays_unpublished() {
-    let (dst, destination, first, second) = sync("publish_runbooks = \"never\"\n").await;
+    let (dst, destination, first, second) =
+        sync("publish_runbooks = \"never\"\n", VERSIONS[2]).await;
     assert!(first.find(ResourceKind::RunbookSnapshot, RUNBOOK).is_none());
     let rb = runbook(&destination).await;
     assert!(
