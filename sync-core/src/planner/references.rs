@@ -349,13 +349,23 @@ pub fn is_package_json(text: &str) -> bool {
             Ok(Value::Object(o)) if o.contains_key("FeedId") && o.contains_key("PackageId"))
 }
 
+/// Whether text has the shape of a document id (`Environments-12`, `teams-everyone`):
+/// short, one word, with a `-`. Scripts and other long text never are, and are not
+/// looked up once per kind.
+fn could_be_an_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 100
+        && text.contains('-')
+        && !text.contains(char::is_whitespace)
+}
+
 /// Notes text that equals the id of a document in the source space: it is copied as
 /// text, but a person should check it was not meant as a reference.
 pub fn note_id_like_text(ctx: &mut Ctx<'_>, place: &RefPlace<'_>, key: &str, text: &str) {
     if is_expression(text) {
         return;
     }
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in text.split(',').map(str::trim).filter(|p| could_be_an_id(p)) {
         let found = NOTED_KINDS
             .iter()
             .find_map(|k| ctx.si.by_id(*k, part).map(|e| (*k, e.name.clone())));
