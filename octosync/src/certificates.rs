@@ -221,7 +221,7 @@ mod tests {
     fn plan_file(name: &str) -> CertificateFile {
         CertificateFile {
             file: name.to_owned(),
-            pkcs12: sync_core::planner::infra::is_pkcs12_file(name),
+            pkcs12: sync_core::is_pkcs12_file(name),
         }
     }
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 // The plan's field carrying environment-scoped common values, which the old shape
 // cannot hold. Planned only for destinations with common variable scoping (2025.2+).
-use sync_core::planner::tenants::SCOPED_COMMON_VARIABLES as SCOPED_COMMON_FIELD;
+use sync_core::SCOPED_COMMON_VARIABLES as SCOPED_COMMON_FIELD;
 
 /// Why a tenant's variables could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::children::Children;
 use crate::index::{Lookup, NameIndex};
 use crate::plan::{
-    CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef, Target,
+    CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef,
 };
 use crate::provenance::{Provenance, PruneKind};
 use crate::rules::{ScopeMode, SyncRules};
@@ -527,16 +527,6 @@ impl<'a> Ctx<'a> {
         }
         scan(body, &mut String::new(), &self.placeholders, &mut out);
         out
-    }
-
-    /// The owner target of a project: its destination id, or its create in this plan.
-    pub fn project_target(&self, dest_id: Option<&str>, name: &str) -> Option<Target> {
-        match dest_id {
-            Some(id) => Some(Target::Existing { id: id.to_owned() }),
-            None => self
-                .created(ResourceKind::Project, None, name)
-                .map(|item| Target::Created { item: item.clone() }),
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Field-level differences between a destination document and the desired one, and the
 //! helpers that turn a desired document into a create or update op.
 
-use octopus_model::{redact_json, shims, ResourceKind};
+use octopus_model::{redact_json, shims};
 use serde_json::Value;
 
 use crate::base::Base;
@@ -281,11 +281,6 @@ pub fn update_op(
 /// Serializes a model (infallible for the model types: their fields are all JSON).
 pub fn to_value<T: serde::Serialize>(item: &T) -> Value {
     serde_json::to_value(item).unwrap_or(Value::Null)
-}
-
-/// The kind's label for messages.
-pub fn label(kind: ResourceKind) -> &'static str {
-    kind.label()
 }
 
 #[cfg(test)]

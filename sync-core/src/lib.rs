@@ -59,12 +59,12 @@
 //! ```
 
 pub mod base;
-pub mod children;
-pub mod context;
-pub mod diff;
-pub mod index;
+pub(crate) mod children;
+pub(crate) mod context;
+pub(crate) mod diff;
+pub(crate) mod index;
 pub mod plan;
-pub mod planner;
+pub(crate) mod planner;
 pub mod provenance;
 pub mod resolve;
 pub mod rules;
@@ -79,6 +79,8 @@ pub use plan::{
     ContextResolution, FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef,
     Plan, ResolvedValue, Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
 };
+pub use planner::infra::is_pkcs12_file;
+pub use planner::tenants::SCOPED_COMMON_VARIABLES;
 pub use provenance::{Provenance, PruneKind};
 pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};

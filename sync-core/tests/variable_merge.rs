@@ -2,7 +2,8 @@
 //! values: for each example, what every destination environment resolves to after the
 //! sync (checked with `sync_core::resolve`, reading the destination back after an
 //! in-memory apply), and what the clean-up log says. One test per row of the decision
-//! table in `sync_core::planner::variables`.
+//! table in `sync-core/src/planner/variables/mod.rs` and the README ("Variables: what
+//! happens to a destination's own values").
 
 mod common;
 

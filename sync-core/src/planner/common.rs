@@ -8,7 +8,6 @@ use octopus_model::{name_key, Resource, ResourceKind};
 use serde_json::Value;
 
 use crate::context::{Ctx, ListDecision, Resolved};
-use crate::diff::to_value;
 use crate::index::{is_builtin_name, Lookup};
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
 use crate::rules::{NameFilter, ScopeMode};
@@ -311,11 +310,4 @@ pub fn remove(body: &mut Value, key: &str) {
 /// A JSON array of strings.
 pub fn strings(values: &[String]) -> Value {
     Value::Array(values.iter().cloned().map(Value::String).collect())
-}
-
-/// The model as JSON with a key replaced.
-pub fn with<T: serde::Serialize>(item: &T, key: &str, value: Value) -> Value {
-    let mut v = to_value(item);
-    set(&mut v, key, value);
-    v
 }
