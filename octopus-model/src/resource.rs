@@ -186,7 +186,13 @@ pub(crate) use named_resource;
 
 /// The name key a sync uses: trimmed and case-folded, so `" Test"` and `"test"` match.
 pub fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
+    let name = name.trim();
+    // Most names are ASCII, whose lower case needs no Unicode tables.
+    if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        name.to_lowercase()
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +211,19 @@ mod tests {
             "library variable set"
         );
         assert_eq!(name_key("  Dev Team A "), "dev team a");
+    }
+
+    #[test]
+    fn the_ascii_fast_path_folds_like_unicode_lower_case() {
+        for name in [
+            "  Dev Team A ",
+            "PRODUCTION",
+            "Zürich Ops",
+            "ΣΊΣΥΦΟΣ",
+            "Mixed İstanbul",
+            "",
+        ] {
+            assert_eq!(name_key(name), name.trim().to_lowercase(), "{name:?}");
+        }
     }
 }

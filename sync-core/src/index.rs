@@ -45,7 +45,11 @@ pub struct NameIndex {
 }
 
 fn lower(s: &str) -> String {
-    s.to_lowercase()
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
 }
 
 impl NameIndex {
