@@ -113,6 +113,25 @@ impl Fnv1a {
     fn finish(&self) -> String {
         format!("fnv1a64:{:016x}", self.0)
     }
+
+    /// Feeds a JSON scalar (or a key, as a JSON string) in its compact text, without
+    /// building the text first.
+    fn json<T: Serialize + ?Sized>(&mut self, value: &T) {
+        // Writing into the hasher cannot fail, and a scalar or a string always
+        // serializes: there is nothing to report.
+        let _ = serde_json::to_writer(&mut *self, value);
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Fnv1a::write(self, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Feeds a value in a canonical form: members sorted by key, so member order (which a
@@ -120,15 +139,13 @@ impl Fnv1a {
 fn feed(hasher: &mut Fnv1a, value: &Value) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
             hasher.write(b"{");
-            for key in keys {
-                hasher.write(Value::String(key.clone()).to_string().as_bytes());
+            for (key, v) in members {
+                hasher.json(key);
                 hasher.write(b":");
-                if let Some(v) = map.get(key) {
-                    feed(hasher, v);
-                }
+                feed(hasher, v);
                 hasher.write(b",");
             }
             hasher.write(b"}");
@@ -141,7 +158,7 @@ fn feed(hasher: &mut Fnv1a, value: &Value) {
             }
             hasher.write(b"]");
         }
-        other => hasher.write(other.to_string().as_bytes()),
+        other => hasher.json(other),
     }
 }
 
