@@ -81,6 +81,7 @@ pub mod saved;
 pub mod snapshot_dir;
 pub mod state;
 pub mod tenant_variables;
+pub mod watch;
 
 pub use apply::{apply_plan, ApplyOptions, ApplyReport, Outcome};
 pub use config::{ApplySettings, ConfigError, SyncConfig};
