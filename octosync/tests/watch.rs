@@ -337,3 +337,39 @@ async fn an_abandoned_tick_records_nothing_and_the_next_one_finishes_the_work() 
     let settled = i.ticks(1, false).await;
     assert_eq!(outcome(&settled[0]), &DestinationTick::Unchanged);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_once_on_the_command_line_prints_one_line_per_sync() {
+    let i = Instances::healthy("[]").await;
+    let run = |config: PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_octosync"))
+                .args(["watch", "--once", "--interval", "30s", "-c"])
+                .arg(config)
+                .env_remove("RUST_LOG")
+                .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
+                .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
+                .output()
+                .expect("octosync runs")
+        })
+    };
+    let first = run(i.config()).await.unwrap();
+    let out = common::text(&first.stdout);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        common::text(&first.stderr)
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("staging-production: applied"), "{out}");
+
+    let second = run(i.config()).await.unwrap();
+    let out = common::text(&second.stdout);
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("staging-production: in sync, nothing read"),
+        "{out}"
+    );
+}
