@@ -3,10 +3,10 @@
 //!
 //! Exit codes: 0 success; 1 any error, a usage error (a mistyped flag or subcommand)
 //! included; 2 only "changes pending" (`plan --detailed-exitcode`, and `apply` when a
-//! follow-up plan is needed and was not applied) or "drift found" (`drift
-//! --detailed-exitcode`). Reports go to stdout (or `--report
-//! FILE`); progress, warnings and errors to stderr. Progress bars show only on a
-//! terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
+//! follow-up plan is needed and was not applied, and `watch --once` when a destination
+//! was skipped or needs a follow-up) or "drift found" (`drift --detailed-exitcode`).
+//! Reports go to stdout (or `--report FILE`); progress, warnings and errors to stderr.
+//! Progress bars show only on a terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
 //! lookup and decision.
 
 use std::collections::BTreeMap;
