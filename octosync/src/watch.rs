@@ -61,6 +61,9 @@ pub enum WatchError {
     /// The interval is zero: a watch would ask the servers without pause.
     #[error("the interval must be longer than zero")]
     ZeroInterval,
+    /// A destination is a snapshot directory: every tick would fail the same way.
+    #[error("{0} is a snapshot directory, not a server: a watch applies to servers only")]
+    Offline(String),
 }
 
 /// How a watch runs.
@@ -420,7 +423,14 @@ pub async fn watch(
         return Err(WatchError::ZeroInterval);
     }
     // A config that is wrong from the start is an error, not a tick that backs off.
-    SyncConfig::load(path).map_err(Box::new)?;
+    let config = SyncConfig::load(path).map_err(Box::new)?;
+    if let Some(dir) = config
+        .destinations
+        .iter()
+        .find(|d| d.instance.snapshot.is_some())
+    {
+        return Err(WatchError::Offline(dir.instance.display_name()));
+    }
     std::fs::metadata(path).map_err(|source| WatchError::Read {
         path: path.to_owned(),
         source,

@@ -373,3 +373,36 @@ async fn watch_once_on_the_command_line_prints_one_line_per_sync() {
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_directory_destination_is_refused_before_any_tick() {
+    let i = Instances::healthy("[]").await;
+    let dir = tempfile::tempdir().unwrap();
+    i.destination.write_snapshot(dir.path()).unwrap();
+    let config = std::fs::read_to_string(i.config()).unwrap().replace(
+        &format!("url = \"{}\"", i.destination.url()),
+        &format!("snapshot = {:?}", dir.path().display().to_string()),
+    );
+    assert!(config.contains("snapshot = "), "{config}");
+    std::fs::write(i.config(), config).unwrap();
+    let options = WatchOptions {
+        interval: Duration::from_millis(1),
+        ticks: Some(1),
+        allow_deletions: false,
+    };
+    let mut seen = 0;
+    let mut report = |_: &Tick| seen += 1;
+    let end = watch(
+        &i.config(),
+        &options,
+        std::future::pending(),
+        std::future::pending(),
+        &mut report,
+    )
+    .await;
+    assert!(
+        matches!(&end, Err(octosync::watch::WatchError::Offline(name)) if name == "staging-production"),
+        "{end:?}"
+    );
+    assert_eq!(seen, 0);
+}
