@@ -151,6 +151,8 @@ pub enum DestinationTick {
         failed: usize,
         /// How many writes succeeded.
         writes: usize,
+        /// The first op that failed or was refused, as the apply report shows it.
+        first: Option<String>,
     },
     /// The writes were made, but a follow-up plan still has work that was not applied
     /// (more passes than allowed, or it deletes).
@@ -179,10 +181,20 @@ impl fmt::Display for DestinationTick {
             DestinationTick::Unchanged => f.write_str("in sync, nothing read"),
             DestinationTick::InSync => f.write_str("in sync"),
             DestinationTick::Applied { writes } => write!(f, "applied {writes} writes"),
-            DestinationTick::Failed { failed, writes } => write!(
-                f,
-                "failed: {failed} ops did not succeed ({writes} writes made); see apply for details"
-            ),
+            DestinationTick::Failed {
+                failed,
+                writes,
+                first,
+            } => {
+                write!(
+                    f,
+                    "failed: {failed} ops did not succeed ({writes} writes made)"
+                )?;
+                match first {
+                    Some(first) => write!(f, ", first: {first}"),
+                    None => Ok(()),
+                }
+            }
             DestinationTick::FollowUpNeeded { writes } => write!(
                 f,
                 "applied {writes} writes, follow-up needed: run plan, review it and apply"
@@ -384,9 +396,24 @@ async fn tick(path: &Path, options: &WatchOptions) -> Tick {
                             deletions: plan.deletions().len(),
                         }
                     } else if not_done > 0 {
+                        let first = d
+                            .results
+                            .iter()
+                            .find(|r| {
+                                !r.outcome.is_done()
+                                    && !matches!(r.outcome, crate::apply::Outcome::NotAttempted)
+                            })
+                            // One line per tick: a cause that spans lines is joined.
+                            .map(|r| {
+                                r.to_string()
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            });
                         DestinationTick::Failed {
                             failed: not_done,
                             writes,
+                            first,
                         }
                     } else if matches!(d.follow_up, FollowUp::Needed { .. }) {
                         DestinationTick::FollowUpNeeded { writes }
@@ -512,6 +539,7 @@ mod tests {
                     DestinationTick::Failed {
                         failed: 1,
                         writes: 0,
+                        first: Some("! FAILED project \"OctoFX\": 500".into()),
                     },
                 ),
             ],
