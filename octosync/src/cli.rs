@@ -1,12 +1,12 @@
-//! The `octosync` command line: `plan`, `apply`, `drift`, `export`, `validate` and
-//! `demo`.
+//! The `octosync` command line: `plan`, `apply`, `drift`, `watch`, `export`, `validate`
+//! and `demo`.
 //!
 //! Exit codes: 0 success; 1 any error, a usage error (a mistyped flag or subcommand)
 //! included; 2 only "changes pending" (`plan --detailed-exitcode`, and `apply` when a
-//! follow-up plan is needed and was not applied) or "drift found" (`drift
-//! --detailed-exitcode`). Reports go to stdout (or `--report
-//! FILE`); progress, warnings and errors to stderr. Progress bars show only on a
-//! terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
+//! follow-up plan is needed and was not applied, and `watch --once` when a destination
+//! was skipped or needs a follow-up) or "drift found" (`drift --detailed-exitcode`).
+//! Reports go to stdout (or `--report FILE`); progress, warnings and errors to stderr.
+//! Progress bars show only on a terminal and never with `-q`. `--log-file` adds a JSON-lines log of every request,
 //! lookup and decision.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ use crate::load::LoadProgress;
 use crate::report::{self, ApplyRun, DestinationApply, FollowUp, Format};
 use crate::runner::{
     apply_exactly, apply_passes, check_planned_against, connect_with_key, plan_all,
-    version_verdict, Applied, Connected, Instance, RunProgress, VersionVerdict,
+    version_verdict, Connected, Instance, RunProgress, VersionVerdict,
 };
 use crate::saved::{SavedDestination, SavedPlan};
 
@@ -142,6 +142,25 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
+    /// Sync every interval, unattended: ask the audit logs what changed, apply it, print
+    /// one line per sync. Ctrl-C stops after the sync under way; a second Ctrl-C abandons
+    /// it.
+    Watch {
+        /// The config file.
+        #[arg(short, long, default_value = "sync.toml")]
+        config: PathBuf,
+        /// The wait between two syncs: 30s, 5m, 1h. Doubled after each failure, up to
+        /// ten minutes.
+        #[arg(long, default_value = "5m", value_parser = crate::watch::parse_interval)]
+        interval: std::time::Duration,
+        /// One sync, then exit (for cron and tests): 0 done, 1 failed, 2 work left.
+        #[arg(long)]
+        once: bool,
+        /// Apply the deletions `[policy] prune` plans; without it a destination whose
+        /// plan deletes is skipped, with a line saying so.
+        #[arg(long)]
+        allow_deletions: bool,
+    },
     /// Check the config and connect to every instance: versions, spaces, warnings.
     Validate {
         /// The config file.
@@ -242,6 +261,19 @@ pub async fn main(cli: Cli) -> u8 {
         } => crate::drift::drift_command(&config, format, report.as_deref())
             .await
             .map(|drift| u8::from(detailed_exitcode && drift) * 2),
+        Command::Watch {
+            config,
+            interval,
+            once,
+            allow_deletions,
+        } => {
+            let options = crate::watch::WatchOptions {
+                interval,
+                ticks: once.then_some(1),
+                allow_deletions,
+            };
+            watch_command(&config, &options).await
+        }
         Command::Validate { config } => validate_command(&config).await,
         #[cfg(feature = "demo")]
         Command::Demo => demo_command().await,
@@ -504,8 +536,9 @@ async fn plan_command(
 ) -> Result<bool, BoxError> {
     let (config, config_bytes) = read_config(path)?;
     let (plans, unchanged) = match unchanged_plans(&config, &config_bytes, full).await {
-        Some(plans) => (plans, true),
-        None => {
+        Ok(plans) => (plans, true),
+        Err(why) => {
+            say_why_reading(&why);
             let connected = Connected::open(&config)?;
             let (_, plans) = plan_all(&connected.source(), &connected.destinations(), bars)
                 .await?
@@ -566,15 +599,15 @@ fn emit(out: Option<&Path>, text: &str) -> Result<(), BoxError> {
 }
 
 /// The plans of every destination when the audit logs say nothing changed since the
-/// last sync left each in sync (nothing else is read); `None` when anything must be
-/// read, after saying why on stderr.
-async fn unchanged_plans(
+/// last sync left each in sync (nothing else is read); otherwise why everything must be
+/// read (`--full`, or the first destination that needs it).
+pub async fn unchanged_plans(
     config: &SyncConfig,
     config_bytes: &[u8],
     full: bool,
-) -> Option<Vec<Plan>> {
+) -> Result<Vec<Plan>, String> {
     if full {
-        return None;
+        return Err("--full".to_owned());
     }
     let verdicts = crate::incremental::check(config, config_bytes).await;
     let mut plans = Vec::with_capacity(verdicts.len());
@@ -584,18 +617,21 @@ async fn unchanged_plans(
                 plans.push(crate::incremental::unchanged_plan(&since))
             }
             crate::incremental::Verdict::Read(why) => {
-                tracing::info!(destination = %dest.instance.display_name(), %why, "reading everything");
-                if plans.is_empty() && !why.starts_with("no ") {
-                    eprintln!(
-                        "Reading everything: {why} ({}).",
-                        dest.instance.display_name()
-                    );
-                }
-                return None;
+                let name = dest.instance.display_name();
+                tracing::info!(destination = %name, %why, "reading everything");
+                return Err(format!("{why} ({name})"));
             }
         }
     }
-    Some(plans)
+    Ok(plans)
+}
+
+/// Says on stderr why a run reads everything, unless it is the first run (there is no
+/// earlier sync to compare with) or `--full` asked for it.
+fn say_why_reading(why: &str) {
+    if !why.starts_with("no ") && why != "--full" {
+        eprintln!("Reading everything: {why}.");
+    }
 }
 
 /// What `apply` was asked to do.
@@ -639,37 +675,183 @@ fn confirm(bars: &Bars, yes: bool, question: &str) -> Result<bool, BoxError> {
     Ok(answer.trim() == "yes")
 }
 
-async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError> {
-    let (config, config_bytes) = read_config(args.config)?;
-    let connected = Connected::open(&config)?;
+/// How an apply talks to whoever started it: `octosync apply` shows each plan and asks
+/// a person; `octosync watch` shows nothing and decides by rule (see [`crate::watch`]).
+pub trait Conversation: Send + Sync {
+    /// Who hears of reading and applying (progress bars, or nobody).
+    fn progress(&self) -> &dyn RunProgress;
+    /// Told the plans and notices a person would read.
+    fn say(&self, text: &str);
+    /// Told why everything is read (`--full`, or what moved since the last sync).
+    fn reading_everything(&self, _why: &str) {}
+    /// Shown the first plans (at least one has changes), one per destination in the
+    /// config's order: which destinations to apply them to, or `None` to apply nothing.
+    fn approve(&self, names: &[String], plans: &[Plan]) -> Result<Option<Vec<bool>>, BoxError>;
+    /// Shown each follow-up plan of the destinations being applied to: whether to apply
+    /// it.
+    fn approve_follow_up(&self, names: &[String], plans: &[Plan]) -> bool;
+}
+
+/// What [`apply_config`] did.
+#[derive(Debug)]
+pub enum SyncOutcome {
+    /// The audit logs say nothing changed since the last sync left every destination in
+    /// sync: nothing else was read, nothing written. The plans say so.
+    Unchanged(Vec<Plan>),
+    /// The conversation declined the plans: nothing was written, nothing recorded.
+    Declined,
+    /// Everything was read, planned and (where approved) applied, and the state records
+    /// it.
+    Applied(Synced),
+}
+
+/// A sync that read everything: what it applied and why it read.
+#[derive(Debug)]
+pub struct Synced {
+    /// Why everything was read (see [`unchanged_plans`]).
+    pub read_because: String,
+    /// What was applied, per destination in the config's order.
+    pub run: ApplyRun,
+    /// The first plans, by destination.
+    pub plans: Vec<(String, Plan)>,
+    /// Destinations with changes that the conversation chose not to apply to.
+    pub skipped: Vec<String>,
+}
+
+/// Plans every destination of `config` and applies what the conversation approves: the
+/// body of `octosync apply` (without `--plan`) and of every `octosync watch` tick.
+///
+/// Unless `full`, the audit logs are asked first whether anything changed since the last
+/// sync left every destination in sync ([`crate::incremental::check`]); when nothing did,
+/// nothing else is read. Otherwise checkpoints of the logs are taken before anything is
+/// read, so the state never claims more than was seen; after the apply
+/// [`crate::incremental::settle`] and [`crate::audit::record`] advance the state. A
+/// record that cannot be written is a warning: the next run then reads everything.
+pub async fn apply_config(
+    config: &SyncConfig,
+    config_bytes: &[u8],
+    full: bool,
+    talk: &dyn Conversation,
+) -> Result<SyncOutcome, BoxError> {
+    let connected = Connected::open(config)?;
     for dest in connected.destinations() {
         dest.writer()?;
     }
-    if args.plan.is_none()
-        && unchanged_plans(&config, &config_bytes, args.full)
-            .await
-            .is_some()
-    {
-        args.say(
-            bars,
-            "Nothing to do: nothing changed on the source or any destination since the last sync left them in sync (--full reads everything).",
-        );
-        return Ok(0);
-    }
+    let read_because = match unchanged_plans(config, config_bytes, full).await {
+        Ok(plans) => return Ok(SyncOutcome::Unchanged(plans)),
+        Err(why) => why,
+    };
+    talk.reading_everything(&read_because);
     // Taken before anything is read, so the state never claims more than was seen.
-    let checkpoints = crate::audit::take(&config).await;
-    let outcome = match args.plan {
-        Some(file) => apply_saved(args, &config, &config_bytes, file, &connected, bars).await?,
-        None => apply_fresh(args, &config, &connected, bars).await?,
+    let checkpoints = crate::audit::take(config).await;
+    let Some(((run, plans, after), skipped)) = apply_fresh(config, &connected, talk).await? else {
+        return Ok(SyncOutcome::Declined);
     };
-    let Some((run, plans, after)) = outcome else {
-        args.say(bars, "Nothing applied.");
-        return Ok(1);
-    };
-    let in_sync = crate::incremental::settle(&config, &config_bytes, &checkpoints, &after).await;
-    if let Err(e) = crate::audit::record(&config, &checkpoints, &run, &plans, &after, &in_sync) {
+    settle_and_record(config, config_bytes, &checkpoints, &run, &plans, &after).await;
+    Ok(SyncOutcome::Applied(Synced {
+        read_because,
+        run,
+        plans,
+        skipped,
+    }))
+}
+
+/// Advances the state after an apply: which destinations it left in sync, and what it
+/// wrote.
+async fn settle_and_record(
+    config: &SyncConfig,
+    config_bytes: &[u8],
+    checkpoints: &crate::audit::Checkpoints,
+    run: &ApplyRun,
+    plans: &[(String, Plan)],
+    after: &[(String, Plan)],
+) {
+    let in_sync = crate::incremental::settle(config, config_bytes, checkpoints, after).await;
+    if let Err(e) = crate::audit::record(config, checkpoints, run, plans, after, &in_sync) {
         eprintln!("warning: {e}; drift has no baseline for this run");
     }
+}
+
+/// `octosync apply`: shows each plan and asks a person (`--yes` answers).
+struct AskPerson<'a> {
+    args: &'a ApplyArgs<'a>,
+    bars: &'a Bars,
+}
+
+impl Conversation for AskPerson<'_> {
+    fn progress(&self) -> &dyn RunProgress {
+        self.bars
+    }
+
+    fn say(&self, text: &str) {
+        self.args.say(self.bars, text);
+    }
+
+    fn reading_everything(&self, why: &str) {
+        say_why_reading(why);
+    }
+
+    fn approve(&self, names: &[String], plans: &[Plan]) -> Result<Option<Vec<bool>>, BoxError> {
+        let yes = confirm(self.bars, self.args.yes, "Apply these changes?")?
+            && confirm_deletions(self.args, self.bars, names, plans)?;
+        Ok(yes.then(|| vec![true; plans.len()]))
+    }
+
+    fn approve_follow_up(&self, names: &[String], next: &[Plan]) -> bool {
+        self.say(
+            "\nFollow-up plan: work that could only be planned after the writes above \
+             (values that hang on ids the server assigned):\n",
+        );
+        for (name, plan) in names.iter().zip(next) {
+            if plan.has_changes() {
+                self.say(&report::render(plan, name, Format::Text));
+            }
+        }
+        confirm(self.bars, self.args.yes, "Apply the follow-up plan?")
+            .and_then(|yes| Ok(yes && confirm_deletions(self.args, self.bars, names, next)?))
+            .unwrap_or_else(|e| {
+                eprintln!("warning: {e}; the follow-up plan is not applied");
+                false
+            })
+    }
+}
+
+async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError> {
+    let (config, config_bytes) = read_config(args.config)?;
+    let (run, plans) = match args.plan {
+        Some(file) => {
+            let connected = Connected::open(&config)?;
+            for dest in connected.destinations() {
+                dest.writer()?;
+            }
+            // Taken before anything is read, so the state never claims more than was seen.
+            let checkpoints = crate::audit::take(&config).await;
+            let outcome = apply_saved(args, &config, &config_bytes, file, &connected, bars).await?;
+            let Some((run, plans, after)) = outcome else {
+                args.say(bars, "Nothing applied.");
+                return Ok(1);
+            };
+            settle_and_record(&config, &config_bytes, &checkpoints, &run, &plans, &after).await;
+            (run, plans)
+        }
+        None => {
+            let talk = AskPerson { args, bars };
+            match apply_config(&config, &config_bytes, args.full, &talk).await? {
+                SyncOutcome::Unchanged(_) => {
+                    args.say(
+                        bars,
+                        "Nothing to do: nothing changed on the source or any destination since the last sync left them in sync (--full reads everything).",
+                    );
+                    return Ok(0);
+                }
+                SyncOutcome::Declined => {
+                    args.say(bars, "Nothing applied.");
+                    return Ok(1);
+                }
+                SyncOutcome::Applied(synced) => (synced.run, synced.plans),
+            }
+        }
+    };
     emit(args.report, &run.render(args.format))?;
     if let Some(dir) = args.cleanup_dir {
         for (name, plan) in &plans {
@@ -836,86 +1018,88 @@ fn confirm_deletions(
 
 /// `apply` without a saved plan: plan, show, ask, apply; then show each follow-up plan
 /// (work that could only be planned after these writes) and ask again before applying
-/// it, so nothing is written that nobody saw.
+/// it, so nothing is written that nobody saw. Also answers the destinations with changes
+/// that were not applied to.
 async fn apply_fresh(
-    args: &ApplyArgs<'_>,
     config: &SyncConfig,
     connected: &Connected,
-    bars: &Bars,
-) -> Result<Option<AppliedPlans>, BoxError> {
+    talk: &dyn Conversation,
+) -> Result<Option<(AppliedPlans, Vec<String>)>, BoxError> {
     let names = names_of(config);
-    let (source, destinations) = (connected.source(), connected.destinations());
+    let source = connected.source();
     let options = config.apply.apply_options();
-    let (snapshot, plans) = plan_all(&source, &destinations, bars).await?.into_plans()?;
-    args.say(bars, &render_plans(&names, &plans, Format::Text));
-    let mut applied = Applied::default();
-    if !plans.iter().any(Plan::has_changes) {
-        args.say(bars, "Nothing to do: every destination is in sync.");
-        applied.latest = Some(plans.clone());
+    let (snapshot, plans) = plan_all(&source, &connected.destinations(), talk.progress())
+        .await?
+        .into_plans()?;
+    talk.say(&render_plans(&names, &plans, Format::Text));
+    let mut results = vec![Vec::new(); names.len()];
+    let mut follow_ups = vec![FollowUp::None; names.len()];
+    let mut skipped = Vec::new();
+    let after: Vec<(String, Plan)> = if !plans.iter().any(Plan::has_changes) {
+        talk.say("Nothing to do: every destination is in sync.");
+        names.iter().cloned().zip(plans.iter().cloned()).collect()
     } else {
-        if !confirm(bars, args.yes, "Apply these changes?")?
-            || !confirm_deletions(args, bars, &names, &plans)?
-        {
+        let Some(chosen) = talk.approve(&names, &plans)? else {
             return Ok(None);
-        }
-        // Each follow-up plan is shown and asked about before it is applied.
-        let mut approve = |next: &[Plan]| {
-            args.say(
-                bars,
-                "\nFollow-up plan: work that could only be planned after the writes above \
-                 (values that hang on ids the server assigned):\n",
-            );
-            for (name, plan) in names.iter().zip(next) {
-                if plan.has_changes() {
-                    args.say(bars, &report::render(plan, name, Format::Text));
-                }
-            }
-            confirm(bars, args.yes, "Apply the follow-up plan?")
-                .and_then(|yes| Ok(yes && confirm_deletions(args, bars, &names, next)?))
-                .unwrap_or_else(|e| {
-                    eprintln!("warning: {e}; the follow-up plan is not applied");
-                    false
-                })
         };
-        applied = apply_passes(
+        let chosen: Vec<usize> = (0..names.len())
+            .filter(|i| chosen.get(*i).copied().unwrap_or(false))
+            .collect();
+        for (i, (name, plan)) in names.iter().zip(&plans).enumerate() {
+            if plan.has_changes() && !chosen.contains(&i) {
+                skipped.push(name.clone());
+                follow_ups[i] = FollowUp::Needed {
+                    summary: plan.summary.clone(),
+                };
+            }
+        }
+        let destinations: Vec<_> = connected
+            .destinations()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| chosen.contains(i))
+            .map(|(_, d)| d)
+            .collect();
+        let chosen_names: Vec<String> = chosen.iter().map(|&i| names[i].clone()).collect();
+        let chosen_plans: Vec<Plan> = chosen.iter().map(|&i| plans[i].clone()).collect();
+        // Each follow-up plan is shown and asked about before it is applied.
+        let mut approve = |next: &[Plan]| talk.approve_follow_up(&chosen_names, next);
+        let applied = apply_passes(
             &snapshot,
             &destinations,
-            &plans,
+            &chosen_plans,
             &options,
-            bars,
+            talk.progress(),
             &mut approve,
         )
         .await?;
-    }
-    let results = applied
-        .reports
-        .into_iter()
-        .map(|r| r.results)
-        .chain(std::iter::repeat_with(Vec::new))
-        .take(names.len());
-    let follow_ups = applied
-        .follow_ups
-        .into_iter()
-        .chain(std::iter::repeat(FollowUp::None))
-        .take(names.len());
+        for ((&i, report), follow_up) in chosen.iter().zip(applied.reports).zip(applied.follow_ups)
+        {
+            results[i] = report.results;
+            follow_ups[i] = follow_up;
+        }
+        applied
+            .latest
+            .map(|latest| chosen_names.into_iter().zip(latest).collect())
+            .unwrap_or_default()
+    };
     let destinations = names
         .iter()
         .zip(results)
         .zip(follow_ups)
         .map(|((name, results), follow_up)| destination_apply(name, results, follow_up))
         .collect();
-    let after = applied
-        .latest
-        .map(|latest| names.iter().cloned().zip(latest).collect())
-        .unwrap_or_default();
     Ok(Some((
-        ApplyRun {
-            tool_version: crate::saved::TOOL_VERSION.to_owned(),
-            saved_plan: false,
-            destinations,
-        },
-        names.into_iter().zip(plans).collect(),
-        after,
+        (
+            ApplyRun {
+                tool_version: crate::saved::TOOL_VERSION.to_owned(),
+                saved_plan: false,
+                destinations,
+            },
+            names.into_iter().zip(plans).collect(),
+            after,
+        ),
+        skipped,
     )))
 }
 
@@ -945,6 +1129,49 @@ async fn export_command(
         out.display()
     );
     Ok(0)
+}
+
+/// `octosync watch`: the first Ctrl-C stops after the sync under way, the second
+/// abandons it (and the state, not advanced, makes the next run read everything).
+async fn watch_command(path: &Path, options: &crate::watch::WatchOptions) -> Result<u8, BoxError> {
+    let (signals, mut heard) = tokio::sync::watch::channel(0u32);
+    let listener = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            signals.send_modify(|n| *n += 1);
+        }
+    });
+    let mut second = heard.clone();
+    let stop = async move {
+        if heard.wait_for(|n| *n >= 1).await.is_ok() {
+            eprintln!("Stopping after the sync under way (Ctrl-C again abandons it).");
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let abandon = async move {
+        if second.wait_for(|n| *n >= 2).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let mut last = None;
+    let mut print = |tick: &crate::watch::Tick| {
+        println!("{tick}");
+        last = Some(tick.clone());
+    };
+    let end = crate::watch::watch(path, options, stop, abandon, &mut print).await;
+    listener.abort();
+    match end? {
+        crate::watch::WatchEnd::Abandoned => {
+            eprintln!("Abandoned the sync under way: what it wrote stays, nothing was recorded; the next run reads everything.");
+            Ok(1)
+        }
+        crate::watch::WatchEnd::Stopped => Ok(0),
+        crate::watch::WatchEnd::Done => Ok(match last {
+            Some(tick) if !tick.succeeded() => 1,
+            Some(tick) if tick.pending() => 2,
+            _ => 0,
+        }),
+    }
 }
 
 async fn validate_command(path: &Path) -> Result<u8, BoxError> {

@@ -2,11 +2,11 @@
 //!
 //! This crate holds the runner (load snapshots, plan, apply, report), the `sync.toml`
 //! reader, saved plans (`plan --out`, `apply --plan`), the state directory and `drift`
-//! (what others changed on a destination since the last sync), and the `octosync`
-//! command line. What a program that embeds the sync needs is at the root: [`run`] a
-//! [`SyncConfig`] (each instance a server or a snapshot directory), or
-//! [`run_instances`] with clients the program holds; [`apply_plan`] a [`Plan`] made
-//! by [`sync_core::plan()`]; read the [`ApplyReport`].
+//! (what others changed on a destination since the last sync), [`watch`] (a sync every
+//! interval, unattended), and the `octosync` command line. What a program that embeds
+//! the sync needs is at the root: [`run`] a [`SyncConfig`] (each instance a server or a
+//! snapshot directory), or [`run_instances`] with clients the program holds;
+//! [`apply_plan`] a [`Plan`] made by [`sync_core::plan()`]; read the [`ApplyReport`].
 //!
 //! ```
 //! use octosync::{run, Mode, SyncConfig};
@@ -81,6 +81,7 @@ pub mod saved;
 pub mod snapshot_dir;
 pub mod state;
 pub mod tenant_variables;
+pub mod watch;
 
 pub use apply::{apply_plan, ApplyOptions, ApplyReport, Outcome};
 pub use config::{ApplySettings, ConfigError, SyncConfig};

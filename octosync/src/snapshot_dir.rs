@@ -100,7 +100,7 @@ pub fn read(dir: &Path, space: &str, version: Option<&str>) -> Result<Snapshot, 
     let pairs = found
         .collections
         .iter()
-        .filter(|(name, _)| sync_core::snapshot::COLLECTIONS.contains(&name.as_str()))
+        .filter(|(name, _)| sync_core::snapshot::collections().any(|c| c == name.as_str()))
         .map(|(name, docs)| (name.clone(), Value::Array(docs.clone())));
     Snapshot::from_collections(version, pairs).map_err(|e| invalid(e.to_string()))
 }

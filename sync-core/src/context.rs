@@ -111,6 +111,10 @@ pub struct Ctx<'a> {
     placeholders: BTreeMap<String, Pending>,
     /// The ops, by layer.
     pub layers: BTreeMap<LayerName, Vec<Op>>,
+    /// Every layer an op was pushed to, in order: the tests check that each planner
+    /// writes only the layers [`crate::PLANNERS`] declares for it.
+    #[cfg(test)]
+    pub pushed: Vec<LayerName>,
     /// The clean-up log.
     pub cleanup: Vec<CleanupEntry>,
     /// Warnings.
@@ -143,6 +147,8 @@ impl<'a> Ctx<'a> {
             dest_tags,
             placeholders: BTreeMap::new(),
             layers: BTreeMap::new(),
+            #[cfg(test)]
+            pushed: Vec::new(),
             cleanup: Vec::new(),
             warnings: Vec::new(),
             error: None,
@@ -175,6 +181,8 @@ impl<'a> Ctx<'a> {
                 message: op.reason.clone(),
             });
         }
+        #[cfg(test)]
+        self.pushed.push(layer);
         self.layers.entry(layer).or_default().push(op);
     }
 

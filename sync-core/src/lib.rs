@@ -63,6 +63,7 @@ pub(crate) mod children;
 pub(crate) mod context;
 pub(crate) mod diff;
 pub(crate) mod index;
+pub mod kinds;
 pub mod plan;
 pub(crate) mod planner;
 pub mod provenance;
@@ -73,6 +74,7 @@ pub mod snapshot;
 pub mod testing;
 
 pub use base::{digest_bytes, digest_json, normalized, Base};
+pub use kinds::{KindRow, Planner, KINDS, PLANNERS};
 pub use octopus_model::ResourceKind;
 pub use plan::{
     fill_secret_slots, resolve_pending, CertificateFile, CleanupCategory, CleanupEntry,
@@ -86,7 +88,6 @@ pub use rules::{RulesError, ScopeMode, SyncRules};
 pub use snapshot::{Snapshot, SnapshotError};
 
 use context::Ctx;
-use planner::{git, infra, library, newer, projects, tenants};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -198,25 +199,9 @@ pub fn plan(
             ));
         }
     }
-    newer::parent_environments(&mut ctx);
-    infra::environments_and_groups(&mut ctx);
-    infra::tag_sets(&mut ctx);
-    infra::feeds(&mut ctx);
-    infra::teams(&mut ctx);
-    infra::user_roles(&mut ctx);
-    infra::policies_and_pools(&mut ctx);
-    tenants::tenant_names(&mut ctx);
-    infra::accounts(&mut ctx);
-    library::step_templates(&mut ctx);
-    library::library_variable_sets(&mut ctx);
-    infra::lifecycles(&mut ctx);
-    infra::certificates(&mut ctx);
-    projects::projects(&mut ctx);
-    git::git_settings_report(&mut ctx);
-    tenants::tenant_connections(&mut ctx);
-    tenants::tenant_variables(&mut ctx);
-    newer::deployment_freezes(&mut ctx);
-    tenants::team_permissions(&mut ctx);
+    for planner in PLANNERS {
+        (planner.plan)(&mut ctx);
+    }
     if let Some(err) = ctx.error.take() {
         return Err(PlanError::ScopeMismatch {
             item: err.item,

@@ -81,12 +81,12 @@ pub enum LayerName {
     Accounts,
     /// Step templates.
     StepTemplates,
-    /// Script modules (the set).
-    ScriptModules,
     /// Lifecycles.
     Lifecycles,
     /// Certificates.
     Certificates,
+    /// Script modules (the set).
+    ScriptModules,
     /// Library variable sets (the set).
     LibraryVariableSets,
     /// The variables of library variable sets and the bodies of script modules.
@@ -124,7 +124,8 @@ pub enum LayerName {
 }
 
 impl LayerName {
-    /// Every layer, in order.
+    /// Every layer, in the order plans list them and apply writes them (the order of the
+    /// variants, which a test checks; [`crate::PLANNERS`] runs the planners in it).
     pub const ALL: &'static [LayerName] = &[
         LayerName::ParentEnvironments,
         LayerName::Environments,
@@ -138,9 +139,9 @@ impl LayerName {
         LayerName::Tenants,
         LayerName::Accounts,
         LayerName::StepTemplates,
-        LayerName::ScriptModules,
         LayerName::Lifecycles,
         LayerName::Certificates,
+        LayerName::ScriptModules,
         LayerName::LibraryVariableSets,
         LayerName::LibraryVariables,
         LayerName::Projects,

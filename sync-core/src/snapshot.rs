@@ -162,37 +162,14 @@ impl Default for Snapshot {
 }
 
 /// The collection names [`Snapshot::from_collections`] accepts, which are the file stems
-/// of a snapshot directory. `space` (or `spaces`) holds the space itself.
-pub const COLLECTIONS: &[&str] = &[
-    "space",
-    "environments",
-    "projectgroups",
-    "projects",
-    "lifecycles",
-    "channels",
-    "runbooks",
-    "deploymentprocesses",
-    "runbookprocesses",
-    "variables",
-    "libraryvariablesets",
-    "tagsets",
-    "tenants",
-    "tenantvariables",
-    "tenantcommonvariables",
-    "feeds",
-    "accounts",
-    "certificates",
-    "workerpools",
-    "machinepolicies",
-    "machines",
-    "actiontemplates",
-    "teams",
-    "scopeduserroles",
-    "userroles",
-    "users",
-    "parentenvironments",
-    "deploymentfreezes",
-];
+/// of a snapshot directory: those of the kinds table ([`crate::kinds::KINDS`]) and
+/// [`crate::kinds::EXTRA_COLLECTIONS`]. `space` (or `spaces`) holds the space itself.
+pub fn collections() -> impl Iterator<Item = &'static str> {
+    crate::kinds::KINDS
+        .iter()
+        .filter_map(|r| r.snapshot)
+        .chain(crate::kinds::EXTRA_COLLECTIONS.iter().copied())
+}
 
 fn decode_all<T: serde::de::DeserializeOwned>(
     collection: &str,
@@ -218,7 +195,7 @@ fn decode_all<T: serde::de::DeserializeOwned>(
 
 impl Snapshot {
     /// Builds a snapshot from `(collection, JSON array)` pairs, as a snapshot directory
-    /// holds them. Collection names are those of [`COLLECTIONS`] (case-insensitive); the
+    /// holds them. Collection names are those of [`collections`] (case-insensitive); the
     /// `space` entry may be an object or an array of one. A collection given twice is
     /// appended. Does no I/O.
     pub fn from_collections<I, S>(
@@ -342,8 +319,7 @@ impl Snapshot {
 
     /// The collection name a kind is stored under, if a snapshot holds that kind.
     pub fn collection_of(kind: ResourceKind) -> Option<&'static str> {
-        let c = kind.collection().to_ascii_lowercase();
-        COLLECTIONS.iter().copied().find(|n| *n == c)
+        crate::kinds::row_of(kind).and_then(|r| r.snapshot)
     }
 }
 
