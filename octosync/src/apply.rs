@@ -27,8 +27,9 @@ use octopus_client::OctopusWrite;
 use octopus_model::{name_key, OctopusVersion, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sync_core::ledger::{changed_fields, fill_certificate, item_key as key, overlay};
 use sync_core::{
-    fill_secret_slots, resolve_pending, Base, ItemRef, LayerName, Op, OpAction, Pending, Plan,
+    Base, IdLedger, ItemRef, LayerName, LedgerError, Op, OpAction, Pending, Plan, ProcessKey,
     Target,
 };
 use tokio::sync::{Mutex, OnceCell};
@@ -38,8 +39,8 @@ use tokio::sync::{Mutex, OnceCell};
 #[non_exhaustive]
 pub enum ApplyError {
     /// A reference to an item created earlier in the plan could not be resolved.
-    #[error("unresolved reference: {0}")]
-    Unresolved(String),
+    #[error("unresolved reference")]
+    Unresolved(#[source] LedgerError),
     /// An update names no document.
     #[error("the plan names no document to update")]
     NoTarget,
@@ -373,14 +374,12 @@ pub const CREATED_SINCE_PLAN: &str = "created on the destination since the plan;
 pub const PLANNED_AGAIN: &str =
     "changed on the destination since it was read: planned again from its current state";
 
-/// Ids learned while applying: creates' answers and the action ids of saved processes.
+/// What the apply learned so far: the ids the server answered, and what it wrote or
+/// refused.
 #[derive(Default)]
 struct Resolved {
-    created: BTreeMap<ItemRef, Value>,
-    actions: BTreeMap<(String, String), String>,
-    /// The `Version` each step template written so far was saved with, as the server
-    /// answered it.
-    template_versions: BTreeMap<ItemRef, String>,
+    /// Creates' answers, action ids of saved processes, step template versions.
+    ledger: IdLedger,
     /// The documents this apply updated, with what they were once written: a later op
     /// on the same document (a project's settings are written in two layers) checks
     /// against this instead of the plan's base, which the first write changed.
@@ -390,130 +389,6 @@ struct Resolved {
     /// The destination's items per kind, read once before the first create of that kind,
     /// to tell whether somebody created an item of that name since the plan.
     listed: BTreeMap<ResourceKind, Vec<Value>>,
-}
-
-/// How [`Pending::Action`] names the process `item` is: the project, or
-/// `project/runbook` for a runbook process.
-fn process_name(item: &ItemRef) -> String {
-    match item.kind {
-        ResourceKind::RunbookProcess => {
-            format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
-        }
-        _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
-    }
-}
-
-fn key(item: &ItemRef) -> ItemRef {
-    ItemRef {
-        kind: item.kind,
-        name: name_key(&item.name),
-        owner: item.owner.as_deref().map(name_key),
-    }
-}
-
-impl Resolved {
-    fn id_of(&self, item: &ItemRef) -> Option<String> {
-        self.created
-            .get(&key(item))
-            .and_then(|v| v.get("Id"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }
-
-    fn resolve(&self, pending: &Pending) -> Result<String, String> {
-        match pending {
-            Pending::Created { item } => self
-                .id_of(item)
-                .ok_or_else(|| format!("{item} was not created")),
-            Pending::Action { process, action } => self
-                .actions
-                .get(&(name_key(process), name_key(action)))
-                .cloned()
-                .ok_or_else(|| format!("action {action:?} of {process:?} was not saved")),
-            Pending::TemplateVersion { item } => self
-                .template_versions
-                .get(&key(item))
-                .cloned()
-                .ok_or_else(|| format!("{item} was not saved")),
-        }
-    }
-
-    fn target(&self, target: &Target) -> Result<String, String> {
-        match target {
-            Target::Existing { id } => Ok(id.clone()),
-            Target::Created { item } => self.resolve(&Pending::Created { item: item.clone() }),
-            Target::SideEffect { owner, field } => self
-                .created
-                .get(&key(owner))
-                .and_then(|v| v.get(field))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{field} of {owner} is not known")),
-        }
-    }
-
-    /// Records the version a step template was saved with.
-    fn record_template_version(&mut self, item: &ItemRef, saved: &Value) {
-        let version = match saved.get("Version") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => return,
-        };
-        self.template_versions.insert(key(item), version);
-    }
-
-    /// Records the action ids of a saved process, keyed as the plan refers to them.
-    fn record_actions(&mut self, item: &ItemRef, saved: &Value) {
-        let process = process_name(item);
-        for step in saved
-            .get("Steps")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for action in step
-                .get("Actions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let (Some(name), Some(id)) = (
-                    action.get("Name").and_then(Value::as_str),
-                    action.get("Id").and_then(Value::as_str),
-                ) {
-                    self.actions
-                        .insert((name_key(&process), name_key(name)), id.to_owned());
-                }
-            }
-        }
-    }
-}
-
-/// Substitutes resolved ids for the plan's placeholders.
-fn resolve_body(op: &Op, resolved: &Resolved, placeholder: &str) -> Result<Value, ApplyError> {
-    let mut body = op.body.clone().unwrap_or(Value::Null);
-    resolve_pending(&mut body, &op.pending, |p| resolved.resolve(p))
-        .map_err(ApplyError::Unresolved)?;
-    fill_secret_slots(&mut body, &op.secret_slots, placeholder);
-    Ok(body)
-}
-
-/// The top-level fields an update changes, from its diff paths.
-fn changed_fields(op: &Op) -> Vec<String> {
-    let mut fields: Vec<String> = op
-        .diff
-        .iter()
-        .map(|c| {
-            c.path
-                .split(['.', '['])
-                .next()
-                .unwrap_or(&c.path)
-                .to_owned()
-        })
-        .collect();
-    fields.sort();
-    fields.dedup();
-    fields
 }
 
 /// Applies a plan's creates and updates, in order. An update of a document changed
@@ -681,7 +556,10 @@ async fn apply_op(
                 reason: format!("it depends on {dependency}, which was refused"),
             });
         }
-        let mut body = resolve_body(op, &r, &options.secret_placeholder)?;
+        let mut body = r
+            .ledger
+            .prepare_body(op, &options.secret_placeholder)
+            .map_err(ApplyError::Unresolved)?;
         if let Some(file) = &op.certificate_file {
             // Read only now, and only into the body sent: never into the plan or a log.
             let data = crate::certificates::read(
@@ -690,13 +568,12 @@ async fn apply_op(
                 options.certificates_password_env.as_deref(),
             )
             .map_err(ApplyError::Certificate)?;
-            body["CertificateData"] = serde_json::json!({"HasValue": true, "NewValue": data.data});
-            if let Some(password) = data.password {
-                body["Password"] = serde_json::json!({"HasValue": true, "NewValue": password});
-            }
+            fill_certificate(&mut body, &data.data, data.password.as_deref());
         }
         let target = match (&op.action, &op.target) {
-            (OpAction::Update, Some(t)) => Some(r.target(t).map_err(ApplyError::Unresolved)?),
+            (OpAction::Update, Some(t)) => {
+                Some(r.ledger.target_id(t).map_err(ApplyError::Unresolved)?)
+            }
             (OpAction::Update, None) => return Err(ApplyError::NoTarget),
             _ => None,
         };
@@ -739,21 +616,18 @@ async fn apply_op(
                 {
                     for channel in channels {
                         let value = serde_json::to_value(&channel).unwrap_or(Value::Null);
-                        r.created.insert(
-                            key(&ItemRef::owned(
+                        r.ledger.record_created(
+                            &ItemRef::owned(
                                 ResourceKind::Channel,
                                 channel.name.clone(),
                                 op.item.name.clone(),
-                            )),
+                            ),
                             value,
                         );
                     }
                 }
             }
-            if kind == ResourceKind::ActionTemplate {
-                r.record_template_version(&op.item, &created);
-            }
-            r.created.insert(key(&op.item), created);
+            r.ledger.record_created(&op.item, created);
             drop(r);
             if let Some(body) = &snapshot_of {
                 publish(writer, &op.item, &id, body).await?;
@@ -853,15 +727,7 @@ async fn apply_op(
             if let Ok(doc) = sync_core::normalized(kind, saved.clone()) {
                 r.written.insert((kind, id.clone()), Base::of(&doc));
             }
-            if matches!(
-                kind,
-                ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
-            ) {
-                r.record_actions(&op.item, &saved);
-            }
-            if kind == ResourceKind::ActionTemplate {
-                r.record_template_version(&op.item, &saved);
-            }
+            r.ledger.record_saved(&op.item, &saved);
             Ok(Outcome::Updated { id })
         }
     }
@@ -964,12 +830,7 @@ fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
                 Pending::Action { process, .. } => r
                     .refused
                     .iter()
-                    .find(|refused| {
-                        matches!(
-                            refused.kind,
-                            ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
-                        ) && process_name(refused) == name_key(process)
-                    })
+                    .find(|refused| ProcessKey::of(refused).is_some_and(|k| k.same(process)))
                     .cloned(),
             }
         }))
@@ -1011,30 +872,6 @@ fn same_item<'a>(items: &'a [Value], body: &Value) -> Option<&'a Value> {
                     .is_some_and(|p| p.eq_ignore_ascii_case(o))
             })
     })
-}
-
-/// The body to PUT: the current document with the plan's changed top-level fields laid
-/// over it.
-fn overlay(fields: &[String], mut current: Value, body: Value) -> Value {
-    if fields.is_empty() {
-        return body;
-    }
-    let (Value::Object(current_map), Value::Object(body_map)) = (&mut current, &body) else {
-        return body;
-    };
-    for field in fields {
-        match body_map.get(field) {
-            Some(v) => {
-                current_map.insert(field.clone(), v.clone());
-            }
-            None => {
-                current_map.remove(field);
-            }
-        }
-    }
-    // Everything else, `Version` of processes and variable sets included, is the document
-    // as it is now, so the write is checked against it.
-    current
 }
 
 /// POSTs a new item. When the outcome is unknown, looks the item up by name before

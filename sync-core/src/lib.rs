@@ -63,6 +63,7 @@ pub mod children;
 pub mod context;
 pub mod diff;
 pub mod index;
+pub mod ledger;
 pub mod plan;
 pub mod planner;
 pub mod provenance;
@@ -73,6 +74,7 @@ pub mod snapshot;
 pub mod testing;
 
 pub use base::{digest_bytes, digest_json, normalized, Base};
+pub use ledger::{IdLedger, LedgerError, ProcessKey};
 pub use octopus_model::ResourceKind;
 pub use plan::{
     fill_secret_slots, resolve_pending, CertificateFile, CleanupCategory, CleanupEntry,

@@ -304,7 +304,7 @@ pub enum Pending {
     /// action ids, which the server assigns when the process is saved).
     Action {
         /// The process owner: the project, or `project/runbook`.
-        process: String,
+        process: crate::ledger::ProcessKey,
         /// The action's name.
         action: String,
     },
@@ -323,7 +323,7 @@ impl Pending {
         match self {
             Pending::Created { item } => format!("(pending {item})"),
             Pending::Action { process, action } => {
-                format!("(pending action {action:?} of {process:?})")
+                format!("(pending action {action:?} of {:?})", process.as_str())
             }
             Pending::TemplateVersion { item } => format!("(pending version of {item})"),
         }

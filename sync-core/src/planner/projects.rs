@@ -24,6 +24,7 @@ use crate::children::Children;
 use crate::context::{Ctx, DEFAULT_CHANNEL};
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
 use crate::index::Lookup;
+use crate::ledger::ProcessKey;
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
 use crate::rules::ScopeMode;
 
@@ -449,17 +450,13 @@ fn dest_process<'a>(ctx: &Ctx<'a>, p: &Planned<'_>) -> Option<&'a DeploymentProc
     ctx.dk.process(p.dest_id.as_deref()?)
 }
 
-fn runbook_key(project: &str, runbook: &str) -> String {
-    format!("{project}/{runbook}")
-}
-
 fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
     let mut ids = ProcessOwnerIds::default();
     if let Some(process) = source_process(ctx, p.source) {
-        ids.add_source(p.name(), &process.steps);
+        ids.add_source(&ProcessKey::project(p.name()), &process.steps);
     }
     if let Some(process) = dest_process(ctx, p) {
-        ids.add_dest(p.name(), &process.steps);
+        ids.add_dest(&ProcessKey::project(p.name()), &process.steps);
     }
     let source_id = p
         .source
@@ -469,13 +466,13 @@ fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
         .unwrap_or_default();
     for rb in ctx.sk.runbooks(&source_id) {
         if let Some(process) = runbook_process(&ctx.sk, rb) {
-            ids.add_source(&runbook_key(p.name(), &rb.name), &process.steps);
+            ids.add_source(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
         }
     }
     if let Some(dest_id) = &p.dest_id {
         for rb in ctx.dk.runbooks(dest_id) {
             if let Some(process) = runbook_process(&ctx.dk, rb) {
-                ids.add_dest(&runbook_key(p.name(), &rb.name), &process.steps);
+                ids.add_dest(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
             }
         }
     }
@@ -539,7 +536,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         }
     };
     let owner = ProcessOwner {
-        key: p.name().to_owned(),
+        key: ProcessKey::project(p.name()),
         project: p.name(),
         dest_project: p.dest_id.clone(),
     };
@@ -681,7 +678,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
                 )
             }
         };
-        let key = runbook_key(p.name(), &rb.name);
+        let key = ProcessKey::runbook(p.name(), &rb.name);
         let process_item = ItemRef::owned(ResourceKind::RunbookProcess, &rb.name, p.name());
         let Some(source) = runbook_process(&ctx.sk, rb) else {
             ctx.warnings.push(format!(
