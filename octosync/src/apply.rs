@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sync_core::ledger::{changed_fields, fill_certificate, item_key as key, overlay};
 use sync_core::{
-    Base, IdLedger, ItemRef, LayerName, LedgerError, Op, OpAction, Pending, Plan, ProcessKey,
-    Target,
+    Base, Change, IdLedger, ItemRef, LayerName, LedgerError, Op, OpAction, Pending, Plan,
+    ProcessKey, Target,
 };
 use tokio::sync::{Mutex, OnceCell};
 
@@ -41,9 +41,6 @@ pub enum ApplyError {
     /// A reference to an item created earlier in the plan could not be resolved.
     #[error("unresolved reference")]
     Unresolved(#[source] LedgerError),
-    /// An update names no document.
-    #[error("the plan names no document to update")]
-    NoTarget,
     /// The current document could not be read before an update.
     #[error("cannot read the current document")]
     Read(#[source] octopus_client::Error),
@@ -414,14 +411,14 @@ pub async fn apply_plan_with(
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for layer in &plan.layers {
-        let ops: Vec<&Op> = layer.ops.iter().filter(|op| op.action.writes()).collect();
+        let ops: Vec<&Op> = layer.ops.iter().filter(|op| op.action().writes()).collect();
         if ops.is_empty() {
             continue;
         }
         if stopped {
             report.results.extend(ops.iter().map(|op| OpResult {
                 item: op.item.clone(),
-                action: op.action,
+                action: op.action(),
                 outcome: Outcome::NotAttempted,
                 note: None,
             }));
@@ -436,7 +433,7 @@ pub async fn apply_plan_with(
                 async move {
                     let result = OpResult {
                         item: op.item.clone(),
-                        action: op.action,
+                        action: op.action(),
                         outcome: run_op(writer, op, resolved, version, options).await,
                         note: None,
                     };
@@ -522,14 +519,14 @@ async fn plan_changed_again(
         tracing::info!(item = %result.item, "changed since it was read; planning it again");
         let again = fresh.ops().find(|op| key(&op.item) == key(&result.item));
         let (action, outcome) = match again {
-            Some(op) if op.action.writes() => {
+            Some(op) if op.action().writes() => {
                 resolved.lock().await.refused.remove(&key(&op.item));
                 (
-                    op.action,
+                    op.action(),
                     run_op(writer, op, resolved, version, options).await,
                 )
             }
-            Some(op) => (op.action, Outcome::AlreadyInSync { id }),
+            Some(op) => (op.action(), Outcome::AlreadyInSync { id }),
             None => continue,
         };
         result.action = action;
@@ -545,9 +542,23 @@ async fn apply_op(
     version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Result<Outcome, ApplyError> {
-    if op.action == OpAction::Delete {
-        return delete(writer, op, resolved).await;
-    }
+    let target = match &op.change {
+        Change::Delete { target, base } => {
+            return delete(writer, op, target, base.as_ref(), resolved).await
+        }
+        Change::Update(update) => Some(&update.target),
+        Change::Create(_) => None,
+        // Ops that write nothing are not sent here; there is nothing to do for one.
+        Change::Unchanged { target } | Change::Skip { target } => {
+            let id = match target {
+                Some(t) => resolved.lock().await.ledger.target_id(t).ok(),
+                None => None,
+            };
+            return Ok(Outcome::AlreadyInSync {
+                id: id.unwrap_or_default(),
+            });
+        }
+    };
     let (body, target) = {
         let r = resolved.lock().await;
         if let Some(dependency) = refused_dependency(op, &r) {
@@ -560,7 +571,7 @@ async fn apply_op(
             .ledger
             .prepare_body(op, &options.secret_placeholder)
             .map_err(ApplyError::Unresolved)?;
-        if let Some(file) = &op.certificate_file {
+        if let Some(file) = op.certificate_file() {
             // Read only now, and only into the body sent: never into the plan or a log.
             let data = crate::certificates::read(
                 options.certificates_from.as_deref(),
@@ -570,12 +581,9 @@ async fn apply_op(
             .map_err(ApplyError::Certificate)?;
             fill_certificate(&mut body, &data.data, data.password.as_deref());
         }
-        let target = match (&op.action, &op.target) {
-            (OpAction::Update, Some(t)) => {
-                Some(r.ledger.target_id(t).map_err(ApplyError::Unresolved)?)
-            }
-            (OpAction::Update, None) => return Err(ApplyError::NoTarget),
-            _ => None,
+        let target = match target {
+            Some(t) => Some(r.ledger.target_id(t).map_err(ApplyError::Unresolved)?),
+            None => None,
         };
         (body, target)
     };
@@ -647,7 +655,7 @@ async fn apply_op(
                 .map_err(ApplyError::Version)?;
             // The guard every update has: the old-shape document, which every version
             // can read, is what the plan was made against.
-            if let Some(planned) = &op.base {
+            if let Some(planned) = op.base() {
                 let current = writer
                     .tenant_variables(&octopus_model::TenantId::new(id.clone()))
                     .await
@@ -681,12 +689,12 @@ async fn apply_op(
         }
         Some(id) => {
             let fields = changed_fields(op);
-            let current = if op.base.is_some() || !fields.is_empty() {
+            let current = if op.base().is_some() || !fields.is_empty() {
                 Some(writer.get_raw(kind, &id).await.map_err(ApplyError::Read)?)
             } else {
                 None
             };
-            if let (Some(planned), Some(current)) = (&op.base, &current) {
+            if let (Some(planned), Some(current)) = (op.base(), &current) {
                 let now = sync_core::normalized(kind, current.clone())
                     .map(|doc| Base::of(&doc))
                     .map_err(|source| ApplyError::Decode { kind, source })?;
@@ -781,14 +789,18 @@ async fn publish(
 async fn delete(
     writer: &dyn OctopusWrite,
     op: &Op,
+    target: &Target,
+    base: Option<&Base>,
     resolved: &Mutex<Resolved>,
 ) -> Result<Outcome, ApplyError> {
     let kind = op.item.kind;
-    let id = match &op.target {
-        Some(Target::Existing { id }) => id.clone(),
-        _ => return Err(ApplyError::NoTarget),
-    };
-    if let Some(planned) = &op.base {
+    let id = resolved
+        .lock()
+        .await
+        .ledger
+        .target_id(target)
+        .map_err(ApplyError::Unresolved)?;
+    if let Some(planned) = base {
         let current = match writer.get_raw(kind, &id).await {
             Ok(current) => current,
             Err(octopus_client::Error::NotFound { .. }) => return Ok(Outcome::Deleted { id }),
@@ -819,11 +831,11 @@ fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
         Target::Created { item } => Some(item.clone()),
         Target::SideEffect { owner, .. } => Some(owner.clone()),
     };
-    op.target
-        .iter()
-        .chain(op.owner.iter())
+    op.target()
+        .into_iter()
+        .chain(op.owner.as_ref())
         .filter_map(from_target)
-        .chain(op.pending.iter().filter_map(|p| {
+        .chain(op.pending().iter().filter_map(|p| {
             match &p.reference {
                 Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
                 // An action's id comes from saving its process: a refused process has none.

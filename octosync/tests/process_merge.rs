@@ -224,9 +224,9 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
                 ResourceKind::DeploymentProcess
                     | ResourceKind::RunbookProcess
                     | ResourceKind::ActionTemplate
-            ) && matches!(o.action, OpAction::Create | OpAction::Update)
+            ) && matches!(o.action(), OpAction::Create | OpAction::Update)
         })
-        .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+        .map(|o| format!("{:?} {} {:?}", o.action(), o.item, o.diff()))
         .collect();
     assert!(left.is_empty(), "{left:#?}");
     src.stop().await;

@@ -80,7 +80,7 @@ async fn a_published_source_runbook_is_created_and_published_on_the_destination(
     let op = first
         .find(ResourceKind::RunbookSnapshot, RUNBOOK)
         .unwrap_or_else(|| panic!("no publish op in\n{first}"));
-    assert_eq!(op.action, OpAction::Create);
+    assert_eq!(op.action(), OpAction::Create);
     assert!(first
         .layers
         .iter()

@@ -160,7 +160,7 @@ impl<'a> Ctx<'a> {
 
     /// Adds an op to a layer.
     pub fn push(&mut self, layer: LayerName, op: Op) {
-        if op.action == OpAction::Skip {
+        if op.action() == OpAction::Skip {
             self.cleanup.push(CleanupEntry {
                 category: CleanupCategory::Skipped,
                 item: op.item.clone(),

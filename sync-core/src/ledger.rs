@@ -249,9 +249,9 @@ impl IdLedger {
     /// The body an op sends, but for certificate data: its references resolved and its
     /// secret slots filled with `secret_placeholder`.
     pub fn prepare_body(&self, op: &Op, secret_placeholder: &str) -> Result<Value, LedgerError> {
-        let mut body = op.body.clone().unwrap_or(Value::Null);
-        resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
-        fill_secret_slots(&mut body, &op.secret_slots, secret_placeholder);
+        let mut body = op.body().cloned().unwrap_or(Value::Null);
+        resolve_pending(&mut body, op.pending(), |p| self.resolve(p))?;
+        fill_secret_slots(&mut body, op.secret_slots(), secret_placeholder);
         Ok(body)
     }
 }
@@ -277,7 +277,7 @@ pub fn fill_certificate(body: &mut Value, data: &str, password: Option<&str>) {
 /// lays over the current document.
 pub fn changed_fields(op: &Op) -> Vec<String> {
     let mut fields: Vec<String> = op
-        .diff
+        .diff()
         .iter()
         .map(|c| {
             c.path
@@ -320,7 +320,7 @@ pub fn overlay(fields: &[String], mut current: Value, body: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FieldChange, OpAction, PendingRef};
+    use crate::plan::{FieldChange, PendingRef};
     use serde_json::json;
 
     fn project() -> ItemRef {
@@ -431,16 +431,17 @@ mod tests {
         let reference = Pending::Created {
             item: lifecycle.clone(),
         };
-        let mut op = Op::bare(project(), OpAction::Create, "missing");
-        op.body =
-            Some(json!({"Name": "OctoFX", "LifecycleId": reference.placeholder(), "Key": null}));
-        op.pending = vec![PendingRef {
-            pointer: "/LifecycleId".into(),
-            placeholder: reference.placeholder(),
-            in_key: false,
-            reference,
-        }];
-        op.secret_slots = vec!["/Key".into()];
+        let body = json!({"Name": "OctoFX", "LifecycleId": reference.placeholder(), "Key": null});
+        let mut op = Op::create(project(), "missing", body);
+        if let Some(create) = op.create_mut() {
+            create.pending = vec![PendingRef {
+                pointer: "/LifecycleId".into(),
+                placeholder: reference.placeholder(),
+                in_key: false,
+                reference,
+            }];
+            create.secret_slots = vec!["/Key".into()];
+        }
         let mut ledger = IdLedger::new();
         assert_eq!(
             ledger.prepare_body(&op, "S"),
@@ -457,8 +458,7 @@ mod tests {
 
     #[test]
     fn an_update_lays_only_its_changed_fields_over_the_current_document() {
-        let mut op = Op::bare(project(), OpAction::Update, "differs");
-        op.diff = vec![
+        let diff = vec![
             FieldChange {
                 path: "Steps[0].Name".into(),
                 before: json!("a"),
@@ -475,6 +475,8 @@ mod tests {
                 after: Value::Null,
             },
         ];
+        let target = Target::Existing { id: "p".into() };
+        let op = Op::update(project(), "differs", target, json!({}), diff);
         let fields = changed_fields(&op);
         assert_eq!(fields, ["Description", "Steps"]);
         let current =

@@ -115,7 +115,7 @@ fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) 
             .find(|op| {
                 op.item.kind == ResourceKind::ActionTemplate
                     && name_key(&op.item.name) == name_key(&name)
-                    && matches!(op.action, OpAction::Create | OpAction::Update)
+                    && matches!(op.action(), OpAction::Create | OpAction::Update)
             })
             .map(|op| op.item.clone());
         if let Some(item) = written {

@@ -210,9 +210,8 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                     None => {
                         ctx.push(
                             LayerName::Projects,
-                            Op::bare(
+                            Op::skip(
                                 item,
-                                OpAction::Skip,
                                 format!("its {kind} {name:?} is not on the destination"),
                             ),
                         );
@@ -273,9 +272,11 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 body.clone(),
                 "missing on the destination",
             );
-            op.secret_slots = slots;
+            if let Some(c) = op.create_mut() {
+                c.secret_slots = slots;
+            }
             // Later updates of the new project start from the body as sent (shims applied).
-            let body = op.body.clone().unwrap_or(body);
+            let body = op.body().cloned().unwrap_or(body);
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,
@@ -314,7 +315,7 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Target, Value)>
         let item = ItemRef::owned(ResourceKind::Channel, &channel.name, p.name());
         let mut op = plan_channel(ctx, p, channel, &item);
         op.owner = Some(p.target());
-        match (op.action, &op.body, &op.target) {
+        match (op.action(), op.body(), op.target()) {
             (OpAction::Create, Some(body), _) => created.push((
                 item.clone(),
                 Target::Created { item: item.clone() },
@@ -349,26 +350,24 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
             .dest_id
             .as_deref()
             .and_then(|project| ctx.dk.default_channel(project));
-        let mut op = Op::bare(
-            item.clone(),
-            OpAction::Unchanged,
-            "the default channel matches the destination project's default channel",
-        );
-        match found.and_then(|c| c.id.get()) {
-            Some(id) => {
-                op.target = Some(Target::Existing {
+        return match found.and_then(|c| c.id.get()) {
+            Some(id) => Op::unchanged(
+                item.clone(),
+                "the default channel matches the destination project's default channel",
+                Some(Target::Existing {
                     id: id.as_str().to_owned(),
-                })
-            }
-            None if p.dest_id.is_none() => {
-                op.reason = "the server creates the default channel with the project".to_owned()
-            }
-            None => {
-                op.action = OpAction::Skip;
-                op.reason = "the destination project has no default channel".to_owned();
-            }
-        }
-        return op;
+                }),
+            ),
+            None if p.dest_id.is_none() => Op::unchanged(
+                item.clone(),
+                "the server creates the default channel with the project",
+                None,
+            ),
+            None => Op::skip(
+                item.clone(),
+                "the destination project has no default channel",
+            ),
+        };
     }
     if let Some(project) = &p.dest_id {
         match ctx
@@ -376,18 +375,15 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
             .lookup_in(ResourceKind::Channel, Some(project), &channel.name)
         {
             Lookup::Found(id) => {
-                let mut op = Op::bare(
+                return Op::unchanged(
                     item.clone(),
-                    OpAction::Unchanged,
                     "exists; its lifecycle and rules are the destination's",
+                    Some(Target::Existing { id: id.to_owned() }),
                 );
-                op.target = Some(Target::Existing { id: id.to_owned() });
-                return op;
             }
             Lookup::Duplicate(n) => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("{n} destination channels of this project have this name"),
                 );
             }
@@ -405,9 +401,8 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         match r.text() {
             Some(id) => set(&mut body, "LifecycleId", Value::String(id)),
             None => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("its lifecycle {name:?} is not on the destination"),
                 )
             }
@@ -421,9 +416,8 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         match r.text() {
             Some(id) => set(&mut body, "ParentEnvironmentId", Value::String(id)),
             None => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("its parent environment {name:?} is not on the destination"),
                 )
             }
@@ -437,7 +431,7 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         channel.tenant_tags.iter(),
     ) {
         Ok(tags) => set(&mut body, "TenantTags", strings(&tags)),
-        Err(reason) => return Op::bare(item.clone(), OpAction::Skip, reason),
+        Err(reason) => return Op::skip(item.clone(), reason),
     }
     create_op(ctx, item.clone(), body, "missing on the destination")
 }
@@ -488,7 +482,7 @@ const GIT_BACKED: &str = "the project is version controlled: this lives in git a
 fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     let item = ItemRef::owned(ResourceKind::DeploymentProcess, p.name(), p.name());
     if p.cac {
-        let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+        let mut op = Op::skip(item, GIT_BACKED);
         op.owner = Some(p.target());
         ctx.push(LayerName::DeploymentProcesses, op);
         return;
@@ -512,9 +506,8 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
             },
         ),
         (Some(_), None) => {
-            let mut op = Op::bare(
+            let mut op = Op::skip(
                 item,
-                OpAction::Skip,
                 "the destination snapshot has no deployment process for this project",
             );
             op.owner = Some(p.target());
@@ -557,9 +550,9 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         "the steps differ from the source",
         "the steps match the source",
     );
-    if op.action == OpAction::Update {
-        op.secret_slots = merged.secret_slots;
-        op.removed = merged.removed;
+    if let Some(u) = op.update_mut() {
+        u.secret_slots = merged.secret_slots;
+        u.removed = merged.removed;
     }
     process::note(&mut op, &merged.notes);
     op.owner = Some(p.target());
@@ -584,7 +577,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
         }
         let item = ItemRef::owned(ResourceKind::Runbook, &rb.name, p.name());
         if p.cac {
-            let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+            let mut op = Op::skip(item, GIT_BACKED);
             op.owner = Some(p.target());
             ctx.push(LayerName::Runbooks, op);
             continue;
@@ -597,9 +590,8 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             Some(Lookup::Duplicate(n)) => {
                 ctx.push(
                     LayerName::Runbooks,
-                    Op::bare(
+                    Op::skip(
                         item,
-                        OpAction::Skip,
                         format!("{n} destination runbooks of this project have this name"),
                     ),
                 );
@@ -657,9 +649,8 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
                 if !rb.environments.is_empty() && envs.is_empty() {
                     ctx.push(
                         LayerName::Runbooks,
-                        Op::bare(
+                        Op::skip(
                             item,
-                            OpAction::Skip,
                             "none of the environments it runs in exist on the destination",
                         ),
                     );
@@ -719,9 +710,9 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             "the steps differ from the source",
             "the steps match the source",
         );
-        if op.action == OpAction::Update {
-            op.secret_slots = merged.secret_slots;
-            op.removed = merged.removed;
+        if let Some(u) = op.update_mut() {
+            u.secret_slots = merged.secret_slots;
+            u.removed = merged.removed;
         }
         process::note(&mut op, &merged.notes);
         let runbook_target = match &before {
@@ -734,7 +725,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             None => Target::Created { item: item.clone() },
         };
         op.owner = Some(runbook_target.clone());
-        let written = op.action == OpAction::Update;
+        let written = op.action() == OpAction::Update;
         let frozen = crate::digest_json(&to_value(&desired));
         ctx.push(LayerName::RunbookProcesses, op);
         let has_packages = source
@@ -831,7 +822,7 @@ fn publish_runbook(
         let reason = format!(
             "{why}, but its process references packages: a snapshot needs a version of each, and the destination's feeds are not read when planning; publish it by hand on the destination (Runbooks > Publish, choosing the package versions) so that its runs and triggers use the synced process"
         );
-        let mut op = Op::bare(snapshot, OpAction::Skip, reason);
+        let mut op = Op::skip(snapshot, reason);
         op.owner = Some(runbook);
         ctx.push(LayerName::RunbookPublishing, op);
         return;
@@ -871,13 +862,11 @@ fn existing_runbook(ctx: &mut Ctx<'_>, rb: &Runbook, dest: &Runbook, item: &Item
             .unwrap_or_default(),
     };
     if !ctx.rules.policy.overwrite_existing_runbook_settings {
-        let mut op = Op::bare(
+        return Op::unchanged(
             item.clone(),
-            OpAction::Unchanged,
             "exists; its settings are the destination's",
+            Some(target),
         );
-        op.target = Some(target);
-        return op;
     }
     let mut desired = dest.clone();
     desired.description = rb.description.clone();
@@ -956,9 +945,8 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
                 },
             ),
             None => {
-                let mut op = Op::bare(
+                let mut op = Op::skip(
                     item,
-                    OpAction::Skip,
                     "the destination snapshot has no variable set for this project",
                 );
                 op.owner = Some(p.target());
@@ -1010,13 +998,13 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         "variable values or scopes differ",
         "the variables match",
     );
-    if op.action == OpAction::Update {
-        op.secret_slots = secret_slots;
-        op.variables = merged.review;
-        op.removed = merged.removed;
+    if let Some(u) = op.update_mut() {
+        u.secret_slots = secret_slots;
+        u.variables = merged.review;
+        u.removed = merged.removed;
     }
     op.owner = Some(p.target());
-    let written = op.action == OpAction::Update;
+    let written = op.action() == OpAction::Update;
     ctx.push(LayerName::ProjectVariables, op);
     written
 }
@@ -1209,7 +1197,7 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         "versioning and release creation name actions, so they are set once the process exists",
         "versioning and release creation match the source",
     );
-    if op.action == OpAction::Update {
+    if op.action() == OpAction::Update {
         ctx.push(LayerName::ProjectVersioning, op);
     }
 }

@@ -19,7 +19,7 @@ use octopus_model::{
 use serde_json::Value;
 
 use crate::ledger::{changed_fields, fill_certificate, overlay, IdLedger, LedgerError};
-use crate::plan::{ItemRef, OpAction, Plan, DEFAULT_SECRET_PLACEHOLDER};
+use crate::plan::{Change, ItemRef, Plan, DEFAULT_SECRET_PLACEHOLDER};
 use crate::snapshot::Snapshot;
 
 /// Why a plan could not be applied.
@@ -28,9 +28,6 @@ pub enum ApplyError {
     /// A reference or target names something not written earlier.
     #[error(transparent)]
     Unresolved(#[from] LedgerError),
-    /// An op lacks what its action needs (an update or delete without a target).
-    #[error("{0}")]
-    Malformed(String),
     /// An update's target does not exist.
     #[error("{kind} {id} does not exist")]
     NotFound {
@@ -184,29 +181,26 @@ impl InMemoryApplier {
     /// Applies a plan: every create, update and delete, layer by layer.
     pub fn apply(&mut self, plan: &Plan) -> Result<(), ApplyError> {
         for op in plan.ops() {
-            if !op.action.writes() {
-                continue;
-            }
-            let target = match (&op.target, op.action) {
-                (Some(target), _) => Some(self.ledger.target_id(target)?),
-                (None, OpAction::Create) => None,
-                (None, _) => {
-                    return Err(ApplyError::Malformed(format!("no target for {}", op.item)))
+            match &op.change {
+                Change::Unchanged { .. } | Change::Skip { .. } => {}
+                Change::Delete { target, .. } => {
+                    let id = self.ledger.target_id(target)?;
+                    self.writes += 1;
+                    self.delete(op.item.kind, &id);
                 }
-            };
-            if op.action == OpAction::Delete {
-                let id = target.unwrap_or_default();
-                self.writes += 1;
-                self.delete(op.item.kind, &id);
-                continue;
-            }
-            let mut body = self.ledger.prepare_body(op, DEFAULT_SECRET_PLACEHOLDER)?;
-            if let Some(file) = &op.certificate_file {
-                let password = file.pkcs12.then_some("(password)");
-                fill_certificate(&mut body, &format!("(bytes of {})", file.file), password);
-            }
-            match (op.action, target) {
-                (OpAction::Update, Some(id)) => {
+                Change::Create(create) => {
+                    let mut body = self.ledger.prepare_body(op, DEFAULT_SECRET_PLACEHOLDER)?;
+                    if let Some(file) = &create.certificate_file {
+                        let password = file.pkcs12.then_some("(password)");
+                        fill_certificate(&mut body, &format!("(bytes of {})", file.file), password);
+                    }
+                    read_back(&mut body);
+                    self.writes += 1;
+                    self.create(&op.item, body)?;
+                }
+                Change::Update(update) => {
+                    let id = self.ledger.target_id(&update.target)?;
+                    let mut body = self.ledger.prepare_body(op, DEFAULT_SECRET_PLACEHOLDER)?;
                     let fields = changed_fields(op);
                     if !fields.is_empty() {
                         body = overlay(&fields, self.current(op.item.kind, &id)?, body);
@@ -215,11 +209,6 @@ impl InMemoryApplier {
                     read_back(&mut body);
                     self.writes += 1;
                     self.update(&op.item, &id, body)?;
-                }
-                _ => {
-                    read_back(&mut body);
-                    self.writes += 1;
-                    self.create(&op.item, body)?;
                 }
             }
         }
