@@ -640,3 +640,94 @@ impl InMemoryApplier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{FieldChange, Layer, LayerName, Op, Pending, PendingRef, Summary, Target};
+    use serde_json::json;
+
+    fn destination() -> Snapshot {
+        let environments = json!([{"Id": "Environments-1", "Name": "Test",
+            "Description": "edited since the plan", "UseGuidedFailure": false}]);
+        let version = "2024.2.0".parse().expect("a version");
+        Snapshot::from_collections(version, [("environments", environments)])
+            .expect("a destination")
+    }
+
+    fn plan_of(ops: Vec<Op>) -> Plan {
+        Plan {
+            source_version: "2024.2.0".into(),
+            destination_version: "2024.2.0".into(),
+            layers: vec![Layer {
+                name: LayerName::Environments,
+                ops,
+            }],
+            cleanup: Vec::new(),
+            warnings: Vec::new(),
+            summary: Summary::default(),
+            synced: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_update_lays_its_changed_fields_over_the_document_as_it_is_now() {
+        // Planned when the description was something else: only the changed field is
+        // written, as the HTTP applier writes it.
+        let body = json!({"Id": "Environments-1", "Name": "Test",
+            "Description": "as planned", "UseGuidedFailure": true});
+        let op = Op::update(
+            ItemRef::new(ResourceKind::Environment, "Test"),
+            "guided failure differs",
+            Target::Existing {
+                id: "Environments-1".into(),
+            },
+            body,
+            vec![FieldChange {
+                path: "UseGuidedFailure".into(),
+                before: json!(false),
+                after: json!(true),
+            }],
+        );
+        let mut applier = InMemoryApplier::new(destination());
+        assert_eq!(applier.apply(&plan_of(vec![op])), Ok(()));
+        let env = &applier.snapshot.environments[0];
+        assert_eq!(env.use_guided_failure.get(), Some(&true));
+        assert_eq!(
+            env.description.get().map(String::as_str),
+            Some("edited since the plan")
+        );
+        assert_eq!(applier.writes, 1);
+    }
+
+    #[test]
+    fn a_reference_to_an_item_never_created_stops_the_apply_with_its_cause() {
+        let lifecycle = ItemRef::new(ResourceKind::Lifecycle, "QA");
+        let reference = Pending::Created {
+            item: lifecycle.clone(),
+        };
+        let body = json!({"Name": "Production", "Description": reference.placeholder()});
+        let mut op = Op::create(
+            ItemRef::new(ResourceKind::Environment, "Production"),
+            "missing",
+            body,
+        );
+        if let Some(create) = op.create_mut() {
+            create.pending = vec![PendingRef {
+                pointer: "/Description".into(),
+                placeholder: reference.placeholder(),
+                in_key: false,
+                reference,
+            }];
+        }
+        let mut applier = InMemoryApplier::new(destination());
+        assert_eq!(
+            applier.apply(&plan_of(vec![op])),
+            Err(ApplyError::Unresolved(LedgerError::NotCreated {
+                item: lifecycle
+            }))
+        );
+        assert_eq!(applier.writes, 0);
+        assert_eq!(applier.snapshot.environments.len(), 1);
+    }
+}
