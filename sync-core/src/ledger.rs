@@ -247,7 +247,7 @@ impl IdLedger {
     }
 
     /// The body an op sends, but for certificate data: its references resolved and its
-    /// secret slots filled with `secret_placeholder`.
+    /// secret slots filled with `secret_placeholder` (`null` for an op that sends none).
     pub fn prepare_body(&self, op: &Op, secret_placeholder: &str) -> Result<Value, LedgerError> {
         let mut body = op.body().cloned().unwrap_or(Value::Null);
         resolve_pending(&mut body, op.pending(), |p| self.resolve(p))?;
