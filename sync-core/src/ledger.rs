@@ -2,7 +2,7 @@
 //! I/O: the ids the destination answered, how a plan's symbolic references become those
 //! ids, and the body an op sends.
 //!
-//! The HTTP applier of `octosync` and the in-memory applier of [`crate::testing`] both
+//! The HTTP applier of `octosync` and the in-memory applier of `sync_core::testing` both
 //! keep their books here, so the property tests that apply plans in memory exercise the
 //! same resolution, body preparation and update overlay that users run against a
 //! server. Nothing here does I/O: an applier records what the server answered
