@@ -227,7 +227,7 @@ impl<'a> Ctx<'a> {
 
     /// Finds the destination item of `kind` named `name`, or the create of it in the plan.
     pub fn find_dest(&mut self, kind: ResourceKind, name: &str) -> Resolved {
-        match self.di.lookup(kind, name) {
+        match self.dest.index.lookup(kind, name) {
             Lookup::Found(id) => Resolved::Id(id.to_owned()),
             Lookup::Duplicate(n) => Resolved::Missing(format!(
                 "{n} destination {kind}s are named {name:?}; rename one"
@@ -243,10 +243,10 @@ impl<'a> Ctx<'a> {
     /// cannot have one.
     fn find_parent(&mut self, name: &str) -> Resolved {
         match self.find_dest(ResourceKind::ParentEnvironment, name) {
-            Resolved::Missing(reason) if !self.dst.version.at_least(2025, 4) => {
+            Resolved::Missing(reason) if !self.dest.snapshot.version.at_least(2025, 4) => {
                 Resolved::Missing(format!(
                     "{reason} (the destination runs Octopus {}, which has no parent environments)",
-                    self.dst.version
+                    self.dest.snapshot.version
                 ))
             }
             other => other,
@@ -259,12 +259,13 @@ impl<'a> Ctx<'a> {
         if source_id.trim().is_empty() {
             return vec![(String::new(), Resolved::Missing("empty id".to_owned()))];
         }
-        let Some(entry) = self.si.by_id(kind, source_id).cloned() else {
+        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
             // Environment scopes (variables, accounts, certificates, team roles) may
             // name parent environments (2025.4+), matched by name like environments.
             if kind == ResourceKind::Environment {
                 if let Some(parent) = self
-                    .si
+                    .source
+                    .index
                     .by_id(ResourceKind::ParentEnvironment, source_id)
                     .cloned()
                 {
@@ -284,7 +285,12 @@ impl<'a> Ctx<'a> {
                     _ => None,
                 };
                 if let Some(role) = role {
-                    let id = self.di.builtin(kind, role).unwrap_or(source_id).to_owned();
+                    let id = self
+                        .dest
+                        .index
+                        .builtin(kind, role)
+                        .unwrap_or(source_id)
+                        .to_owned();
                     return vec![(source_id.to_owned(), Resolved::Id(id))];
                 }
             }
@@ -294,7 +300,7 @@ impl<'a> Ctx<'a> {
             )];
         };
         if let Some(role) = &entry.builtin {
-            if let Some(id) = self.di.builtin(kind, role) {
+            if let Some(id) = self.dest.index.builtin(kind, role) {
                 return vec![(entry.name.clone(), Resolved::Id(id.to_owned()))];
             }
         }
@@ -361,7 +367,7 @@ impl<'a> Ctx<'a> {
         project_name: &str,
         dest_project: Option<&str>,
     ) -> (String, Resolved) {
-        let Some(entry) = self.si.by_id(kind, source_id).cloned() else {
+        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
             return (
                 source_id.to_owned(),
                 Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
@@ -373,7 +379,12 @@ impl<'a> Ctx<'a> {
             // whatever either is called; a new project gets one from the server.
             match dest_project {
                 Some(project) => {
-                    if let Some(id) = self.dk.default_channel(project).and_then(|c| c.id.get()) {
+                    if let Some(id) = self
+                        .dest
+                        .children
+                        .default_channel(project)
+                        .and_then(|c| c.id.get())
+                    {
                         return (name, Resolved::Id(id.as_str().to_owned()));
                     }
                 }
@@ -389,7 +400,7 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(project) = dest_project {
-            match self.di.lookup_in(kind, Some(project), &name) {
+            match self.dest.index.lookup_in(kind, Some(project), &name) {
                 Lookup::Found(id) => return (name, Resolved::Id(id.to_owned())),
                 Lookup::Duplicate(n) => {
                     return (

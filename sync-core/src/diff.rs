@@ -230,7 +230,7 @@ pub fn create_op(
     mut body: Value,
     reason: impl Into<String>,
 ) -> Op {
-    let applied = shims::prepare_create(item.kind, &mut body, &ctx.dst.version);
+    let applied = shims::prepare_create(item.kind, &mut body, &ctx.dest.snapshot.version);
     for shim in applied {
         ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
     }
@@ -254,7 +254,7 @@ pub fn update_op(
     same: impl Into<String>,
 ) -> Op {
     // Shims first, so a field the destination's version adds is not a change each run.
-    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dst.version);
+    let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dest.snapshot.version);
     let changes = diff(before, &desired);
     if changes.is_empty() {
         return Op::unchanged(item, same, Some(target));

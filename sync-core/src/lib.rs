@@ -187,7 +187,10 @@ pub fn plan(
     }
     let mut ctx = Ctx::new(source, destination, rules);
     ctx.warnings.extend(warnings);
-    for (side, ix) in [("source", &ctx.si), ("destination", &ctx.di)] {
+    for (side, ix) in [
+        ("source", &ctx.source.index),
+        ("destination", &ctx.dest.index),
+    ] {
         let dups = ix.duplicates();
         for (kind, owner, name, n) in dups {
             let owner = owner.map(|o| format!(" in {o}")).unwrap_or_default();

@@ -53,7 +53,7 @@ pub fn matches<'s, T: Resource>(
             continue;
         }
         let iref = ItemRef::new(kind, name);
-        if let Lookup::Duplicate(n) = ctx.si.lookup(kind, name) {
+        if let Lookup::Duplicate(n) = ctx.source.index.lookup(kind, name) {
             ctx.push(
                 layer,
                 Op::skip(
@@ -65,15 +65,19 @@ pub fn matches<'s, T: Resource>(
         }
         let role = item
             .id()
-            .and_then(|id| ctx.si.by_id(kind, id.as_ref()))
+            .and_then(|id| ctx.source.index.by_id(kind, id.as_ref()))
             .and_then(|e| e.builtin.clone());
         let dest_id = match &role {
-            Some(role) => ctx.di.builtin(kind, role).map(|id| Ok(id.to_owned())),
+            Some(role) => ctx
+                .dest
+                .index
+                .builtin(kind, role)
+                .map(|id| Ok(id.to_owned())),
             None => None,
         };
         let dest_id = match dest_id {
             Some(found) => found,
-            None => match ctx.di.lookup(kind, name) {
+            None => match ctx.dest.index.lookup(kind, name) {
                 Lookup::Found(id) => Ok(id.to_owned()),
                 Lookup::Duplicate(n) => Err(format!("{n} destination {kind}s are named {name:?}; rename one")),
                 Lookup::Missing if role.is_some() || is_builtin_name(kind, name) => Err(format!(

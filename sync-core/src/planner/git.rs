@@ -126,7 +126,7 @@ fn capitalised(text: &str) -> String {
 /// controlled on either side. Runs after the projects are planned, so it knows which
 /// projects the plan creates.
 pub fn git_settings_report(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = &ctx.rules.select.projects;
     let mut seen = std::collections::BTreeSet::new();
     let mut entries = Vec::new();
@@ -134,7 +134,7 @@ pub fn git_settings_report(ctx: &mut Ctx<'_>) {
         if !filter.matches(&source.name) || !seen.insert(name_key(&source.name)) {
             continue;
         }
-        let dest = match ctx.di.lookup(ResourceKind::Project, &source.name) {
+        let dest = match ctx.dest.index.lookup(ResourceKind::Project, &source.name) {
             Lookup::Found(id) => dst.projects.iter().find(|p| {
                 p.id.get()
                     .is_some_and(|pid| pid.as_str().eq_ignore_ascii_case(id))

@@ -21,12 +21,12 @@ use crate::rules::{DetailKind, OverwriteLifecyclePhases, ScopeMode};
 const DIFFERENT_DETAILS: &str = "exists; only the name must match, its details are left alone";
 
 fn space(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.dst.space_id().map(str::to_owned)
+    ctx.dest.snapshot.space_id().map(str::to_owned)
 }
 
 /// Environments and project groups: created when missing.
 pub fn environments_and_groups(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.environments.clone();
     create_when_missing(
         ctx,
@@ -119,7 +119,7 @@ fn tag_set_body(source: &TagSet, dest: Option<&TagSet>) -> TagSet {
 /// Tenant tag sets: must be an exact match, so created or updated to hold the source's
 /// tags (tags only the destination has are kept).
 pub fn tag_sets(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.tenant_tags.clone();
     for m in matches(
         ctx,
@@ -164,7 +164,7 @@ pub fn tag_sets(ctx: &mut Ctx<'_>) {
 
 /// Feeds: created when missing (credentials become dummy secrets), never updated.
 pub fn feeds(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.feeds.clone();
     for m in matches(ctx, LayerName::Feeds, &filter, &src.feeds, &dst.feeds) {
         let follow = ctx
@@ -242,10 +242,11 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
 /// Space teams: created when missing (no members from other instances, no external
 /// groups, no role scoping); system teams are never synced.
 pub fn teams(ctx: &mut Ctx<'_>) {
-    let dst = ctx.dst;
+    let dst = ctx.dest.snapshot;
     let filter = ctx.rules.select.teams.clone();
     let source: Vec<_> = ctx
-        .src
+        .source
+        .snapshot
         .teams
         .iter()
         .filter(|t| !t.is_built_in())
@@ -309,7 +310,7 @@ fn role_body(source: &UserRole, dest: Option<&UserRole>) -> UserRole {
 
 /// User roles: must be an exact match; built-in roles are matched, never changed.
 pub fn user_roles(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.user_roles.clone();
     for m in matches(
         ctx,
@@ -359,7 +360,7 @@ pub fn user_roles(ctx: &mut Ctx<'_>) {
 
 /// Machine policies and worker pools: created when missing, details left alone.
 pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let details = ctx.rules.policy.overwrite_existing_details.clone();
     let filter = ctx.rules.select.machine_policies.clone();
     let follow = details.contains(&DetailKind::MachinePolicies);
@@ -524,7 +525,7 @@ fn ids<T: AsRef<str>>(items: &[T]) -> Vec<String> {
 
 /// Accounts: created when missing with dummy secrets; existing ones are left alone.
 pub fn accounts(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.accounts.clone();
     create_when_missing(
         ctx,
@@ -575,7 +576,7 @@ pub fn accounts(ctx: &mut Ctx<'_>) {
 /// writes. Without a file it is skipped, and the clean-up log says how to create it by
 /// hand.
 pub fn certificates(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.certificates.clone();
     for m in matches(
         ctx,
@@ -799,7 +800,7 @@ fn phases_refused(ctx: &mut Ctx<'_>, item: ItemRef, reason: String) -> Op {
 
 /// Lifecycles: created when missing; phases follow `overwrite_existing_lifecycle_phases`.
 pub fn lifecycles(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.lifecycles.clone();
     let mode = ctx.rules.policy.overwrite_existing_lifecycle_phases;
     for m in matches(

@@ -74,7 +74,7 @@ fn translate_template(ctx: &mut Ctx<'_>, template: &mut ActionTemplate) -> Resul
 
 /// Step templates.
 pub fn step_templates(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.step_templates.clone();
     let overwrite = ctx.rules.policy.overwrite_existing_step_templates;
     for m in matches(
@@ -172,7 +172,7 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
                         Err(reason) => Op::skip(item, reason),
                         Ok(()) => {
                             let mut body = to_value(&t);
-                            strip_for_create(&mut body, ctx.dst.space_id());
+                            strip_for_create(&mut body, ctx.dest.snapshot.space_id());
                             remove(&mut body, "Version");
                             if let Some(Value::Array(params)) = body.get_mut("Parameters") {
                                 for p in params.iter_mut() {
@@ -247,7 +247,7 @@ fn variable_set<'a>(sets: &'a [VariableSet], lvs: &LibraryVariableSet) -> Option
 
 /// Library variable sets and script modules: the sets first, then their variables.
 pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     for script in [true, false] {
         let (filter, layer) = if script {
             (
@@ -308,7 +308,7 @@ pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
                 }
                 Match::New { .. } => {
                     let mut body = to_value(source);
-                    strip_for_create(&mut body, ctx.dst.space_id());
+                    strip_for_create(&mut body, ctx.dest.snapshot.space_id());
                     remove(&mut body, "VariableSetId");
                     if let Some(Value::Array(templates)) = body.get_mut("Templates") {
                         for t in templates.iter_mut() {

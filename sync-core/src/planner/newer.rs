@@ -44,7 +44,7 @@ pub const PROJECT_FREEZES_SINCE: (u32, u32) = (2025, 2);
 /// Why a destination of this plan cannot hold a kind introduced in `since`, if it
 /// cannot.
 fn too_old(ctx: &Ctx<'_>, since: (u32, u32), what: &str) -> Option<String> {
-    let version = &ctx.dst.version;
+    let version = &ctx.dest.snapshot.version;
     (!version.at_least(since.0, since.1)).then(|| {
         format!(
             "the destination runs Octopus {version}, which has no {what} (they arrived in {}.{})",
@@ -56,7 +56,7 @@ fn too_old(ctx: &Ctx<'_>, since: (u32, u32), what: &str) -> Option<String> {
 /// Parent environments: created when missing, left alone when they exist; refused, one
 /// item at a time, on a destination older than 2025.4.
 pub fn parent_environments(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.parent_environments.clone();
     if filter.is_empty() {
         return;
@@ -113,7 +113,11 @@ pub fn ephemeral_environment(ctx: &Ctx<'_>, source: &octopus_model::Environment)
     let parent = source
         .parent_environment_id
         .get()
-        .and_then(|id| ctx.si.by_id(ResourceKind::ParentEnvironment, id.as_str()))
+        .and_then(|id| {
+            ctx.source
+                .index
+                .by_id(ResourceKind::ParentEnvironment, id.as_str())
+        })
         .map(|e| format!("parent environment {:?}", e.name))
         .unwrap_or_else(|| "a parent environment".to_owned());
     Op::skip(
@@ -146,7 +150,10 @@ fn text(r: &Resolved) -> Result<String, String> {
 
 /// Whether a source project id is one of the synced space's projects.
 fn ours(ctx: &Ctx<'_>, project: &str) -> bool {
-    ctx.si.by_id(ResourceKind::Project, project).is_some()
+    ctx.source
+        .index
+        .by_id(ResourceKind::Project, project)
+        .is_some()
 }
 
 fn environments(ctx: &mut Ctx<'_>, id: &str, failures: &mut Vec<String>) -> Vec<String> {
@@ -306,7 +313,7 @@ fn merged_scope(dest: &Value, t: &Translated) -> (Value, Value, usize) {
 
 /// Deployment freezes (see the module docs).
 pub fn deployment_freezes(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.deployment_freezes.clone();
     if filter.is_empty() {
         return;

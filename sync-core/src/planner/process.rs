@@ -103,7 +103,8 @@ struct Translated {
 /// the destination template's own.
 fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) -> Option<String> {
     let name = ctx
-        .si
+        .source
+        .index
         .by_id(ResourceKind::ActionTemplate, source_template_id)
         .map(|e| e.name.clone());
     if let Some(name) = name {
@@ -122,7 +123,8 @@ fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) 
             return ctx.pending(Pending::TemplateVersion { item }).text();
         }
     }
-    ctx.dst
+    ctx.dest
+        .snapshot
         .action_templates
         .iter()
         .find(|t| {
@@ -149,7 +151,8 @@ fn excluded_environments(
         // An environment the map sends nowhere has no counterpart to exclude: dropping
         // it lets the action run nowhere new.
         let name = ctx
-            .si
+            .source
+            .index
             .by_id(ResourceKind::Environment, id.as_str())
             .map(|e| e.name.clone());
         if let Some(name) = name.filter(|n| ctx.rules.environment_map.map(n).is_empty()) {
@@ -362,7 +365,7 @@ fn translate_action(
     let parameters = source_template
         .as_deref()
         .and_then(|id| {
-            ctx.src.action_templates.iter().find(|t| {
+            ctx.source.snapshot.action_templates.iter().find(|t| {
                 t.id.get()
                     .is_some_and(|t| t.as_str().eq_ignore_ascii_case(id.trim()))
             })
@@ -542,7 +545,10 @@ pub fn drop_removed_action_scopes(
 /// The name of a destination variable of the project scoped to one of the step's
 /// actions: pruning the step would leave it scoped to nothing.
 fn scoped_to(ctx: &Ctx<'_>, owner: &ProcessOwner<'_>, step: &Step) -> Option<String> {
-    let set = ctx.dk.variable_set(owner.dest_project.as_deref()?)?;
+    let set = ctx
+        .dest
+        .children
+        .variable_set(owner.dest_project.as_deref()?)?;
     let ids: BTreeSet<String> = step
         .actions
         .iter()

@@ -71,7 +71,7 @@ impl Planned<'_> {
 
 /// Plans every selected project and its parts.
 pub fn projects(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.projects.clone();
     let mut planned = Vec::new();
     for m in matches(
@@ -220,7 +220,7 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 }
             }
             let mut body = to_value(source);
-            strip_for_create(&mut body, ctx.dst.space_id());
+            strip_for_create(&mut body, ctx.dest.snapshot.space_id());
             for (field, text) in required {
                 set(&mut body, field, Value::String(text));
             }
@@ -308,7 +308,7 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Target, Value)>
     let filter = ctx.rules.select.channels.clone();
     let mut seen = std::collections::BTreeSet::new();
     let mut created = Vec::new();
-    for channel in ctx.sk.channels(&source_id) {
+    for channel in ctx.source.children.channels(&source_id) {
         if !filter.matches(&channel.name) || !seen.insert(name_key(&channel.name)) {
             continue;
         }
@@ -325,7 +325,8 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Target, Value)>
                 if ctx.rules.policy.overwrite_existing_channel_rules =>
             {
                 if let Some(dest) = p.dest_id.as_deref().and_then(|project| {
-                    ctx.dk
+                    ctx.dest
+                        .children
                         .channels(project)
                         .into_iter()
                         .find(|c| c.id.get().is_some_and(|i| i.as_str() == id))
@@ -349,7 +350,7 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         let found = p
             .dest_id
             .as_deref()
-            .and_then(|project| ctx.dk.default_channel(project));
+            .and_then(|project| ctx.dest.children.default_channel(project));
         return match found.and_then(|c| c.id.get()) {
             Some(id) => Op::unchanged(
                 item.clone(),
@@ -371,7 +372,8 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
     }
     if let Some(project) = &p.dest_id {
         match ctx
-            .di
+            .dest
+            .index
             .lookup_in(ResourceKind::Channel, Some(project), &channel.name)
         {
             Lookup::Found(id) => {
@@ -391,7 +393,7 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         }
     }
     let mut body = to_value(channel);
-    strip_for_create(&mut body, ctx.dst.space_id());
+    strip_for_create(&mut body, ctx.dest.snapshot.space_id());
     let project = p.id_text(ctx);
     set(&mut body, "ProjectId", Value::String(project));
     set(&mut body, "IsDefault", Value::Bool(false));
@@ -437,11 +439,11 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
 }
 
 fn source_process<'a>(ctx: &Ctx<'a>, project: &Project) -> Option<&'a DeploymentProcess> {
-    ctx.sk.process(project.id.get()?.as_str())
+    ctx.source.children.process(project.id.get()?.as_str())
 }
 
 fn dest_process<'a>(ctx: &Ctx<'a>, p: &Planned<'_>) -> Option<&'a DeploymentProcess> {
-    ctx.dk.process(p.dest_id.as_deref()?)
+    ctx.dest.children.process(p.dest_id.as_deref()?)
 }
 
 fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
@@ -458,14 +460,14 @@ fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
         .get()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
-    for rb in ctx.sk.runbooks(&source_id) {
-        if let Some(process) = runbook_process(&ctx.sk, rb) {
+    for rb in ctx.source.children.runbooks(&source_id) {
+        if let Some(process) = runbook_process(&ctx.source.children, rb) {
             ids.add_source(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
         }
     }
     if let Some(dest_id) = &p.dest_id {
-        for rb in ctx.dk.runbooks(dest_id) {
-            if let Some(process) = runbook_process(&ctx.dk, rb) {
+        for rb in ctx.dest.children.runbooks(dest_id) {
+            if let Some(process) = runbook_process(&ctx.dest.children, rb) {
                 ids.add_dest(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
             }
         }
@@ -571,7 +573,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
         .unwrap_or_default();
     let filter = ctx.rules.select.runbooks.clone();
     let mut seen = std::collections::BTreeSet::new();
-    for rb in ctx.sk.runbooks(&source_id) {
+    for rb in ctx.source.children.runbooks(&source_id) {
         if !filter.matches(&rb.name) || !seen.insert(name_key(&rb.name)) {
             continue;
         }
@@ -583,7 +585,8 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             continue;
         }
         let existing = p.dest_id.as_deref().map(|project| {
-            ctx.di
+            ctx.dest
+                .index
                 .lookup_in(ResourceKind::Runbook, Some(project), &rb.name)
         });
         let dest_rb = match existing {
@@ -599,7 +602,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             }
             Some(Lookup::Found(id)) => {
                 let id = id.to_owned();
-                ctx.dk.runbook(&id)
+                ctx.dest.children.runbook(&id)
             }
             _ => None,
         };
@@ -608,7 +611,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
                 let mut op = existing_runbook(ctx, rb, d, &item);
                 op.owner = Some(p.target());
                 ctx.push(LayerName::Runbooks, op);
-                match runbook_process(&ctx.dk, d) {
+                match runbook_process(&ctx.dest.children, d) {
                     Some(proc_) => (
                         Target::Existing {
                             id: proc_
@@ -631,7 +634,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             }
             None => {
                 let mut body = to_value(rb);
-                strip_for_create(&mut body, ctx.dst.space_id());
+                strip_for_create(&mut body, ctx.dest.snapshot.space_id());
                 let project = p.id_text(ctx);
                 set(&mut body, "ProjectId", Value::String(project));
                 for k in ["RunbookProcessId", "PublishedRunbookSnapshotId"] {
@@ -671,7 +674,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
         };
         let key = ProcessKey::runbook(p.name(), &rb.name);
         let process_item = ItemRef::owned(ResourceKind::RunbookProcess, &rb.name, p.name());
-        let Some(source) = runbook_process(&ctx.sk, rb) else {
+        let Some(source) = runbook_process(&ctx.source.children, rb) else {
             ctx.warnings.push(format!(
                 "the source snapshot has no process for runbook {:?} of {:?}",
                 rb.name,
@@ -925,7 +928,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         .get()
         .map(|i| i.as_str().to_owned())
         .unwrap_or_default();
-    let Some(source) = variable_set_of(&ctx.sk, &source_id) else {
+    let Some(source) = variable_set_of(&ctx.source.children, &source_id) else {
         ctx.warnings.push(format!(
             "the source snapshot has no variable set for project {:?}",
             p.name()
@@ -933,7 +936,7 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         return false;
     };
     let (before, target) = match (&p.dest_id, &p.dest) {
-        (Some(id), Some(_)) => match variable_set_of(&ctx.dk, id) {
+        (Some(id), Some(_)) => match variable_set_of(&ctx.dest.children, id) {
             Some(set) => (
                 set.clone(),
                 Target::Existing {
@@ -1030,7 +1033,8 @@ fn channel_rules(ctx: &mut Ctx<'_>, p: &Planned<'_>, channels: Vec<(ItemRef, Tar
 
     for (item, target, before) in channels {
         let Some(channel) = ctx
-            .sk
+            .source
+            .children
             .channels(&source_id)
             .into_iter()
             .find(|c| name_key(&c.name) == name_key(&item.name))

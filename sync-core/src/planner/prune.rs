@@ -40,13 +40,15 @@ pub fn project_children(ctx: &mut Ctx<'_>, p: &PrunedProject<'_>) {
         return;
     }
     let source_runbooks: Vec<String> = ctx
-        .sk
+        .source
+        .children
         .runbooks(p.source_id)
         .iter()
         .map(|r| name_key(&r.name))
         .collect();
     let dest_runbooks: Vec<(String, String, Value)> = ctx
-        .dk
+        .dest
+        .children
         .runbooks(p.dest_id)
         .iter()
         .filter_map(|r| {
@@ -77,13 +79,15 @@ pub fn project_children(ctx: &mut Ctx<'_>, p: &PrunedProject<'_>) {
     );
 
     let source_channels: Vec<String> = ctx
-        .sk
+        .source
+        .children
         .channels(p.source_id)
         .iter()
         .map(|c| name_key(&c.name))
         .collect();
     let dest_channels: Vec<(String, String, bool, Value)> = ctx
-        .dk
+        .dest
+        .children
         .channels(p.dest_id)
         .iter()
         .filter_map(|c| {
@@ -213,7 +217,7 @@ fn still_used(ctx: &Ctx<'_>, p: &PrunedProject<'_>, kind: PruneKind, id: &str) -
         PruneKind::Channels => ScopeField::Channel,
         _ => ScopeField::ProcessOwner,
     };
-    if let Some(set) = ctx.dk.variable_set(p.dest_id) {
+    if let Some(set) = ctx.dest.children.variable_set(p.dest_id) {
         if let Some(var) = set.variables.iter().find(|v| {
             v.scope_values(&field)
                 .iter()
@@ -222,7 +226,7 @@ fn still_used(ctx: &Ctx<'_>, p: &PrunedProject<'_>, kind: PruneKind, id: &str) -
             return Some(format!("the destination's variable {:?}", var.name));
         }
     }
-    let project = ctx.dst.projects.iter().find(|pr| {
+    let project = ctx.dest.snapshot.projects.iter().find(|pr| {
         pr.id
             .get()
             .is_some_and(|i| i.as_str().eq_ignore_ascii_case(p.dest_id))

@@ -356,9 +356,12 @@ pub fn note_id_like_text(ctx: &mut Ctx<'_>, place: &RefPlace<'_>, key: &str, tex
         return;
     }
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let found = NOTED_KINDS
-            .iter()
-            .find_map(|k| ctx.si.by_id(*k, part).map(|e| (*k, e.name.clone())));
+        let found = NOTED_KINDS.iter().find_map(|k| {
+            ctx.source
+                .index
+                .by_id(*k, part)
+                .map(|e| (*k, e.name.clone()))
+        });
         if let Some((kind, name)) = found {
             ctx.clean(
                 CleanupCategory::Reference,

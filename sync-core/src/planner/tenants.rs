@@ -28,8 +28,10 @@ use crate::rules::{OverwriteVariables, ScopeMode};
 
 /// Whether a source project will be on the destination after the plan.
 fn project_will_exist(ctx: &Ctx<'_>, name: &str) -> bool {
-    !matches!(ctx.di.lookup(ResourceKind::Project, name), Lookup::Missing)
-        || ctx.rules.select.projects.matches(name)
+    !matches!(
+        ctx.dest.index.lookup(ResourceKind::Project, name),
+        Lookup::Missing
+    ) || ctx.rules.select.projects.matches(name)
 }
 
 /// The source tenant's connections translated: destination project id (or pending) ->
@@ -71,17 +73,24 @@ fn connections(
 /// Whether any source connection of a tenant survives on the destination.
 fn any_connection_survives(ctx: &Ctx<'_>, tenant: &Tenant) -> bool {
     tenant.project_environments.iter().any(|(project, envs)| {
-        let Some(entry) = ctx.si.by_id(ResourceKind::Project, project.as_str()) else {
+        let Some(entry) = ctx
+            .source
+            .index
+            .by_id(ResourceKind::Project, project.as_str())
+        else {
             return false;
         };
         project_will_exist(ctx, &entry.name)
             && envs.iter().any(|e| {
-                ctx.si
+                ctx.source
+                    .index
                     .by_id(ResourceKind::Environment, e.as_str())
                     .is_some_and(|env| {
                         ctx.rules.environment_map.map(&env.name).iter().any(|n| {
-                            !matches!(ctx.di.lookup(ResourceKind::Environment, n), Lookup::Missing)
-                                || ctx.created(ResourceKind::Environment, None, n).is_some()
+                            !matches!(
+                                ctx.dest.index.lookup(ResourceKind::Environment, n),
+                                Lookup::Missing
+                            ) || ctx.created(ResourceKind::Environment, None, n).is_some()
                         })
                     })
             })
@@ -90,7 +99,7 @@ fn any_connection_survives(ctx: &Ctx<'_>, tenant: &Tenant) -> bool {
 
 /// Tenants by name (first pass).
 pub fn tenant_names(ctx: &mut Ctx<'_>) {
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.tenants.clone();
     for m in matches(ctx, LayerName::Tenants, &filter, &src.tenants, &dst.tenants) {
         let op = match m {
@@ -104,7 +113,7 @@ pub fn tenant_names(ctx: &mut Ctx<'_>) {
                     Op::skip(item, "none of its project environments are on the destination, so it is not created")
                 } else {
                     let mut body = to_value(source);
-                    strip_for_create(&mut body, ctx.dst.space_id());
+                    strip_for_create(&mut body, ctx.dest.snapshot.space_id());
                     remove(&mut body, "ClonedFromTenantId");
                     set(
                         &mut body,
@@ -130,7 +139,7 @@ pub fn tenant_names(ctx: &mut Ctx<'_>) {
 
 /// Tenant project/environment connections (second pass, after the projects).
 pub fn tenant_connections(ctx: &mut Ctx<'_>) {
-    let src = ctx.src;
+    let src = ctx.source.snapshot;
     let filter = ctx.rules.select.tenants.clone();
     let mut seen = std::collections::BTreeSet::new();
     for tenant in &src.tenants {
@@ -138,33 +147,33 @@ pub fn tenant_connections(ctx: &mut Ctx<'_>) {
             continue;
         }
         let item = ItemRef::new(ResourceKind::Tenant, &tenant.name);
-        let (target, before, create_body) = match ctx.di.lookup(ResourceKind::Tenant, &tenant.name)
-        {
-            Lookup::Found(id) => {
-                let id = id.to_owned();
-                let Some(dest) = ctx.dst.tenants.iter().find(|t| {
-                    t.id.get()
-                        .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&id))
-                }) else {
-                    continue;
-                };
-                (Target::Existing { id }, dest.clone(), None)
-            }
-            Lookup::Missing => {
-                let created = ctx
-                    .layers
-                    .get(&LayerName::Tenants)
-                    .and_then(|ops| {
-                        ops.iter()
-                            .find(|op| op.action() == OpAction::Create && op.item == item)
-                    })
-                    .and_then(|op| op.body().cloned());
-                let Some(body) = created else { continue };
-                let parsed: Tenant = serde_json::from_value(body.clone()).unwrap_or_default();
-                (Target::Created { item: item.clone() }, parsed, Some(body))
-            }
-            Lookup::Duplicate(_) => continue,
-        };
+        let (target, before, create_body) =
+            match ctx.dest.index.lookup(ResourceKind::Tenant, &tenant.name) {
+                Lookup::Found(id) => {
+                    let id = id.to_owned();
+                    let Some(dest) = ctx.dest.snapshot.tenants.iter().find(|t| {
+                        t.id.get()
+                            .is_some_and(|i| i.as_str().eq_ignore_ascii_case(&id))
+                    }) else {
+                        continue;
+                    };
+                    (Target::Existing { id }, dest.clone(), None)
+                }
+                Lookup::Missing => {
+                    let created = ctx
+                        .layers
+                        .get(&LayerName::Tenants)
+                        .and_then(|ops| {
+                            ops.iter()
+                                .find(|op| op.action() == OpAction::Create && op.item == item)
+                        })
+                        .and_then(|op| op.body().cloned());
+                    let Some(body) = created else { continue };
+                    let parsed: Tenant = serde_json::from_value(body.clone()).unwrap_or_default();
+                    (Target::Created { item: item.clone() }, parsed, Some(body))
+                }
+                Lookup::Duplicate(_) => continue,
+            };
         let (translated, dropped) = connections(ctx, &item, tenant);
         if !dropped.is_empty() {
             ctx.clean(
@@ -217,13 +226,18 @@ pub fn team_permissions(ctx: &mut Ctx<'_>) {
     if !ctx.rules.policy.sync_team_role_scoping {
         return;
     }
-    let src = ctx.src;
+    let src = ctx.source.snapshot;
     let filter = ctx.rules.select.teams.clone();
     for role in &src.scoped_user_roles {
         let Some(team_id) = role.team_id.get() else {
             continue;
         };
-        let Some(team) = ctx.si.by_id(ResourceKind::Team, team_id.as_str()).cloned() else {
+        let Some(team) = ctx
+            .source
+            .index
+            .by_id(ResourceKind::Team, team_id.as_str())
+            .cloned()
+        else {
             continue;
         };
         if team.builtin.is_some() || !filter.matches(&team.name) {
@@ -233,7 +247,8 @@ pub fn team_permissions(ctx: &mut Ctx<'_>) {
             .user_role_id
             .get()
             .and_then(|r| {
-                ctx.si
+                ctx.source
+                    .index
                     .by_id(ResourceKind::UserRole, r.as_str())
                     .map(|e| e.name.clone())
             })
@@ -265,7 +280,7 @@ fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, te
         );
     };
     if let (Resolved::Id(t), Resolved::Id(u)) = (&team, &r) {
-        let exists = ctx.dst.scoped_user_roles.iter().any(|d| {
+        let exists = ctx.dest.snapshot.scoped_user_roles.iter().any(|d| {
             d.team_id
                 .get()
                 .is_some_and(|x| x.as_str().eq_ignore_ascii_case(t))
@@ -282,7 +297,7 @@ fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, te
         }
     }
     let mut body = to_value(role);
-    strip_for_create(&mut body, ctx.dst.space_id());
+    strip_for_create(&mut body, ctx.dest.snapshot.space_id());
     set(&mut body, "TeamId", Value::String(team_text));
     set(&mut body, "UserRoleId", Value::String(user_role_text));
     let lists: [(&str, ResourceKind, Vec<String>); 4] = [
@@ -440,7 +455,7 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
     if !ctx.rules.policy.sync_tenant_variables {
         return;
     }
-    let (src, dst) = (ctx.src, ctx.dst);
+    let (src, dst) = (ctx.source.snapshot, ctx.dest.snapshot);
     let filter = ctx.rules.select.tenants.clone();
     let mut seen = std::collections::BTreeSet::new();
     for tenant in &src.tenants {
@@ -485,13 +500,15 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
         let mut deferred = Vec::new();
         for (source_project, pv) in source_vars.project_variables.iter() {
             let Some(entry) = ctx
-                .si
+                .source
+                .index
                 .by_id(ResourceKind::Project, source_project.as_str())
                 .cloned()
             else {
                 continue;
             };
-            let Lookup::Found(dest_project_id) = ctx.di.lookup(ResourceKind::Project, &entry.name)
+            let Lookup::Found(dest_project_id) =
+                ctx.dest.index.lookup(ResourceKind::Project, &entry.name)
             else {
                 if ctx
                     .created(ResourceKind::Project, None, &entry.name)
@@ -589,14 +606,17 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
         }
         for (source_set, lv) in source_vars.library_variables.iter() {
             let Some(entry) = ctx
-                .si
+                .source
+                .index
                 .by_id(ResourceKind::LibraryVariableSet, source_set.as_str())
                 .cloned()
             else {
                 continue;
             };
-            let Lookup::Found(dest_set_id) =
-                ctx.di.lookup(ResourceKind::LibraryVariableSet, &entry.name)
+            let Lookup::Found(dest_set_id) = ctx
+                .dest
+                .index
+                .lookup(ResourceKind::LibraryVariableSet, &entry.name)
             else {
                 if ctx
                     .created(ResourceKind::LibraryVariableSet, None, &entry.name)
@@ -789,18 +809,20 @@ fn plan_scoped_common(
     if source.is_empty() {
         return (out, Vec::new());
     }
-    let scoping_on = ctx.dst.version.at_least(2025, 2);
+    let scoping_on = ctx.dest.snapshot.version.at_least(2025, 2);
     let mode = ctx.rules.scoping.variable_environments;
     for (source_set, source_template, source_envs, value) in source {
         let Some(set_entry) = ctx
-            .si
+            .source
+            .index
             .by_id(ResourceKind::LibraryVariableSet, source_set)
             .cloned()
         else {
             continue;
         };
         let source_templates: Vec<ActionTemplateParameter> = ctx
-            .src
+            .source
+            .snapshot
             .library_variable_sets
             .iter()
             .find(|l| {
@@ -825,7 +847,8 @@ fn plan_scoped_common(
                 &source_envs
                     .iter()
                     .map(|e| ctx
-                        .si
+                        .source
+                        .index
                         .by_id(ResourceKind::Environment, e)
                         .map(|x| x.name.clone())
                         .unwrap_or_else(|| e.clone()))
@@ -841,7 +864,8 @@ fn plan_scoped_common(
             continue;
         }
         let Lookup::Found(dest_set_id) = ctx
-            .di
+            .dest
+            .index
             .lookup(ResourceKind::LibraryVariableSet, &set_entry.name)
         else {
             if ctx
@@ -855,7 +879,8 @@ fn plan_scoped_common(
         };
         let dest_set_id = dest_set_id.to_owned();
         let Some(dest_templates) = ctx
-            .dst
+            .dest
+            .snapshot
             .library_variable_sets
             .iter()
             .find(|l| {

@@ -179,8 +179,8 @@ pub fn merge(
     let mut synced: Vec<(String, RecordedVariable)> = Vec::new();
     let merged = {
         let dest_side = Side {
-            snapshot: ctx.dst,
-            index: &ctx.di,
+            snapshot: ctx.dest.snapshot,
+            index: &ctx.dest.index,
             actions: owner
                 .actions
                 .dest
