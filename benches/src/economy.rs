@@ -207,11 +207,11 @@ pub async fn change_one_variable(pair: &Pair) -> Result<(), BenchError> {
 /// with nothing changed should not have.
 pub fn explain_updates(plan: &Plan, limit: usize) -> Vec<String> {
     plan.ops()
-        .filter(|op| op.action == OpAction::Update)
+        .filter(|op| op.action() == OpAction::Update)
         .take(limit)
         .map(|op| {
             let paths: Vec<String> = op
-                .diff
+                .diff()
                 .iter()
                 .take(3)
                 .map(|c| format!("{}: {} -> {}", c.path, c.before, c.after))

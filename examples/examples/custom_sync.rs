@@ -43,8 +43,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if widened > 0 {
         return Err(format!("{widened} scope(s) would be widened; not applying").into());
     }
-    for op in plan.ops().filter(|op| op.action != OpAction::Unchanged) {
-        println!("{:?} {}: {}", op.action, op.item, op.reason);
+    for op in plan.ops().filter(|op| op.action() != OpAction::Unchanged) {
+        println!("{:?} {}: {}", op.action(), op.item, op.reason);
     }
 
     let report = apply_plan(&destination, &plan, &ApplyOptions::default()).await;

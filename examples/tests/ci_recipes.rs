@@ -70,7 +70,7 @@ async fn plan_recipe(file: &str, source: &FakeServer) -> Vec<(String, Plan)> {
 
 fn creates(plan: &Plan, kind: ResourceKind, name: &str) -> bool {
     plan.find(kind, name)
-        .is_some_and(|op| op.action == OpAction::Create)
+        .is_some_and(|op| op.action() == OpAction::Create)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,12 +85,12 @@ async fn dev_test_to_staging_production_plans_the_project_with_test_mapped_to_st
     // No environment is created: each instance keeps its own.
     assert!(plan
         .of_kind(ResourceKind::Environment)
-        .all(|op| op.action != OpAction::Create));
+        .all(|op| op.action() != OpAction::Create));
     // Steps that run in Test on the source run in Staging (Environments-1 of the
     // Staging/Production example) and nowhere else.
     let process = plan
         .find(ResourceKind::DeploymentProcess, "OctoFX")
-        .and_then(|op| op.body.as_ref())
+        .and_then(|op| op.body())
         .unwrap();
     let scoped: Vec<&serde_json::Value> = process["Steps"]
         .as_array()

@@ -27,9 +27,10 @@ use octopus_client::OctopusWrite;
 use octopus_model::{name_key, OctopusVersion, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sync_core::ledger::{changed_fields, fill_certificate, item_key as key, overlay};
 use sync_core::{
-    fill_secret_slots, resolve_pending, Base, ItemRef, LayerName, Op, OpAction, Pending, Plan,
-    Target,
+    Base, Change, IdLedger, ItemRef, LayerName, LedgerError, Op, OpAction, Pending, Plan,
+    ProcessKey, Target,
 };
 use tokio::sync::{Mutex, OnceCell};
 
@@ -38,11 +39,8 @@ use tokio::sync::{Mutex, OnceCell};
 #[non_exhaustive]
 pub enum ApplyError {
     /// A reference to an item created earlier in the plan could not be resolved.
-    #[error("unresolved reference: {0}")]
-    Unresolved(String),
-    /// An update names no document.
-    #[error("the plan names no document to update")]
-    NoTarget,
+    #[error("unresolved reference")]
+    Unresolved(#[source] LedgerError),
     /// The current document could not be read before an update.
     #[error("cannot read the current document")]
     Read(#[source] octopus_client::Error),
@@ -373,14 +371,12 @@ pub const CREATED_SINCE_PLAN: &str = "created on the destination since the plan;
 pub const PLANNED_AGAIN: &str =
     "changed on the destination since it was read: planned again from its current state";
 
-/// Ids learned while applying: creates' answers and the action ids of saved processes.
+/// What the apply learned so far: the ids the server answered, and what it wrote or
+/// refused.
 #[derive(Default)]
 struct Resolved {
-    created: BTreeMap<ItemRef, Value>,
-    actions: BTreeMap<(String, String), String>,
-    /// The `Version` each step template written so far was saved with, as the server
-    /// answered it.
-    template_versions: BTreeMap<ItemRef, String>,
+    /// Creates' answers, action ids of saved processes, step template versions.
+    ledger: IdLedger,
     /// The documents this apply updated, with what they were once written: a later op
     /// on the same document (a project's settings are written in two layers) checks
     /// against this instead of the plan's base, which the first write changed.
@@ -390,130 +386,6 @@ struct Resolved {
     /// The destination's items per kind, read once before the first create of that kind,
     /// to tell whether somebody created an item of that name since the plan.
     listed: BTreeMap<ResourceKind, Vec<Value>>,
-}
-
-/// How [`Pending::Action`] names the process `item` is: the project, or
-/// `project/runbook` for a runbook process.
-fn process_name(item: &ItemRef) -> String {
-    match item.kind {
-        ResourceKind::RunbookProcess => {
-            format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name)
-        }
-        _ => item.owner.clone().unwrap_or_else(|| item.name.clone()),
-    }
-}
-
-fn key(item: &ItemRef) -> ItemRef {
-    ItemRef {
-        kind: item.kind,
-        name: name_key(&item.name),
-        owner: item.owner.as_deref().map(name_key),
-    }
-}
-
-impl Resolved {
-    fn id_of(&self, item: &ItemRef) -> Option<String> {
-        self.created
-            .get(&key(item))
-            .and_then(|v| v.get("Id"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }
-
-    fn resolve(&self, pending: &Pending) -> Result<String, String> {
-        match pending {
-            Pending::Created { item } => self
-                .id_of(item)
-                .ok_or_else(|| format!("{item} was not created")),
-            Pending::Action { process, action } => self
-                .actions
-                .get(&(name_key(process), name_key(action)))
-                .cloned()
-                .ok_or_else(|| format!("action {action:?} of {process:?} was not saved")),
-            Pending::TemplateVersion { item } => self
-                .template_versions
-                .get(&key(item))
-                .cloned()
-                .ok_or_else(|| format!("{item} was not saved")),
-        }
-    }
-
-    fn target(&self, target: &Target) -> Result<String, String> {
-        match target {
-            Target::Existing { id } => Ok(id.clone()),
-            Target::Created { item } => self.resolve(&Pending::Created { item: item.clone() }),
-            Target::SideEffect { owner, field } => self
-                .created
-                .get(&key(owner))
-                .and_then(|v| v.get(field))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| format!("{field} of {owner} is not known")),
-        }
-    }
-
-    /// Records the version a step template was saved with.
-    fn record_template_version(&mut self, item: &ItemRef, saved: &Value) {
-        let version = match saved.get("Version") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => return,
-        };
-        self.template_versions.insert(key(item), version);
-    }
-
-    /// Records the action ids of a saved process, keyed as the plan refers to them.
-    fn record_actions(&mut self, item: &ItemRef, saved: &Value) {
-        let process = process_name(item);
-        for step in saved
-            .get("Steps")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for action in step
-                .get("Actions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let (Some(name), Some(id)) = (
-                    action.get("Name").and_then(Value::as_str),
-                    action.get("Id").and_then(Value::as_str),
-                ) {
-                    self.actions
-                        .insert((name_key(&process), name_key(name)), id.to_owned());
-                }
-            }
-        }
-    }
-}
-
-/// Substitutes resolved ids for the plan's placeholders.
-fn resolve_body(op: &Op, resolved: &Resolved, placeholder: &str) -> Result<Value, ApplyError> {
-    let mut body = op.body.clone().unwrap_or(Value::Null);
-    resolve_pending(&mut body, &op.pending, |p| resolved.resolve(p))
-        .map_err(ApplyError::Unresolved)?;
-    fill_secret_slots(&mut body, &op.secret_slots, placeholder);
-    Ok(body)
-}
-
-/// The top-level fields an update changes, from its diff paths.
-fn changed_fields(op: &Op) -> Vec<String> {
-    let mut fields: Vec<String> = op
-        .diff
-        .iter()
-        .map(|c| {
-            c.path
-                .split(['.', '['])
-                .next()
-                .unwrap_or(&c.path)
-                .to_owned()
-        })
-        .collect();
-    fields.sort();
-    fields.dedup();
-    fields
 }
 
 /// Applies a plan's creates and updates, in order. An update of a document changed
@@ -539,14 +411,14 @@ pub async fn apply_plan_with(
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for layer in &plan.layers {
-        let ops: Vec<&Op> = layer.ops.iter().filter(|op| op.action.writes()).collect();
+        let ops: Vec<&Op> = layer.ops.iter().filter(|op| op.action().writes()).collect();
         if ops.is_empty() {
             continue;
         }
         if stopped {
             report.results.extend(ops.iter().map(|op| OpResult {
                 item: op.item.clone(),
-                action: op.action,
+                action: op.action(),
                 outcome: Outcome::NotAttempted,
                 note: None,
             }));
@@ -561,7 +433,7 @@ pub async fn apply_plan_with(
                 async move {
                     let result = OpResult {
                         item: op.item.clone(),
-                        action: op.action,
+                        action: op.action(),
                         outcome: run_op(writer, op, resolved, version, options).await,
                         note: None,
                     };
@@ -647,14 +519,14 @@ async fn plan_changed_again(
         tracing::info!(item = %result.item, "changed since it was read; planning it again");
         let again = fresh.ops().find(|op| key(&op.item) == key(&result.item));
         let (action, outcome) = match again {
-            Some(op) if op.action.writes() => {
+            Some(op) if op.action().writes() => {
                 resolved.lock().await.refused.remove(&key(&op.item));
                 (
-                    op.action,
+                    op.action(),
                     run_op(writer, op, resolved, version, options).await,
                 )
             }
-            Some(op) => (op.action, Outcome::AlreadyInSync { id }),
+            Some(op) => (op.action(), Outcome::AlreadyInSync { id }),
             None => continue,
         };
         result.action = action;
@@ -670,9 +542,23 @@ async fn apply_op(
     version: &OnceCell<OctopusVersion>,
     options: &ApplyOptions,
 ) -> Result<Outcome, ApplyError> {
-    if op.action == OpAction::Delete {
-        return delete(writer, op, resolved).await;
-    }
+    let target = match &op.change {
+        Change::Delete { target, base } => {
+            return delete(writer, op, target, base.as_ref(), resolved).await
+        }
+        Change::Update(update) => Some(&update.target),
+        Change::Create(_) => None,
+        // Ops that write nothing are not sent here; there is nothing to do for one.
+        Change::Unchanged { target } | Change::Skip { target } => {
+            let id = match target {
+                Some(t) => resolved.lock().await.ledger.target_id(t).ok(),
+                None => None,
+            };
+            return Ok(Outcome::AlreadyInSync {
+                id: id.unwrap_or_default(),
+            });
+        }
+    };
     let (body, target) = {
         let r = resolved.lock().await;
         if let Some(dependency) = refused_dependency(op, &r) {
@@ -681,8 +567,11 @@ async fn apply_op(
                 reason: format!("it depends on {dependency}, which was refused"),
             });
         }
-        let mut body = resolve_body(op, &r, &options.secret_placeholder)?;
-        if let Some(file) = &op.certificate_file {
+        let mut body = r
+            .ledger
+            .prepare_body(op, &options.secret_placeholder)
+            .map_err(ApplyError::Unresolved)?;
+        if let Some(file) = op.certificate_file() {
             // Read only now, and only into the body sent: never into the plan or a log.
             let data = crate::certificates::read(
                 options.certificates_from.as_deref(),
@@ -690,15 +579,11 @@ async fn apply_op(
                 options.certificates_password_env.as_deref(),
             )
             .map_err(ApplyError::Certificate)?;
-            body["CertificateData"] = serde_json::json!({"HasValue": true, "NewValue": data.data});
-            if let Some(password) = data.password {
-                body["Password"] = serde_json::json!({"HasValue": true, "NewValue": password});
-            }
+            fill_certificate(&mut body, &data.data, data.password.as_deref());
         }
-        let target = match (&op.action, &op.target) {
-            (OpAction::Update, Some(t)) => Some(r.target(t).map_err(ApplyError::Unresolved)?),
-            (OpAction::Update, None) => return Err(ApplyError::NoTarget),
-            _ => None,
+        let target = match target {
+            Some(t) => Some(r.ledger.target_id(t).map_err(ApplyError::Unresolved)?),
+            None => None,
         };
         (body, target)
     };
@@ -739,21 +624,18 @@ async fn apply_op(
                 {
                     for channel in channels {
                         let value = serde_json::to_value(&channel).unwrap_or(Value::Null);
-                        r.created.insert(
-                            key(&ItemRef::owned(
+                        r.ledger.record_created(
+                            &ItemRef::owned(
                                 ResourceKind::Channel,
                                 channel.name.clone(),
                                 op.item.name.clone(),
-                            )),
+                            ),
                             value,
                         );
                     }
                 }
             }
-            if kind == ResourceKind::ActionTemplate {
-                r.record_template_version(&op.item, &created);
-            }
-            r.created.insert(key(&op.item), created);
+            r.ledger.record_created(&op.item, created);
             drop(r);
             if let Some(body) = &snapshot_of {
                 publish(writer, &op.item, &id, body).await?;
@@ -773,7 +655,7 @@ async fn apply_op(
                 .map_err(ApplyError::Version)?;
             // The guard every update has: the old-shape document, which every version
             // can read, is what the plan was made against.
-            if let Some(planned) = &op.base {
+            if let Some(planned) = op.base() {
                 let current = writer
                     .tenant_variables(&octopus_model::TenantId::new(id.clone()))
                     .await
@@ -807,12 +689,12 @@ async fn apply_op(
         }
         Some(id) => {
             let fields = changed_fields(op);
-            let current = if op.base.is_some() || !fields.is_empty() {
+            let current = if op.base().is_some() || !fields.is_empty() {
                 Some(writer.get_raw(kind, &id).await.map_err(ApplyError::Read)?)
             } else {
                 None
             };
-            if let (Some(planned), Some(current)) = (&op.base, &current) {
+            if let (Some(planned), Some(current)) = (op.base(), &current) {
                 let now = sync_core::normalized(kind, current.clone())
                     .map(|doc| Base::of(&doc))
                     .map_err(|source| ApplyError::Decode { kind, source })?;
@@ -853,15 +735,7 @@ async fn apply_op(
             if let Ok(doc) = sync_core::normalized(kind, saved.clone()) {
                 r.written.insert((kind, id.clone()), Base::of(&doc));
             }
-            if matches!(
-                kind,
-                ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
-            ) {
-                r.record_actions(&op.item, &saved);
-            }
-            if kind == ResourceKind::ActionTemplate {
-                r.record_template_version(&op.item, &saved);
-            }
+            r.ledger.record_saved(&op.item, &saved);
             Ok(Outcome::Updated { id })
         }
     }
@@ -915,14 +789,18 @@ async fn publish(
 async fn delete(
     writer: &dyn OctopusWrite,
     op: &Op,
+    target: &Target,
+    base: Option<&Base>,
     resolved: &Mutex<Resolved>,
 ) -> Result<Outcome, ApplyError> {
     let kind = op.item.kind;
-    let id = match &op.target {
-        Some(Target::Existing { id }) => id.clone(),
-        _ => return Err(ApplyError::NoTarget),
-    };
-    if let Some(planned) = &op.base {
+    let id = resolved
+        .lock()
+        .await
+        .ledger
+        .target_id(target)
+        .map_err(ApplyError::Unresolved)?;
+    if let Some(planned) = base {
         let current = match writer.get_raw(kind, &id).await {
             Ok(current) => current,
             Err(octopus_client::Error::NotFound { .. }) => return Ok(Outcome::Deleted { id }),
@@ -953,23 +831,18 @@ fn refused_dependency(op: &Op, r: &Resolved) -> Option<ItemRef> {
         Target::Created { item } => Some(item.clone()),
         Target::SideEffect { owner, .. } => Some(owner.clone()),
     };
-    op.target
-        .iter()
-        .chain(op.owner.iter())
+    op.target()
+        .into_iter()
+        .chain(op.owner.as_ref())
         .filter_map(from_target)
-        .chain(op.pending.iter().filter_map(|p| {
+        .chain(op.pending().iter().filter_map(|p| {
             match &p.reference {
                 Pending::Created { item } | Pending::TemplateVersion { item } => Some(item.clone()),
                 // An action's id comes from saving its process: a refused process has none.
                 Pending::Action { process, .. } => r
                     .refused
                     .iter()
-                    .find(|refused| {
-                        matches!(
-                            refused.kind,
-                            ResourceKind::DeploymentProcess | ResourceKind::RunbookProcess
-                        ) && process_name(refused) == name_key(process)
-                    })
+                    .find(|refused| ProcessKey::of(refused).is_some_and(|k| k.same(process)))
                     .cloned(),
             }
         }))
@@ -1011,30 +884,6 @@ fn same_item<'a>(items: &'a [Value], body: &Value) -> Option<&'a Value> {
                     .is_some_and(|p| p.eq_ignore_ascii_case(o))
             })
     })
-}
-
-/// The body to PUT: the current document with the plan's changed top-level fields laid
-/// over it.
-fn overlay(fields: &[String], mut current: Value, body: Value) -> Value {
-    if fields.is_empty() {
-        return body;
-    }
-    let (Value::Object(current_map), Value::Object(body_map)) = (&mut current, &body) else {
-        return body;
-    };
-    for field in fields {
-        match body_map.get(field) {
-            Some(v) => {
-                current_map.insert(field.clone(), v.clone());
-            }
-            None => {
-                current_map.remove(field);
-            }
-        }
-    }
-    // Everything else, `Version` of processes and variable sets included, is the document
-    // as it is now, so the write is checked against it.
-    current
 }
 
 /// POSTs a new item. When the outcome is unknown, looks the item up by name before

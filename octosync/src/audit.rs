@@ -142,8 +142,8 @@ pub fn updated_state(
             };
             let body = plan.and_then(|p| {
                 p.writes()
-                    .find(|op| op.item == result.item && op.action == result.action)
-                    .and_then(|op| op.body.as_ref())
+                    .find(|op| op.item == result.item && op.action() == result.action)
+                    .and_then(|op| op.body())
             });
             entry.written.insert(
                 id.to_owned(),

@@ -299,7 +299,7 @@ pub fn foreign_events(events: &[Value], last_event: u64) -> Vec<&Value> {
 /// The op of `plan` about the document an event names.
 fn op_for<'a>(plan: &'a Plan, event: &Value, document_id: &str) -> Option<&'a sync_core::Op> {
     let by_target = plan.ops().find(|op| {
-        matches!(&op.target, Some(Target::Existing { id }) if id.eq_ignore_ascii_case(document_id))
+        matches!(op.target(), Some(Target::Existing { id }) if id.eq_ignore_ascii_case(document_id))
     });
     if by_target.is_some() {
         return by_target;
@@ -312,7 +312,7 @@ fn op_for<'a>(plan: &'a Plan, event: &Value, document_id: &str) -> Option<&'a sy
         op.item.kind == kind
             && op.item.owner.is_none()
             && octopus_model::name_key(&op.item.name) == key
-            && op.action == OpAction::Create
+            && op.action() == OpAction::Create
     })
 }
 
@@ -330,7 +330,7 @@ pub fn changes_of(events: &[&Value], plan: &Plan) -> (Vec<DriftChange>, usize) {
             unselected += 1;
             continue;
         };
-        let next_apply = match op.action {
+        let next_apply = match op.action() {
             OpAction::Create | OpAction::Update => NextApply::Overwrite,
             OpAction::Delete => NextApply::Delete,
             OpAction::Unchanged => NextApply::Keep,
@@ -567,9 +567,21 @@ mod tests {
     }
 
     fn op(kind: ResourceKind, name: &str, action: OpAction, id: Option<&str>) -> Op {
-        let mut op = Op::bare(ItemRef::new(kind, name), action, "because");
-        op.target = id.map(|id| Target::Existing { id: id.to_owned() });
-        op
+        let item = ItemRef::new(kind, name);
+        let target = id.map(|id| Target::Existing { id: id.to_owned() });
+        match (action, target) {
+            (OpAction::Create, _) => Op::create(item, "because", json!({"Name": name})),
+            (OpAction::Update, Some(target)) => {
+                Op::update(item, "because", target, json!({"Name": name}), Vec::new())
+            }
+            (OpAction::Delete, Some(target)) => Op::delete(item, "because", target, None),
+            (OpAction::Skip, target) => {
+                let mut op = Op::skip(item, "because");
+                op.change = sync_core::Change::Skip { target };
+                op
+            }
+            (_, target) => Op::unchanged(item, "because", target),
+        }
     }
 
     fn plan(ops: Vec<Op>) -> Plan {

@@ -40,8 +40,8 @@ pub fn counts(plan: &Plan) -> BTreeMap<ResourceKind, [usize; 5]> {
     let mut counts: BTreeMap<ResourceKind, [usize; 5]> = BTreeMap::new();
     for op in plan.ops() {
         let row = counts.entry(op.item.kind).or_default();
-        row[action_index(op.action)] += 1;
-        row[4] += op.removed.len();
+        row[action_index(op.action())] += 1;
+        row[4] += op.removed().len();
     }
     counts
 }
@@ -166,20 +166,20 @@ fn op_markdown(out: &mut String, op: &Op) {
     let _ = writeln!(
         out,
         "- **{}** {}: {}",
-        format!("{:?}", op.action).to_lowercase(),
+        format!("{:?}", op.action()).to_lowercase(),
         escape(&op.item.to_string()),
         escape(&op.reason)
     );
-    for member in &op.removed {
+    for member in op.removed() {
         let _ = writeln!(out, "  - **delete** {}", escape(member));
     }
-    if !op.diff.is_empty() {
+    if !op.diff().is_empty() {
         let _ = writeln!(
             out,
             "  <details><summary>{} field change(s)</summary>\n",
-            op.diff.len()
+            op.diff().len()
         );
-        for change in &op.diff {
+        for change in op.diff() {
             let _ = writeln!(
                 out,
                 "  - `{}`: `{}` → `{}`",
@@ -190,7 +190,7 @@ fn op_markdown(out: &mut String, op: &Op) {
         }
         let _ = writeln!(out, "\n  </details>\n");
     }
-    for review in &op.variables {
+    for review in op.variables() {
         resolution_table(out, review);
     }
 }
@@ -235,7 +235,7 @@ fn markdown(plan: &Plan, destination: &str) -> String {
         for op in layer
             .ops
             .iter()
-            .filter(|op| op.action != OpAction::Unchanged)
+            .filter(|op| op.action() != OpAction::Unchanged)
         {
             match project_of(layer.name, op) {
                 Some(project) => projects.entry(project).or_default().push(op),
@@ -249,7 +249,7 @@ fn markdown(plan: &Plan, destination: &str) -> String {
     for (project, ops) in &projects {
         let writes = ops
             .iter()
-            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+            .filter(|op| matches!(op.action(), OpAction::Create | OpAction::Update))
             .count();
         let _ = writeln!(
             out,

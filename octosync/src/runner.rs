@@ -497,7 +497,7 @@ fn log_decisions(destination: &str, plan: &Plan) {
             destination,
             kind = %op.item.kind,
             item = %op.item,
-            action = ?op.action,
+            action = ?op.action(),
             reason = %op.reason,
             "decision"
         );

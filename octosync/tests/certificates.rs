@@ -65,12 +65,12 @@ async fn a_certificate_with_a_file_is_created_from_it_and_one_without_is_left_to
 
     // The plan says what it does with each, and carries no certificate data.
     let shop = plan.find(ResourceKind::Certificate, "Shop TLS").unwrap();
-    assert_eq!(shop.action, OpAction::Create);
+    assert_eq!(shop.action(), OpAction::Create);
     assert!(shop.reason.contains("shop tls.pem"), "{}", shop.reason);
     let legacy = plan
         .find(ResourceKind::Certificate, "Legacy Signing")
         .unwrap();
-    assert_eq!(legacy.action, OpAction::Skip);
+    assert_eq!(legacy.action(), OpAction::Skip);
     assert!(
         legacy.reason.contains("cannot be read back"),
         "{}",

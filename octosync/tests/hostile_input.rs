@@ -267,7 +267,7 @@ async fn duplicate_source_names_are_skipped_and_named_in_the_clean_up_log() {
     let op = plan
         .find(ResourceKind::Project, "Payments")
         .expect("the duplicate is in the plan");
-    assert_eq!(op.action, OpAction::Skip, "{plan}");
+    assert_eq!(op.action(), OpAction::Skip, "{plan}");
     assert!(op.reason.contains("2 source projects"), "{}", op.reason);
     assert!(
         plan.cleanup.iter().any(|c| c.item.name == "Payments"),
@@ -285,7 +285,7 @@ async fn names_differing_by_case_or_trailing_space_match_the_existing_item() {
     let plan = synced.plan.expect("plans");
     let creates: Vec<String> = plan
         .of_kind(ResourceKind::Project)
-        .filter(|op| op.action == OpAction::Create)
+        .filter(|op| op.action() == OpAction::Create)
         .map(|op| op.item.name.clone())
         .collect();
     assert!(

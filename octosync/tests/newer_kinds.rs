@@ -135,7 +135,7 @@ async fn at_2026_1_the_parent_environment_its_scoped_value_and_the_freeze_follow
     let pr = plan
         .find(ResourceKind::Environment, "pr-42")
         .expect("an op for the ephemeral environment");
-    assert_eq!(pr.action, OpAction::Skip);
+    assert_eq!(pr.action(), OpAction::Skip);
     assert!(pr.reason.contains("\"Pull requests\""), "{}", pr.reason);
     let environments = dst.list_raw(ResourceKind::Environment).await.unwrap();
     assert!(!environments.iter().any(|e| e["Name"] == "pr-42"));
@@ -180,7 +180,7 @@ async fn a_2025_2_destination_gets_the_freeze_and_refuses_the_parent_environment
     let parent = plan
         .find(ResourceKind::ParentEnvironment, "Pull requests")
         .expect("an op for the parent environment");
-    assert_eq!(parent.action, OpAction::Skip);
+    assert_eq!(parent.action(), OpAction::Skip);
     assert!(parent.reason.contains("2025.4"), "{}", parent.reason);
     let dst = client(&destination);
     let octofx = by_name(&dst, ResourceKind::Project, "OctoFX").await;
@@ -210,7 +210,7 @@ async fn a_2024_2_destination_has_neither_route_and_the_plan_says_why_per_item()
     let holidays = plan
         .find(ResourceKind::DeploymentFreeze, "Holidays")
         .expect("an op for the freeze");
-    assert_eq!(holidays.action, OpAction::Skip);
+    assert_eq!(holidays.action(), OpAction::Skip);
     assert!(holidays.reason.contains("2025.1"), "{}", holidays.reason);
     // The route is not there at all on this version: reading it is refused as a route
     // the server does not have, not as an empty list.

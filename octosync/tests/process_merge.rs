@@ -224,9 +224,9 @@ async fn a_destination_with_its_own_steps_keeps_them_and_its_ids_after_one_apply
                 ResourceKind::DeploymentProcess
                     | ResourceKind::RunbookProcess
                     | ResourceKind::ActionTemplate
-            ) && matches!(o.action, OpAction::Create | OpAction::Update)
+            ) && matches!(o.action(), OpAction::Create | OpAction::Update)
         })
-        .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+        .map(|o| format!("{:?} {} {:?}", o.action(), o.item, o.diff()))
         .collect();
     assert!(left.is_empty(), "{left:#?}");
     src.stop().await;
@@ -356,4 +356,48 @@ async fn under_source_only_a_renamed_step_keeps_its_ids_and_no_variable_dangles(
     src.stop().await;
     assert_eq!(dst.integrity(), Vec::new(), "no dangling reference");
     dst.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_op_whose_reference_was_never_created_fails_with_the_ledgers_cause() {
+    let src = FakeServer::start(FakeConfig::seeded(Seed::DevTest))
+        .await
+        .unwrap();
+    let dst = FakeServer::start(FakeConfig::seeded(Seed::StagingProduction))
+        .await
+        .unwrap();
+    let (source, destination) = (client(&src), client(&dst));
+    let config = SyncConfig::parse(DEMO_CONFIG, "demo/sync.toml").unwrap();
+    let dest = demo_destination(&destination, config.destinations[0].rules.clone());
+    let kinds = octosync::load::kinds_to_read(&dest.rules);
+    let source_snapshot = octosync::load::load_snapshot(&source, "dev-test", "Default", &kinds)
+        .await
+        .unwrap();
+    let mut plan = plan_destination(&source_snapshot, &dest).await.unwrap();
+    // Leave out the create of the project its channels and process hang on.
+    for layer in &mut plan.layers {
+        layer
+            .ops
+            .retain(|op| !(op.item.kind == ResourceKind::Project && op.item.name == "OctoFX"));
+    }
+    let applied = apply_plan(&destination, &plan, &ApplyOptions::default()).await;
+    let failed: Vec<_> = applied
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            octosync::apply::Outcome::Failed { error } => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert!(!failed.is_empty(), "{applied}");
+    for error in failed {
+        assert_eq!(error.message, "unresolved reference");
+        assert_eq!(error.causes, ["project \"OctoFX\" was not created"]);
+    }
+    assert!(destination
+        .list_raw(ResourceKind::Project)
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p["Name"] != "OctoFX"));
 }

@@ -92,7 +92,7 @@ async fn published_at(version: &str) {
     let op = first
         .find(ResourceKind::RunbookSnapshot, RUNBOOK)
         .unwrap_or_else(|| panic!("no publish op in\n{first}"));
-    assert_eq!(op.action, OpAction::Create);
+    assert_eq!(op.action(), OpAction::Create);
     assert!(first
         .layers
         .iter()

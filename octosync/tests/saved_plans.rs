@@ -217,7 +217,7 @@ async fn a_saved_plan_refuses_only_the_changed_document_and_applying_it_twice_wr
     let writes: Vec<(ResourceKind, String, bool)> = saved.destinations[0]
         .plan
         .writes()
-        .map(|op| (op.item.kind, op.item.name.clone(), op.base.is_some()))
+        .map(|op| (op.item.kind, op.item.name.clone(), op.base().is_some()))
         .collect();
     assert_eq!(
         writes,
@@ -340,7 +340,7 @@ async fn the_json_apply_report_round_trips_and_names_the_ids_the_server_gave() {
     let planned: Vec<_> = saved.destinations[0]
         .plan
         .writes()
-        .map(|op| (op.item.clone(), op.action))
+        .map(|op| (op.item.clone(), op.action()))
         .collect();
     let done: Vec<_> = run.destinations[0]
         .results
@@ -662,7 +662,7 @@ async fn progress_is_told_each_layer_total_and_each_op_as_it_ends() {
         let writes = layer
             .ops
             .iter()
-            .filter(|op| matches!(op.action, OpAction::Create | OpAction::Update))
+            .filter(|op| matches!(op.action(), OpAction::Create | OpAction::Update))
             .count();
         let name = format!("{:?}", layer.name);
         let start = events

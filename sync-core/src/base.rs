@@ -235,11 +235,11 @@ mod tests {
         let rules = crate::SyncRules::from_toml_str("[select]\nprojects = [\"all\"]\n").unwrap();
         let plan = crate::plan(&source, &destination, &rules).unwrap();
         let op = plan.find(ResourceKind::Project, "OctoFX").unwrap();
-        assert_eq!(op.action, crate::OpAction::Update, "{plan}");
+        assert_eq!(op.action(), crate::OpAction::Update, "{plan}");
         let read = destination.to_collections();
         let project = read.iter().find(|(c, _)| *c == "projects").unwrap().1[0].clone();
         let expected = Base::of(&normalized(ResourceKind::Project, project).unwrap());
-        assert_eq!(op.base.as_ref(), Some(&expected));
+        assert_eq!(op.base(), Some(&expected));
         // What the destination holds after another edit no longer matches.
         let mut edited = read.iter().find(|(c, _)| *c == "projects").unwrap().1[0].clone();
         edited["Description"] = json!("edited by hand");

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::children::Children;
 use crate::index::{Lookup, NameIndex};
+use crate::ledger::ProcessKey;
 use crate::plan::{
     CleanupCategory, CleanupEntry, ItemRef, LayerName, Op, OpAction, Pending, PendingRef,
 };
@@ -174,7 +175,7 @@ impl<'a> Ctx<'a> {
 
     /// Adds an op to a layer.
     pub fn push(&mut self, layer: LayerName, op: Op) {
-        if op.action == OpAction::Skip {
+        if op.action() == OpAction::Skip {
             self.cleanup.push(CleanupEntry {
                 category: CleanupCategory::Skipped,
                 item: op.item.clone(),
@@ -219,9 +220,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// Records that a process saved in this plan will hold a new action.
-    pub fn record_new_action(&mut self, process: &str, action: &str) {
+    pub fn record_new_action(&mut self, process: &ProcessKey, action: &str) {
         self.new_actions
-            .insert((name_key(process), name_key(action)));
+            .insert((process.match_key(), name_key(action)));
     }
 
     /// Records that a process saved in this plan no longer holds a destination action.
@@ -448,7 +449,7 @@ impl<'a> Ctx<'a> {
     pub fn resolve_action(
         &mut self,
         source_id: &str,
-        source_actions: &BTreeMap<String, (String, String)>,
+        source_actions: &BTreeMap<String, (ProcessKey, String)>,
         dest_actions: &BTreeMap<(String, String), String>,
     ) -> (String, Resolved) {
         let Some((process, action)) = source_actions.get(&source_id.to_lowercase()).cloned() else {
@@ -457,7 +458,7 @@ impl<'a> Ctx<'a> {
                 Resolved::Missing(format!("no source action has id {source_id}")),
             );
         };
-        let key = (name_key(&process), name_key(&action));
+        let key = (process.match_key(), name_key(&action));
         if let Some(id) = dest_actions.get(&key) {
             return (action, Resolved::Id(id.clone()));
         }
@@ -468,8 +469,10 @@ impl<'a> Ctx<'a> {
             });
             return (action, r);
         }
-        let reason =
-            format!("the destination process of {process:?} has no action named {action:?}");
+        let reason = format!(
+            "the destination process of {:?} has no action named {action:?}",
+            process.as_str()
+        );
         (action, Resolved::Missing(reason))
     }
 

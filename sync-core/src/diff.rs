@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::base::Base;
 use crate::context::Ctx;
-use crate::plan::{CleanupCategory, FieldChange, ItemRef, Op, OpAction, Target};
+use crate::plan::{CleanupCategory, FieldChange, ItemRef, Op, Target};
 
 /// Fields that are server-owned and never compared.
 const IGNORED: &[&str] = &[
@@ -236,9 +236,10 @@ pub fn create_op(
     }
     let pending = ctx.pending_refs(&body);
     ctx.record_create(&item);
-    let mut op = Op::bare(item, OpAction::Create, reason);
-    op.body = Some(body);
-    op.pending = pending;
+    let mut op = Op::create(item, reason, body);
+    if let Some(c) = op.create_mut() {
+        c.pending = pending;
+    }
     op
 }
 
@@ -256,25 +257,21 @@ pub fn update_op(
     let applied = shims::prepare_update(item.kind, &mut desired, &ctx.dest.snapshot.version);
     let changes = diff(before, &desired);
     if changes.is_empty() {
-        let mut op = Op::bare(item, OpAction::Unchanged, same);
-        op.target = Some(target);
-        return op;
+        return Op::unchanged(item, same, Some(target));
     }
     for shim in applied {
         ctx.clean(CleanupCategory::VersionShim, &item, shim.to_string());
     }
     let pending = ctx.pending_refs(&desired);
-    let mut op = Op::bare(item, OpAction::Update, changed);
     // Only a document that was read can be compared with what the destination holds
     // later; an empty `before` stands for one the snapshot did not have.
     let read = before.as_object().is_some_and(|m| !m.is_empty());
-    if matches!(target, Target::Existing { .. }) && read {
-        op.base = Some(Base::of(before));
+    let base = (matches!(target, Target::Existing { .. }) && read).then(|| Base::of(before));
+    let mut op = Op::update(item, changed, target, desired, changes);
+    if let Some(u) = op.update_mut() {
+        u.base = base;
+        u.pending = pending;
     }
-    op.target = Some(target);
-    op.body = Some(desired);
-    op.diff = changes;
-    op.pending = pending;
     op
 }
 

@@ -50,9 +50,9 @@
 //! "#)?;
 //!
 //! let plan = plan(&source, &destination, &rules)?;
-//! assert_eq!(plan.find(ResourceKind::Project, "octofx").unwrap().action, OpAction::Create);
+//! assert_eq!(plan.find(ResourceKind::Project, "octofx").unwrap().action(), OpAction::Create);
 //! let process = plan.find(ResourceKind::DeploymentProcess, "OctoFX").unwrap();
-//! let body = process.body.as_ref().unwrap();
+//! let body = process.body().unwrap();
 //! assert_eq!(body["Steps"][0]["Actions"][0]["Environments"], json!(["Environments-7"]));
 //! println!("{plan}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -64,6 +64,7 @@ pub(crate) mod context;
 pub(crate) mod diff;
 pub(crate) mod index;
 pub mod kinds;
+pub mod ledger;
 pub mod plan;
 pub(crate) mod planner;
 pub mod provenance;
@@ -75,11 +76,13 @@ pub mod testing;
 
 pub use base::{digest_bytes, digest_json, normalized, Base};
 pub use kinds::{KindRow, Planner, KINDS, PLANNERS};
+pub use ledger::{IdLedger, LedgerError, ProcessKey};
 pub use octopus_model::ResourceKind;
 pub use plan::{
-    fill_secret_slots, resolve_pending, CertificateFile, CleanupCategory, CleanupEntry,
-    ContextResolution, FieldChange, ItemRef, Layer, LayerName, Op, OpAction, Pending, PendingRef,
-    Plan, ResolvedValue, Summary, Target, VariableReview, DEFAULT_SECRET_PLACEHOLDER,
+    fill_secret_slots, resolve_pending, CertificateFile, Change, CleanupCategory, CleanupEntry,
+    ContextResolution, Create, FieldChange, ItemRef, Layer, LayerName, Op, OpAction, OpShapeError,
+    Pending, PendingRef, Plan, ResolvedValue, Summary, Target, Update, VariableReview,
+    DEFAULT_SECRET_PLACEHOLDER,
 };
 pub use planner::infra::is_pkcs12_file;
 pub use planner::tenants::SCOPED_COMMON_VARIABLES;
@@ -215,14 +218,14 @@ pub fn plan(
         .collect();
     let mut summary = Summary::default();
     for op in layers.iter().flat_map(|l| l.ops.iter()) {
-        match op.action {
+        match op.action() {
             OpAction::Create => summary.create += 1,
             OpAction::Update => summary.update += 1,
             OpAction::Unchanged => summary.unchanged += 1,
             OpAction::Skip => summary.skip += 1,
             OpAction::Delete => summary.delete += 1,
         }
-        summary.delete += op.removed.len();
+        summary.delete += op.removed().len();
     }
     summary.cleanup = ctx.cleanup.len();
     Ok(Plan {

@@ -4,9 +4,11 @@
 //!
 //! # How an applier uses it
 //!
-//! For each [`Layer`] in order (ops within a layer are independent of each other):
+//! [`crate::ledger`] keeps the books this takes (the ids answered, reference and target
+//! resolution, body preparation, the update overlay); both appliers of the workspace use
+//! it. For each [`Layer`] in order (ops within a layer are independent of each other):
 //!
-//! 1. Skip ops whose action is [`OpAction::Unchanged`] or [`OpAction::Skip`].
+//! 1. Skip ops whose [`Op::change`] is [`Change::Unchanged`] or [`Change::Skip`].
 //! 2. Replace every [`PendingRef`] of the op: the string at the JSON pointer `pointer` in
 //!    `body` contains the text `placeholder`; replace that text with the id the reference
 //!    resolves to (a comma-separated property may hold several)
@@ -305,7 +307,7 @@ pub enum Pending {
     /// action ids, which the server assigns when the process is saved).
     Action {
         /// The process owner: the project, or `project/runbook`.
-        process: String,
+        process: crate::ledger::ProcessKey,
         /// The action's name.
         action: String,
     },
@@ -324,7 +326,7 @@ impl Pending {
         match self {
             Pending::Created { item } => format!("(pending {item})"),
             Pending::Action { process, action } => {
-                format!("(pending action {action:?} of {process:?})")
+                format!("(pending action {action:?} of {:?})", process.as_str())
             }
             Pending::TemplateVersion { item } => format!("(pending version of {item})"),
         }
@@ -366,55 +368,453 @@ impl OpAction {
 }
 
 /// One decision about one item.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// What an op carries depends on what it does ([`Change`]): a create has a body, an
+/// update a target and a body, a delete a target; an op that writes nothing has at most
+/// the document it is about. Which fields an action needs is thus decided when the op is
+/// built, never found missing when it is applied. In JSON an op is one flat object, its
+/// `action` telling which fields it has (the layout plans have always had).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "OpWire")]
 pub struct Op {
     /// The item.
     pub item: ItemRef,
-    /// What is done.
-    pub action: OpAction,
     /// Why.
     pub reason: String,
-    /// For updates (and for unchanged items that exist): the document written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<Target>,
     /// The owner's destination id or pending reference, for items that live inside a
     /// project (channels, runbooks, processes, variable sets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Target>,
-    /// The document to send: the whole new item for a create; for an update the whole
-    /// desired document, built from the destination's own document so fields this crate
-    /// does not model survive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-    /// For updates: what changes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diff: Vec<FieldChange>,
+    /// What is done, with what that needs.
+    pub change: Change,
+}
+
+/// What an op does, with the data that action needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// POST a new item.
+    Create(Create),
+    /// PUT a changed document.
+    Update(Update),
+    /// Nothing to do: the destination already matches.
+    Unchanged {
+        /// The document, when it exists (not for one the server creates with its owner).
+        target: Option<Target>,
+    },
+    /// Nothing is done, for the stated reason.
+    Skip {
+        /// The destination's document the skip is about, when there is one.
+        target: Option<Target>,
+    },
+    /// DELETE the item (`[policy] prune`).
+    Delete {
+        /// The document deleted.
+        target: Target,
+        /// What it was when planned: an applier deletes only that document.
+        base: Option<Base>,
+    },
+}
+
+/// What a create sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Create {
+    /// The whole new item.
+    pub body: Value,
     /// References in the body to items created earlier in the plan.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingRef>,
     /// JSON pointers into the body where the applier writes a placeholder secret (see
     /// [`fill_secret_slots`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_slots: Vec<String>,
-    /// For variable sets: per changed variable name, what each destination context
-    /// resolves to before and after (what a reviewer checks).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub variables: Vec<VariableReview>,
-    /// For updates of a document the destination already has: what that document was
-    /// when the plan was made. An applier writes only over the same document (see
-    /// [`Base::matches`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<Base>,
     /// For a certificate created from a file the user supplies: which file. The applier
     /// reads it when it writes and fills the body's `CertificateData` (and `Password`)
     /// slots; plans never carry certificate data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_file: Option<CertificateFile>,
-    /// For updates: the members the update deletes under `[policy] prune` (steps,
-    /// variable values), each described for a reviewer. Counted in
-    /// [`Summary::delete`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+}
+
+/// What an update writes, and over what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    /// The document written.
+    pub target: Target,
+    /// The whole desired document, built from the destination's own document so fields
+    /// this crate does not model survive.
+    pub body: Value,
+    /// What changes.
+    pub diff: Vec<FieldChange>,
+    /// References in the body to items created earlier in the plan.
+    pub pending: Vec<PendingRef>,
+    /// JSON pointers into the body where the applier writes a placeholder secret.
+    pub secret_slots: Vec<String>,
+    /// For variable sets: per changed variable name, what each destination context
+    /// resolves to before and after (what a reviewer checks).
+    pub variables: Vec<VariableReview>,
+    /// For a document the destination already has: what it was when the plan was
+    /// made. An applier writes only over the same document (see [`Base::matches`]).
+    pub base: Option<Base>,
+    /// The members the update deletes under `[policy] prune` (steps, variable values),
+    /// each described for a reviewer. Counted in [`Summary::delete`].
     pub removed: Vec<String>,
+}
+
+impl Op {
+    /// A skip, for `reason`.
+    pub fn skip(item: ItemRef, reason: impl Into<String>) -> Self {
+        Self::with(item, reason, Change::Skip { target: None })
+    }
+
+    /// An item that needs nothing: `target` is its document, when it exists.
+    pub fn unchanged(item: ItemRef, reason: impl Into<String>, target: Option<Target>) -> Self {
+        Self::with(item, reason, Change::Unchanged { target })
+    }
+
+    /// A create of `body`.
+    pub fn create(item: ItemRef, reason: impl Into<String>, body: Value) -> Self {
+        Self::with(
+            item,
+            reason,
+            Change::Create(Create {
+                body,
+                pending: Vec::new(),
+                secret_slots: Vec::new(),
+                certificate_file: None,
+            }),
+        )
+    }
+
+    /// An update of `target` to `body`, which differs from it by `diff`.
+    pub fn update(
+        item: ItemRef,
+        reason: impl Into<String>,
+        target: Target,
+        body: Value,
+        diff: Vec<FieldChange>,
+    ) -> Self {
+        Self::with(
+            item,
+            reason,
+            Change::Update(Update {
+                target,
+                body,
+                diff,
+                pending: Vec::new(),
+                secret_slots: Vec::new(),
+                variables: Vec::new(),
+                base: None,
+                removed: Vec::new(),
+            }),
+        )
+    }
+
+    /// A delete of `target`, guarded by `base`.
+    pub fn delete(
+        item: ItemRef,
+        reason: impl Into<String>,
+        target: Target,
+        base: Option<Base>,
+    ) -> Self {
+        Self::with(item, reason, Change::Delete { target, base })
+    }
+
+    fn with(item: ItemRef, reason: impl Into<String>, change: Change) -> Self {
+        Self {
+            item,
+            reason: reason.into(),
+            owner: None,
+            change,
+        }
+    }
+
+    /// This op turned into a skip of the same document (its reason stays, or is
+    /// replaced by the caller).
+    pub fn into_skip(self) -> Self {
+        let target = self.target().cloned();
+        Self {
+            change: Change::Skip { target },
+            ..self
+        }
+    }
+
+    /// What is done.
+    pub fn action(&self) -> OpAction {
+        match &self.change {
+            Change::Create(_) => OpAction::Create,
+            Change::Update(_) => OpAction::Update,
+            Change::Unchanged { .. } => OpAction::Unchanged,
+            Change::Skip { .. } => OpAction::Skip,
+            Change::Delete { .. } => OpAction::Delete,
+        }
+    }
+
+    /// The document an update or delete writes, or an unchanged or skipped op is about.
+    pub fn target(&self) -> Option<&Target> {
+        match &self.change {
+            Change::Create(_) => None,
+            Change::Update(u) => Some(&u.target),
+            Change::Unchanged { target } | Change::Skip { target } => target.as_ref(),
+            Change::Delete { target, .. } => Some(target),
+        }
+    }
+
+    /// The body a create or update sends.
+    pub fn body(&self) -> Option<&Value> {
+        match &self.change {
+            Change::Create(c) => Some(&c.body),
+            Change::Update(u) => Some(&u.body),
+            _ => None,
+        }
+    }
+
+    /// What an update changes (nothing for other actions).
+    pub fn diff(&self) -> &[FieldChange] {
+        match &self.change {
+            Change::Update(u) => &u.diff,
+            _ => &[],
+        }
+    }
+
+    /// References in the body to items created earlier in the plan.
+    pub fn pending(&self) -> &[PendingRef] {
+        match &self.change {
+            Change::Create(c) => &c.pending,
+            Change::Update(u) => &u.pending,
+            _ => &[],
+        }
+    }
+
+    /// Where the body gets a placeholder secret.
+    pub fn secret_slots(&self) -> &[String] {
+        match &self.change {
+            Change::Create(c) => &c.secret_slots,
+            Change::Update(u) => &u.secret_slots,
+            _ => &[],
+        }
+    }
+
+    /// For an update of a variable set: what each context resolves to before and after.
+    pub fn variables(&self) -> &[VariableReview] {
+        match &self.change {
+            Change::Update(u) => &u.variables,
+            _ => &[],
+        }
+    }
+
+    /// What the document an update or delete writes was when planned.
+    pub fn base(&self) -> Option<&Base> {
+        match &self.change {
+            Change::Update(u) => u.base.as_ref(),
+            Change::Delete { base, .. } => base.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The file a certificate create reads.
+    pub fn certificate_file(&self) -> Option<&CertificateFile> {
+        match &self.change {
+            Change::Create(c) => c.certificate_file.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The members an update deletes (`[policy] prune`).
+    pub fn removed(&self) -> &[String] {
+        match &self.change {
+            Change::Update(u) => &u.removed,
+            _ => &[],
+        }
+    }
+
+    /// The create's data, to add to it while planning.
+    pub fn create_mut(&mut self) -> Option<&mut Create> {
+        match &mut self.change {
+            Change::Create(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The update's data, to add to it while planning.
+    pub fn update_mut(&mut self) -> Option<&mut Update> {
+        match &mut self.change {
+            Change::Update(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
+fn empty<T>(items: &&[T]) -> bool {
+    items.is_empty()
+}
+
+/// The JSON layout of an op, written from borrowed parts so a plan serializes without
+/// copying bodies. Field order is the layout's.
+#[derive(Serialize)]
+struct OpWireRef<'a> {
+    item: &'a ItemRef,
+    action: OpAction,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a Target>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a Target>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a Value>,
+    #[serde(skip_serializing_if = "empty")]
+    diff: &'a [FieldChange],
+    #[serde(skip_serializing_if = "empty")]
+    pending: &'a [PendingRef],
+    #[serde(skip_serializing_if = "empty")]
+    secret_slots: &'a [String],
+    #[serde(skip_serializing_if = "empty")]
+    variables: &'a [VariableReview],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<&'a Base>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_file: Option<&'a CertificateFile>,
+    #[serde(skip_serializing_if = "empty")]
+    removed: &'a [String],
+}
+
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        OpWireRef {
+            item: &self.item,
+            action: self.action(),
+            reason: &self.reason,
+            target: self.target(),
+            owner: self.owner.as_ref(),
+            body: self.body(),
+            diff: self.diff(),
+            pending: self.pending(),
+            secret_slots: self.secret_slots(),
+            variables: self.variables(),
+            base: self.base(),
+            certificate_file: self.certificate_file(),
+            removed: self.removed(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// An op as JSON holds it: every field optional, checked against the action when read.
+#[derive(Deserialize)]
+struct OpWire {
+    item: ItemRef,
+    action: OpAction,
+    reason: String,
+    #[serde(default)]
+    target: Option<Target>,
+    #[serde(default)]
+    owner: Option<Target>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    diff: Vec<FieldChange>,
+    #[serde(default)]
+    pending: Vec<PendingRef>,
+    #[serde(default)]
+    secret_slots: Vec<String>,
+    #[serde(default)]
+    variables: Vec<VariableReview>,
+    #[serde(default)]
+    base: Option<Base>,
+    #[serde(default)]
+    certificate_file: Option<CertificateFile>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
+/// Why an op read from JSON is not one a planner makes: a field its action needs is
+/// missing, or it holds one its action has no use for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{action} op of {item} {problem}")]
+pub struct OpShapeError {
+    /// The op's item.
+    pub item: ItemRef,
+    /// Its action, as the JSON gives it.
+    pub action: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl TryFrom<OpWire> for Op {
+    type Error = OpShapeError;
+
+    fn try_from(w: OpWire) -> Result<Self, Self::Error> {
+        let fail = |problem: &str| OpShapeError {
+            item: w.item.clone(),
+            action: format!("{:?}", w.action).to_lowercase(),
+            problem: problem.to_owned(),
+        };
+        let no_write = w.body.is_none()
+            && w.diff.is_empty()
+            && w.pending.is_empty()
+            && w.secret_slots.is_empty()
+            && w.variables.is_empty()
+            && w.certificate_file.is_none()
+            && w.removed.is_empty();
+        let change = match w.action {
+            OpAction::Create => {
+                if w.target.is_some() || w.base.is_some() {
+                    return Err(fail("names an existing document"));
+                }
+                if !(w.diff.is_empty() && w.variables.is_empty() && w.removed.is_empty()) {
+                    return Err(fail("holds what only an update has"));
+                }
+                let body = w.body.ok_or_else(|| fail("has no body"))?;
+                Change::Create(Create {
+                    body,
+                    pending: w.pending,
+                    secret_slots: w.secret_slots,
+                    certificate_file: w.certificate_file,
+                })
+            }
+            OpAction::Update => {
+                if w.certificate_file.is_some() {
+                    return Err(fail("names a certificate file"));
+                }
+                let target = w
+                    .target
+                    .ok_or_else(|| fail("names no document to update"))?;
+                let body = w.body.ok_or_else(|| fail("has no body"))?;
+                Change::Update(Update {
+                    target,
+                    body,
+                    diff: w.diff,
+                    pending: w.pending,
+                    secret_slots: w.secret_slots,
+                    variables: w.variables,
+                    base: w.base,
+                    removed: w.removed,
+                })
+            }
+            OpAction::Unchanged | OpAction::Skip => {
+                if !no_write || w.base.is_some() {
+                    return Err(fail("holds something to write"));
+                }
+                if w.action == OpAction::Skip {
+                    Change::Skip { target: w.target }
+                } else {
+                    Change::Unchanged { target: w.target }
+                }
+            }
+            OpAction::Delete => {
+                if !no_write {
+                    return Err(fail("holds something to write"));
+                }
+                let target = w
+                    .target
+                    .ok_or_else(|| fail("names no document to delete"))?;
+                Change::Delete {
+                    target,
+                    base: w.base,
+                }
+            }
+        };
+        Ok(Op {
+            item: w.item,
+            reason: w.reason,
+            owner: w.owner,
+            change,
+        })
+    }
 }
 
 /// The file a certificate is created from, in the directory `certificates_from` names.
@@ -496,27 +896,6 @@ pub struct VariableReview {
     pub name: String,
     /// One row per context.
     pub contexts: Vec<ContextResolution>,
-}
-
-impl Op {
-    /// An op with no body.
-    pub fn bare(item: ItemRef, action: OpAction, reason: impl Into<String>) -> Self {
-        Self {
-            item,
-            action,
-            reason: reason.into(),
-            target: None,
-            owner: None,
-            body: None,
-            diff: Vec::new(),
-            pending: Vec::new(),
-            secret_slots: Vec::new(),
-            variables: Vec::new(),
-            base: None,
-            certificate_file: None,
-            removed: Vec::new(),
-        }
-    }
 }
 
 /// Why a clean-up entry exists.
@@ -639,7 +1018,7 @@ impl Plan {
 
     /// The creates, updates and deletes, in order: what an applier sends.
     pub fn writes(&self) -> impl Iterator<Item = &Op> {
-        self.ops().filter(|op| op.action.writes())
+        self.ops().filter(|op| op.action().writes())
     }
 
     /// Every deletion, described for a reviewer: the delete ops and the members updates
@@ -647,10 +1026,10 @@ impl Plan {
     pub fn deletions(&self) -> Vec<String> {
         let mut out = Vec::new();
         for op in self.ops() {
-            if op.action == OpAction::Delete {
+            if op.action() == OpAction::Delete {
                 out.push(op.item.to_string());
             }
-            for member in &op.removed {
+            for member in op.removed() {
                 out.push(format!("{member} from {}", op.item));
             }
         }
@@ -753,15 +1132,15 @@ impl fmt::Display for Plan {
                 writeln!(
                     f,
                     "  {} {} {}: {}",
-                    action_mark(op.action),
-                    format!("{:?}", op.action).to_lowercase(),
+                    action_mark(op.action()),
+                    format!("{:?}", op.action()).to_lowercase(),
                     op.item,
                     op.reason
                 )?;
-                for member in &op.removed {
+                for member in op.removed() {
                     writeln!(f, "      - {member}")?;
                 }
-                for change in &op.diff {
+                for change in op.diff() {
                     writeln!(
                         f,
                         "      {}: {} -> {}",
@@ -770,7 +1149,7 @@ impl fmt::Display for Plan {
                         short(&change.after)
                     )?;
                 }
-                for review in &op.variables {
+                for review in op.variables() {
                     writeln!(f, "      {} resolves to:", review.name)?;
                     for row in &review.contexts {
                         let mark = if row.before == row.after { " " } else { "*" };
@@ -826,6 +1205,71 @@ mod tests {
         );
         assert_eq!(body["Variables"][0]["Value"], "X");
         assert_eq!(body["Password"], json!({"HasValue": true, "NewValue": "X"}));
+    }
+
+    #[test]
+    fn an_op_is_one_flat_object_in_the_layout_plans_have_always_had() {
+        let item = ItemRef::owned(ResourceKind::VariableSet, "OctoFX", "OctoFX");
+        let mut op = Op::update(
+            item,
+            "values differ",
+            Target::Existing {
+                id: "variableset-1".into(),
+            },
+            json!({"Variables": []}),
+            vec![FieldChange {
+                path: "Variables".into(),
+                before: json!(null),
+                after: json!([]),
+            }],
+        );
+        op.owner = Some(Target::Existing {
+            id: "Projects-1".into(),
+        });
+        if let Some(update) = op.update_mut() {
+            update.secret_slots = vec!["/Variables/0/Value".into()];
+            update.removed = vec!["value of X".into()];
+        }
+        let text = serde_json::to_string(&op).unwrap_or_default();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"item":{"kind":"VariableSet","name":"OctoFX","owner":"OctoFX"},"#,
+                r#""action":"update","reason":"values differ","#,
+                r#""target":{"type":"existing","id":"variableset-1"},"#,
+                r#""owner":{"type":"existing","id":"Projects-1"},"#,
+                r#""body":{"Variables":[]},"#,
+                r#""diff":[{"path":"Variables","before":null,"after":[]}],"#,
+                r#""secret_slots":["/Variables/0/Value"],"removed":["value of X"]}"#
+            )
+        );
+        let back: Op = serde_json::from_str(&text).expect("an op reads back");
+        assert_eq!(back, op);
+        let skip = Op::skip(ItemRef::new(ResourceKind::Feed, "F"), "why");
+        assert_eq!(
+            serde_json::to_value(&skip).ok(),
+            Some(json!({"item": {"kind": "Feed", "name": "F"}, "action": "skip", "reason": "why"}))
+        );
+    }
+
+    #[test]
+    fn ops_lacking_what_their_action_needs_are_refused_when_read() {
+        let item = json!({"kind": "Environment", "name": "Test"});
+        let read = |op: Value| serde_json::from_value::<Op>(op).map_err(|e| e.to_string());
+        let update = read(json!({"item": item, "action": "update", "reason": "r", "body": {}}));
+        assert!(update.is_err_and(|e| e.contains("names no document to update")));
+        let create = read(json!({"item": item, "action": "create", "reason": "r"}));
+        assert!(create.is_err_and(|e| e.contains("has no body")));
+        let delete = read(json!({"item": item, "action": "delete", "reason": "r"}));
+        assert!(delete.is_err_and(|e| e.contains("names no document to delete")));
+        let skip = read(json!({"item": item, "action": "skip", "reason": "r", "body": {}}));
+        assert!(skip.is_err_and(|e| e.contains("holds something to write")));
+        let create_over = read(json!({"item": item, "action": "create", "reason": "r",
+            "body": {}, "target": {"type": "existing", "id": "Environments-1"}}));
+        assert!(create_over.is_err_and(|e| e.contains("names an existing document")));
+        let fine = read(json!({"item": item, "action": "delete", "reason": "r",
+            "target": {"type": "existing", "id": "Environments-1"}}));
+        assert!(fine.is_ok_and(|op| op.action() == OpAction::Delete && op.body().is_none()));
     }
 
     #[test]

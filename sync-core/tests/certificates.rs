@@ -54,7 +54,7 @@ fn a_missing_certificate_without_a_file_is_named_with_why_and_how_to_create_it_b
     )
     .unwrap();
     let op = op(&plan, ResourceKind::Certificate, "Shop TLS");
-    assert_eq!(op.action, OpAction::Skip);
+    assert_eq!(op.action(), OpAction::Skip);
     assert!(op.reason.contains("cannot be read back"), "{}", op.reason);
     let entries: Vec<_> = plan
         .cleanup
@@ -81,7 +81,7 @@ fn with_certificates_from_a_certificate_without_a_file_is_reported_naming_the_fi
     )
     .unwrap();
     let op = op(&plan, ResourceKind::Certificate, "Shop TLS");
-    assert_eq!(op.action, OpAction::Skip);
+    assert_eq!(op.action(), OpAction::Skip);
     assert!(
         op.reason.contains("no file named \"Shop TLS\""),
         "{}",
@@ -98,12 +98,12 @@ fn a_missing_certificate_with_a_file_is_created_from_it_and_the_plan_holds_no_da
         &rules,
     );
     let op = op(&plan, ResourceKind::Certificate, "Shop TLS");
-    assert_eq!(op.action, OpAction::Create);
+    assert_eq!(op.action(), OpAction::Create);
     assert!(op.reason.contains("Shop TLS.pfx"), "{}", op.reason);
-    let file = op.certificate_file.as_ref().unwrap();
+    let file = op.certificate_file().unwrap();
     assert_eq!(file.file, "Shop TLS.pfx");
     assert!(file.pkcs12);
-    let body = op.body.as_ref().unwrap();
+    let body = op.body().unwrap();
     assert_eq!(body["CertificateData"], json!({"HasValue": false}));
     assert_eq!(body["Password"], json!({"HasValue": false}));
     assert_eq!(body["EnvironmentIds"], json!(["Environments-71"]));
@@ -135,8 +135,8 @@ fn a_pem_file_sends_no_password() {
     )
     .unwrap();
     let op = op(&plan, ResourceKind::Certificate, "Shop TLS");
-    assert!(!op.certificate_file.as_ref().unwrap().pkcs12);
-    assert!(op.body.as_ref().unwrap().get("Password").is_none());
+    assert!(!op.certificate_file().unwrap().pkcs12);
+    assert!(op.body().unwrap().get("Password").is_none());
 }
 
 #[test]
@@ -149,8 +149,8 @@ fn an_existing_certificate_is_left_alone_even_with_a_file() {
     )
     .unwrap();
     let op = op(&plan, ResourceKind::Certificate, "Shop TLS");
-    assert_eq!(op.action, OpAction::Unchanged);
-    assert!(op.certificate_file.is_none());
+    assert_eq!(op.action(), OpAction::Unchanged);
+    assert!(op.certificate_file().is_none());
 }
 
 #[test]

@@ -40,7 +40,7 @@ fn staging_prod() -> sync_core::Snapshot {
 const PROJECT: &str = "[select]\nprojects = [\"OctoFX\"]\n";
 
 fn qa_action(op: &sync_core::Op) -> Value {
-    let body = op.body.as_ref().unwrap();
+    let body = op.body().unwrap();
     body["Steps"]
         .as_array()
         .unwrap()
@@ -97,7 +97,7 @@ fn qa_step_answer_3_sign_off_before_production_runs_only_in_staging() {
     ]));
     let (plan, _) = plan_apply_replan(&dev_test_source(), &destination, &rules);
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(process.action, OpAction::Update);
+    assert_eq!(process.action(), OpAction::Update);
     let qa = qa_action(process);
     assert_eq!(qa["Id"], "da-2");
     assert_eq!(qa["Environments"], json!(["Environments-71"]));
@@ -105,7 +105,7 @@ fn qa_step_answer_3_sign_off_before_production_runs_only_in_staging() {
         qa["Properties"]["Octopus.Action.Manual.Instructions"],
         "Review the release before integration tests"
     );
-    let paths: Vec<_> = process.diff.iter().map(|c| c.path.as_str()).collect();
+    let paths: Vec<_> = process.diff().iter().map(|c| c.path.as_str()).collect();
     assert_eq!(
         paths,
         vec!["Steps[1].Actions[0].Properties[\"Octopus.Action.Manual.Instructions\"]"]
@@ -232,10 +232,10 @@ fn qa_lifecycle_and_channel_cascade() {
     let (plan, _) = plan_apply_replan(&qa_channel_source(), &destination, &rules);
     // The QA lifecycle cannot exist on Staging/Production...
     let lifecycle = op(&plan, ResourceKind::Lifecycle, "QA");
-    assert_eq!(lifecycle.action, OpAction::Skip, "{plan}");
+    assert_eq!(lifecycle.action(), OpAction::Skip, "{plan}");
     // ...so neither can the QA channel...
     let channel = op(&plan, ResourceKind::Channel, "QA");
-    assert_eq!(channel.action, OpAction::Skip);
+    assert_eq!(channel.action(), OpAction::Skip);
     assert!(channel.reason.contains("\"QA\""), "{}", channel.reason);
     // ...nor the step that only runs in it, nor the value scoped to it.
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
@@ -251,7 +251,7 @@ fn qa_lifecycle_and_channel_cascade() {
     );
     // The default lifecycle exists on both sides and keeps its own phases.
     assert_eq!(
-        op(&plan, ResourceKind::Lifecycle, "Default Lifecycle").action,
+        op(&plan, ResourceKind::Lifecycle, "Default Lifecycle").action(),
         OpAction::Unchanged
     );
     insta::assert_json_snapshot!(plan);
@@ -274,16 +274,16 @@ fn qa_channel_kept_when_its_lifecycle_maps_onto_the_destination() {
     let rules = rules("[select]\nprojects = \"all\"\nlifecycles = \"all\"\nchannels = \"all\"\n[environment_map]\nTest = \"Staging\"");
     let (plan, _) = plan_apply_replan(&qa_channel_source(), &destination, &rules);
     assert_eq!(
-        op(&plan, ResourceKind::Lifecycle, "QA").action,
+        op(&plan, ResourceKind::Lifecycle, "QA").action(),
         OpAction::Create
     );
     let channel = op(&plan, ResourceKind::Channel, "QA");
-    assert_eq!(channel.action, OpAction::Create);
-    assert_eq!(channel.pending.len(), 2, "{:?}", channel.pending);
+    assert_eq!(channel.action(), OpAction::Create);
+    assert_eq!(channel.pending().len(), 2, "{:?}", channel.pending());
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
     assert_eq!(step_names(process), vec!["Deploy", "QA approval"]);
     assert!(process
-        .pending
+        .pending()
         .iter()
         .any(|p| p.placeholder.contains("channel \"QA\"")));
 }
@@ -310,7 +310,7 @@ fn tenant_internal_is_tied_to_staging_and_production() {
     let rules = rules("[select]\nprojects = [\"OctoFX\"]\ntenants = \"all\"");
     let (plan, after) = plan_apply_replan(&tenant_source(), &staging_prod(), &rules);
     assert_eq!(
-        op(&plan, ResourceKind::Tenant, "Internal").action,
+        op(&plan, ResourceKind::Tenant, "Internal").action(),
         OpAction::Create
     );
     let connections = plan
@@ -323,7 +323,7 @@ fn tenant_internal_is_tied_to_staging_and_production() {
         .iter()
         .find(|o| o.item.name == "Internal")
         .unwrap();
-    let body = internal.body.as_ref().unwrap();
+    let body = internal.body().unwrap();
     let envs: Vec<&Value> = body["ProjectEnvironments"]
         .as_object()
         .unwrap()
@@ -331,9 +331,9 @@ fn tenant_internal_is_tied_to_staging_and_production() {
         .collect();
     assert_eq!(envs, vec![&json!(["Environments-71", "Environments-72"])]);
     assert!(
-        internal.pending.iter().any(|p| p.in_key),
+        internal.pending().iter().any(|p| p.in_key),
         "the project key is pending: {:?}",
-        internal.pending
+        internal.pending()
     );
     let tenant = after.tenants.iter().find(|t| t.name == "Internal").unwrap();
     let project = after.projects.iter().find(|p| p.name == "OctoFX").unwrap();
@@ -353,7 +353,7 @@ fn tenant_development_team_a_is_not_synced() {
     let rules = rules("[select]\nprojects = [\"OctoFX\"]\ntenants = \"all\"");
     let plan = plan(&tenant_source(), &staging_prod(), &rules).unwrap();
     let team_a = op(&plan, ResourceKind::Tenant, "Development Team A");
-    assert_eq!(team_a.action, OpAction::Skip);
+    assert_eq!(team_a.action(), OpAction::Skip);
     assert!(
         team_a.reason.contains("none of its project environments"),
         "{}",
@@ -416,7 +416,7 @@ fn account_with_the_same_name_but_different_details_is_referenced_and_left_alone
         &rules,
     );
     let account = op(&plan, ResourceKind::Account, "AWS Account");
-    assert_eq!(account.action, OpAction::Unchanged);
+    assert_eq!(account.action(), OpAction::Unchanged);
     let vars = variables(op(&plan, ResourceKind::VariableSet, "OctoFX"));
     assert_eq!(vars[0].1, json!("Accounts-71"));
 }
@@ -430,8 +430,8 @@ fn missing_account_is_created_with_a_dummy_secret_and_the_variable_follows() {
         &rules,
     );
     let account = op(&plan, ResourceKind::Account, "AWS Account");
-    assert_eq!(account.action, OpAction::Create);
-    assert_eq!(account.secret_slots, vec!["/SecretKey"]);
+    assert_eq!(account.action(), OpAction::Create);
+    assert_eq!(account.secret_slots(), vec!["/SecretKey"]);
     assert!(plan
         .cleanup
         .iter()
@@ -442,10 +442,10 @@ fn missing_account_is_created_with_a_dummy_secret_and_the_variable_follows() {
         .any(|c| c.category == CleanupCategory::WidenedScope && c.item.name == "AWS Account"));
     let variable_set = op(&plan, ResourceKind::VariableSet, "OctoFX");
     assert_eq!(
-        variable_set.pending.len(),
+        variable_set.pending().len(),
         2,
         "the project and the account are both new: {:?}",
-        variable_set.pending
+        variable_set.pending()
     );
     insta::assert_json_snapshot!(plan);
 }
@@ -460,7 +460,7 @@ fn account_scoped_only_to_missing_environments_is_skipped_by_default() {
     )
     .unwrap();
     assert_eq!(
-        op(&plan, ResourceKind::Account, "AWS Account").action,
+        op(&plan, ResourceKind::Account, "AWS Account").action(),
         OpAction::Skip
     );
     // The variable that names it is skipped too (skip-unless-exact-match for accounts).
@@ -486,7 +486,7 @@ fn certificate_with_the_same_name_is_referenced_and_a_missing_one_is_reported() 
         &rules(rules_text),
     );
     assert_eq!(
-        op(&plan, ResourceKind::Certificate, "octopusdemos.app").action,
+        op(&plan, ResourceKind::Certificate, "octopusdemos.app").action(),
         OpAction::Unchanged
     );
     assert_eq!(
@@ -503,7 +503,7 @@ fn certificate_with_the_same_name_is_referenced_and_a_missing_one_is_reported() 
     )
     .unwrap();
     assert_eq!(
-        op(&plan, ResourceKind::Certificate, "octopusdemos.app").action,
+        op(&plan, ResourceKind::Certificate, "octopusdemos.app").action(),
         OpAction::Skip
     );
     assert!(variables(op(&plan, ResourceKind::VariableSet, "OctoFX")).is_empty());
@@ -579,8 +579,8 @@ fn tenant_variables_of_internal_follow_its_staging_and_production_connections() 
     let rules = rules("[select]\nprojects = [\"OctoFX\"]\ntenants = [\"Internal\"]\n[policy]\nsync_tenant_variables = true");
     let (plan, after) = plan_apply_replan(&source, &destination, &rules);
     let op = op(&plan, ResourceKind::TenantVariables, "Internal");
-    assert_eq!(op.action, OpAction::Update);
-    let values = &op.body.as_ref().unwrap()["ProjectVariables"]["Projects-71"]["Variables"];
+    assert_eq!(op.action(), OpAction::Update);
+    let values = &op.body().unwrap()["ProjectVariables"]["Projects-71"]["Variables"];
     assert_eq!(
         values["Environments-71"]["dt-url"],
         "https://staging.internal"
@@ -592,7 +592,7 @@ fn tenant_variables_of_internal_follow_its_staging_and_production_connections() 
     // The destination's own production value is left alone.
     assert_eq!(values["Environments-72"]["dt-url"], "https://prod.example");
     assert_eq!(
-        op.secret_slots,
+        op.secret_slots(),
         vec!["/ProjectVariables/Projects-71/Variables/Environments-71/dt-key"]
     );
     assert!(plan

@@ -99,12 +99,12 @@ fn by_default_an_existing_runbook_keeps_its_settings_and_a_channel_its_rules() {
         &rules(SELECT),
     );
     assert_eq!(
-        op(&plan, ResourceKind::Runbook, "Refresh DB").action,
+        op(&plan, ResourceKind::Runbook, "Refresh DB").action(),
         OpAction::Unchanged
     );
     assert!(plan
         .of_kind(ResourceKind::Channel)
-        .all(|o| o.action == OpAction::Unchanged));
+        .all(|o| o.action() == OpAction::Unchanged));
     let rb = &after.runbooks[0];
     assert_eq!(rb.multi_tenancy_mode.get().unwrap().as_str(), "Untenanted");
     let hotfix = after.channels.iter().find(|c| c.name == "Hotfix").unwrap();
@@ -122,7 +122,7 @@ fn with_the_policy_an_existing_runbook_takes_the_source_settings_with_its_enviro
         )),
     );
     assert_eq!(
-        op(&plan, ResourceKind::Runbook, "Refresh DB").action,
+        op(&plan, ResourceKind::Runbook, "Refresh DB").action(),
         OpAction::Update
     );
     let rb = &after.runbooks[0];
@@ -179,7 +179,7 @@ fn with_the_policy_an_existing_channel_takes_the_source_rules_once() {
         .find(|l| l.name == sync_core::LayerName::ChannelRules)
         .expect("a channel rules layer");
     assert_eq!(rules_op.ops.len(), 1);
-    assert_eq!(rules_op.ops[0].action, OpAction::Update);
+    assert_eq!(rules_op.ops[0].action(), OpAction::Update);
     let hotfix = after.channels.iter().find(|c| c.name == "Hotfix").unwrap();
     assert_eq!(hotfix.rules.len(), 1);
     assert_eq!(hotfix.rules[0].version_range.get().unwrap(), "[2.0,3.0)");
@@ -259,7 +259,8 @@ fn by_default_existing_feeds_pools_and_policies_keep_their_details() {
         ResourceKind::MachinePolicy,
     ] {
         assert!(
-            plan.of_kind(kind).all(|o| o.action == OpAction::Unchanged),
+            plan.of_kind(kind)
+                .all(|o| o.action() == OpAction::Unchanged),
             "{plan}"
         );
     }
@@ -284,8 +285,8 @@ fn opted_in_details_follow_the_source_but_never_a_secret_the_default_flag_or_the
     );
     assert_eq!(feed["DownloadAttempts"], 5);
     let op = plan.find(ResourceKind::Feed, "Artifacts").unwrap();
-    assert!(op.secret_slots.is_empty(), "no secret is written");
-    let body = op.body.as_ref().unwrap();
+    assert!(op.secret_slots().is_empty(), "no secret is written");
+    let body = op.body().unwrap();
     assert_eq!(
         body["Password"],
         json!({"HasValue": true, "NewValue": null}),
@@ -336,7 +337,7 @@ fn a_feed_of_another_type_is_skipped_with_the_reason() {
     )
     .unwrap();
     let op = plan.find(ResourceKind::Feed, "Artifacts").unwrap();
-    assert_eq!(op.action, OpAction::Skip);
+    assert_eq!(op.action(), OpAction::Skip);
     assert!(op.reason.contains("type cannot change"), "{plan}");
 }
 
@@ -382,7 +383,7 @@ fn an_existing_project_takes_the_source_deployment_settings_and_its_donor_packag
     );
     let (plan, after) = plan_apply_replan(&source, &destination, &rules(SELECT));
     assert_eq!(
-        op(&plan, ResourceKind::Project, "OctoFX").action,
+        op(&plan, ResourceKind::Project, "OctoFX").action(),
         OpAction::Update
     );
     let project = serde_json::to_value(&after.projects[0]).unwrap();
@@ -406,7 +407,7 @@ fn an_existing_project_takes_the_source_deployment_settings_and_its_donor_packag
         .iter()
         .find(|l| l.name == sync_core::LayerName::ProjectVersioning)
         .expect("versioning is set once the process exists");
-    assert_eq!(versioning.ops[0].action, OpAction::Update);
+    assert_eq!(versioning.ops[0].action(), OpAction::Update);
 }
 
 #[test]

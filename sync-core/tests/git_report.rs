@@ -98,7 +98,7 @@ fn both_sides_in_git_on_different_branches_says_what_differs() {
         entries[0]
     );
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(process.action, OpAction::Skip);
+    assert_eq!(process.action(), OpAction::Skip);
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_destination_in_git_is_not_written_from_a_database_source() {
         entries[0]
     );
     assert_eq!(
-        op(&plan, ResourceKind::DeploymentProcess, "OctoFX").action,
+        op(&plan, ResourceKind::DeploymentProcess, "OctoFX").action(),
         OpAction::Skip
     );
 }

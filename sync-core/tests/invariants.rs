@@ -68,8 +68,8 @@ fn params() -> impl Strategy<Value = (u64, usize, u8)> {
 
 fn changes(plan: &Plan) -> Vec<String> {
     plan.ops()
-        .filter(|o| matches!(o.action, OpAction::Create | OpAction::Update))
-        .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+        .filter(|o| matches!(o.action(), OpAction::Create | OpAction::Update))
+        .map(|o| format!("{:?} {} {:?}", o.action(), o.item, o.diff()))
         .collect()
 }
 
@@ -144,7 +144,7 @@ proptest! {
         let mut created = BTreeSet::new();
         for layer in &plan.layers {
             for op in &layer.ops {
-                for r in &op.pending {
+                for r in op.pending() {
                     if let sync_core::Pending::Created { item } = &r.reference {
                         prop_assert!(created.contains(&(item.kind, item.name.to_lowercase(), item.owner.clone().map(|o| o.to_lowercase())))
                             || (item.kind == ResourceKind::Channel && item.name == "Default"),
@@ -152,7 +152,7 @@ proptest! {
                     }
                 }
                 let mut ids = Vec::new();
-                if let Some(body) = &op.body {
+                if let Some(body) = op.body() {
                     ids_in(body, &mut ids);
                 }
                 for id in ids {
@@ -160,7 +160,7 @@ proptest! {
                 }
             }
             for op in &layer.ops {
-                if op.action == OpAction::Create {
+                if op.action() == OpAction::Create {
                     created.insert((op.item.kind, op.item.name.to_lowercase(), op.item.owner.clone().map(|o| o.to_lowercase())));
                 }
             }
@@ -211,10 +211,10 @@ proptest! {
         let (src, dst) = generate_space(&SpaceParams { seed, projects, synced_percent: synced });
         let rules = rules_for("\"all\"", 0, var, over, false, false);
         let plan = plan(&src, &dst, &rules).unwrap();
-        for op in plan.ops().filter(|o| o.action == OpAction::Update && o.item.kind == ResourceKind::VariableSet) {
-            let Some(sync_core::Target::Existing { id }) = &op.target else { continue };
+        for op in plan.ops().filter(|o| o.action() == OpAction::Update && o.item.kind == ResourceKind::VariableSet) {
+            let Some(sync_core::Target::Existing { id }) = op.target() else { continue };
             let before = dst.variable_sets.iter().find(|s| s.id.get().is_some_and(|i| i.as_str() == id)).unwrap();
-            let body = op.body.as_ref().unwrap();
+            let body = op.body().unwrap();
             let sent = body["Variables"].as_array().unwrap();
             for secret in before.variables.iter().filter(|v| v.is_secret()) {
                 let id = secret.id.get().unwrap();
@@ -223,7 +223,7 @@ proptest! {
                 let position = position.unwrap();
                 prop_assert!(sent[position]["Value"].is_null(), "secret {} was given a value", secret.name);
                 let slot = format!("/Variables/{position}/Value");
-                prop_assert!(!op.secret_slots.contains(&slot));
+                prop_assert!(!op.secret_slots().contains(&slot));
             }
         }
     }

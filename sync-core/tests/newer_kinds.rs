@@ -92,9 +92,9 @@ fn a_parent_environment_is_created_and_a_value_scoped_to_it_follows_it_by_name()
         &rules(KINDS),
     );
     let created = op(&plan, ResourceKind::ParentEnvironment, "Pull requests");
-    assert_eq!(created.action, OpAction::Create);
+    assert_eq!(created.action(), OpAction::Create);
     assert_eq!(
-        created.body.as_ref().unwrap()["AutomaticDeprovisioningRule"],
+        created.body().unwrap()["AutomaticDeprovisioningRule"],
         json!({"ExpiryDays": 3})
     );
     let parent = after.parent_environments[0].id.get().unwrap().to_string();
@@ -124,7 +124,7 @@ fn an_ephemeral_environment_is_reported_not_created() {
     )
     .unwrap();
     let pr = op(&plan, ResourceKind::Environment, "pr-42");
-    assert_eq!(pr.action, OpAction::Skip);
+    assert_eq!(pr.action(), OpAction::Skip);
     assert!(
         pr.reason.contains("\"Pull requests\"") && pr.reason.contains("ephemeral"),
         "{}",
@@ -141,12 +141,12 @@ fn an_older_destination_refuses_each_parent_environment_and_keeps_scopes_whole()
     )
     .unwrap();
     let parent = op(&plan, ResourceKind::ParentEnvironment, "Pull requests");
-    assert_eq!(parent.action, OpAction::Skip);
+    assert_eq!(parent.action(), OpAction::Skip);
     assert!(parent.reason.contains("2025.4"), "{}", parent.reason);
     // The value scoped only to the parent environment is not written unscoped: that
     // would widen it to every environment.
     let vars = op(&plan, ResourceKind::VariableSet, "OctoFX");
-    let body = vars.body.as_ref().map(|b| b["Variables"].clone());
+    let body = vars.body().map(|b| b["Variables"].clone());
     let widened = body
         .as_ref()
         .and_then(Value::as_array)
@@ -175,7 +175,7 @@ fn a_freeze_is_translated_by_name_and_leaves_other_spaces_entries_to_them() {
         &rules(KINDS),
     );
     let created = op(&plan, ResourceKind::DeploymentFreeze, "Holidays");
-    assert_eq!(created.action, OpAction::Create);
+    assert_eq!(created.action(), OpAction::Create);
     assert!(created
         .reason
         .contains("1 scope entries naming other spaces"));
@@ -218,7 +218,7 @@ fn a_freeze_naming_what_the_destination_lacks_is_refused_not_narrowed() {
     )
     .unwrap();
     let skipped = op(&plan, ResourceKind::DeploymentFreeze, "Holidays");
-    assert_eq!(skipped.action, OpAction::Skip);
+    assert_eq!(skipped.action(), OpAction::Skip);
     assert!(
         skipped.reason.contains("environment \"Test\"") && skipped.reason.contains("freezes less"),
         "{}",
@@ -243,10 +243,10 @@ fn a_freeze_with_an_empty_scope_or_only_other_spaces_is_not_copied() {
     )
     .unwrap();
     let empty = op(&plan, ResourceKind::DeploymentFreeze, "Everything?");
-    assert_eq!(empty.action, OpAction::Skip);
+    assert_eq!(empty.action(), OpAction::Skip);
     assert!(empty.reason.contains("empty"), "{}", empty.reason);
     let elsewhere = op(&plan, ResourceKind::DeploymentFreeze, "Elsewhere");
-    assert_eq!(elsewhere.action, OpAction::Skip);
+    assert_eq!(elsewhere.action(), OpAction::Skip);
     assert!(
         elsewhere.reason.contains("other spaces"),
         "{}",
@@ -265,12 +265,12 @@ fn a_per_project_freeze_needs_2025_2_and_follows_its_project() {
     let src = source("2025.2.11370", json!([owned]));
     let old = plan(&src, &destination("2025.1.7559", vec![]), &rules(KINDS)).unwrap();
     let refused = op(&old, ResourceKind::DeploymentFreeze, "OctoFX release week");
-    assert_eq!(refused.action, OpAction::Skip);
+    assert_eq!(refused.action(), OpAction::Skip);
     assert!(refused.reason.contains("per-project") && refused.reason.contains("2025.2"));
     let (plan, after) =
         plan_apply_replan(&src, &destination("2025.2.11370", vec![]), &rules(KINDS));
     assert_eq!(
-        op(&plan, ResourceKind::DeploymentFreeze, "OctoFX release week").action,
+        op(&plan, ResourceKind::DeploymentFreeze, "OctoFX release week").action(),
         OpAction::Create
     );
     assert_eq!(
@@ -296,7 +296,7 @@ fn no_freeze_is_written_to_a_destination_before_2025_1() {
     )
     .unwrap();
     let refused = op(&plan, ResourceKind::DeploymentFreeze, "Holidays");
-    assert_eq!(refused.action, OpAction::Skip);
+    assert_eq!(refused.action(), OpAction::Skip);
     assert!(refused.reason.contains("2025.1"), "{}", refused.reason);
     assert!(!plan
         .writes()
@@ -320,7 +320,7 @@ fn an_existing_freeze_takes_the_source_window_and_keeps_what_the_destination_fro
     let dest = destination("2025.2.11370", vec![("deploymentfreezes", json!([theirs]))]);
     let (plan, after) = plan_apply_replan(&source("2025.2.11370", freezes), &dest, &rules(KINDS));
     assert_eq!(
-        op(&plan, ResourceKind::DeploymentFreeze, "Holidays").action,
+        op(&plan, ResourceKind::DeploymentFreeze, "Holidays").action(),
         OpAction::Update
     );
     let written = serde_json::to_value(&after.deployment_freezes[0]).unwrap();
@@ -360,7 +360,7 @@ fn an_ephemeral_environment_channel_follows_its_parent_environment_by_name() {
     );
     assert_eq!(
         plan.find(ResourceKind::Channel, "Pull requests")
-            .map(|o| o.action),
+            .map(|o| o.action()),
         Some(OpAction::Create)
     );
     let parent = after.parent_environments[0].id.get().unwrap().to_string();
@@ -383,7 +383,7 @@ fn an_ephemeral_environment_channel_without_its_parent_is_skipped_with_the_reaso
     )
     .unwrap();
     let channel = op(&plan, ResourceKind::Channel, "Pull requests");
-    assert_eq!(channel.action, OpAction::Skip);
+    assert_eq!(channel.action(), OpAction::Skip);
     assert!(
         channel
             .reason
@@ -404,12 +404,12 @@ fn a_value_scoped_to_an_existing_parent_environment_is_reviewed_under_its_name()
     );
     let (plan, after) = plan_apply_replan(&source("2025.4.3897", json!([])), &dest, &rules(KINDS));
     assert_eq!(
-        op(&plan, ResourceKind::ParentEnvironment, "Pull requests").action,
+        op(&plan, ResourceKind::ParentEnvironment, "Pull requests").action(),
         OpAction::Unchanged
     );
     let vars = op(&plan, ResourceKind::VariableSet, "OctoFX");
     let url = vars
-        .variables
+        .variables()
         .iter()
         .find(|r| r.name == "Url")
         .expect("a review of Url");

@@ -348,8 +348,8 @@ proptest! {
         let second = plan(&source, after, &rules).unwrap();
         let changes: Vec<String> = second
             .ops()
-            .filter(|o| matches!(o.action, OpAction::Create | OpAction::Update))
-            .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+            .filter(|o| matches!(o.action(), OpAction::Create | OpAction::Update))
+            .map(|o| format!("{:?} {} {:?}", o.action(), o.item, o.diff()))
             .collect();
         prop_assert!(changes.is_empty(), "second plan: {changes:#?}");
     }

@@ -245,7 +245,7 @@ fn text_that_looks_like_an_id_is_copied_and_the_step_still_syncs() {
     let (plan, _) = plan_apply_replan(&source, &destination, &rules(PROJECT));
     let process = process_op(&plan);
     assert_eq!(step_names(process), ["Web site"]);
-    let props = &process.body.as_ref().unwrap()["Steps"][0]["Actions"][0]["Properties"];
+    let props = &process.body().unwrap()["Steps"][0]["Actions"][0]["Properties"];
     assert_eq!(
         props["Octopus.Action.IISWebSite.ApplicationPoolName"],
         "Shop-3"
@@ -367,8 +367,8 @@ fn step_templates_translate_properties_typed_parameter_defaults_and_never_keep_s
     let rules = rules("[select]\nstep_templates = \"all\"\n");
     let (plan, _) = plan_apply_replan(&source, &destination, &rules);
     let created = op(&plan, ResourceKind::ActionTemplate, "Notify Azure");
-    assert_eq!(created.action, OpAction::Create);
-    let body = created.body.as_ref().unwrap();
+    assert_eq!(created.action(), OpAction::Create);
+    let body = created.body().unwrap();
     assert_eq!(
         body["Properties"]["Octopus.Action.Azure.AccountId"],
         "Accounts-72"
@@ -389,7 +389,7 @@ fn step_templates_translate_properties_typed_parameter_defaults_and_never_keep_s
     assert_eq!(default("Cert"), "Certificates-72");
     assert_eq!(default("Label"), "Sprint-12");
     let broken = op(&plan, ResourceKind::ActionTemplate, "Broken");
-    assert_eq!(broken.action, OpAction::Skip);
+    assert_eq!(broken.action(), OpAction::Skip);
     assert!(broken.reason.contains("Old Azure"), "{}", broken.reason);
 }
 
@@ -427,13 +427,13 @@ fn an_action_based_on_a_template_translates_its_parameters_by_control_type() {
     ]));
     let rules = rules_with("step_templates = \"all\"\n");
     let (plan, after) = plan_apply_replan(&source, &destination, &rules);
-    let props = &process_op(&plan).body.as_ref().unwrap()["Steps"][0]["Actions"][0]["Properties"];
+    let props = &process_op(&plan).body().unwrap()["Steps"][0]["Actions"][0]["Properties"];
     assert_eq!(props["Octopus.Action.Template.Id"], "ActionTemplates-72");
     assert_eq!(props["Azure"], "Accounts-72");
     assert_eq!(props["Label"], "Shop-3");
     // The template matches, so the action names the destination template's own version.
     assert_eq!(
-        op(&plan, ResourceKind::ActionTemplate, "Notify Azure").action,
+        op(&plan, ResourceKind::ActionTemplate, "Notify Azure").action(),
         OpAction::Unchanged
     );
     let saved = &dest_steps(&after)[0].actions[0];
@@ -476,11 +476,11 @@ fn an_action_names_the_version_the_server_gives_a_template_updated_in_the_same_p
     // One apply, then nothing is left to do.
     let (plan, after) = plan_apply_replan(&source, &destination, &rules);
     assert_eq!(
-        op(&plan, ResourceKind::ActionTemplate, "Notify").action,
+        op(&plan, ResourceKind::ActionTemplate, "Notify").action(),
         OpAction::Update
     );
     // The plan cannot know the version before the server answers: it is pending.
-    assert!(process_op(&plan).pending.iter().any(|p| matches!(
+    assert!(process_op(&plan).pending().iter().any(|p| matches!(
         &p.reference,
         sync_core::Pending::TemplateVersion { item } if item.name == "Notify"
     )));
@@ -523,9 +523,9 @@ fn a_new_sensitive_property_on_an_existing_action_gets_a_dummy_value() {
     let destination = destination_with(vec![], dest, json!([]));
     let (plan, after) = plan_apply_replan(&source, &destination, &rules(PROJECT));
     let process = process_op(&plan);
-    assert_eq!(process.action, OpAction::Update);
+    assert_eq!(process.action(), OpAction::Update);
     assert_eq!(
-        process.secret_slots,
+        process.secret_slots(),
         ["/Steps/0/Actions/0/Properties/Api.Key"]
     );
     assert!(plan
@@ -654,7 +654,7 @@ fn an_environment_map_that_puts_one_environment_in_two_phases_is_refused_by_name
     )
     .unwrap();
     let qa = op(&skipping, ResourceKind::Lifecycle, "QA");
-    assert_eq!(qa.action, OpAction::Skip);
+    assert_eq!(qa.action(), OpAction::Skip);
     assert!(
         qa.reason.contains("\"Development\" = \"Staging\"")
             && qa.reason.contains("\"Test\" = \"Staging\""),
@@ -680,7 +680,7 @@ fn an_environment_map_that_puts_one_environment_in_two_phases_is_refused_by_name
     )
     .unwrap();
     assert_eq!(
-        op(&apart, ResourceKind::Lifecycle, "QA").action,
+        op(&apart, ResourceKind::Lifecycle, "QA").action(),
         OpAction::Create
     );
 }
@@ -758,7 +758,7 @@ fn a_one_to_many_map_entry_is_refused_where_only_one_environment_fits() {
     let map = "[environment_map]\nTest = [\"Staging\", \"Production\"]\n";
     let skipping = plan(&source, &destination, &rules(&format!("{base}{map}"))).unwrap();
     // The Test value lands on neither environment: no silent first pick.
-    if let Some(body) = &op(&skipping, ResourceKind::TenantVariables, "Internal").body {
+    if let Some(body) = &op(&skipping, ResourceKind::TenantVariables, "Internal").body() {
         let values = &body["ProjectVariables"]["Projects-71"]["Variables"];
         assert!(values["Environments-71"]["dt-url"].is_null(), "{values}");
         assert_eq!(values["Environments-72"]["dt-url"], "https://prod.example");
@@ -791,8 +791,8 @@ fn a_one_to_many_map_entry_is_refused_where_only_one_environment_fits() {
     )
     .unwrap();
     let body = op(&one, ResourceKind::TenantVariables, "Internal")
-        .body
-        .clone()
+        .body()
+        .cloned()
         .unwrap();
     assert_eq!(
         body["ProjectVariables"]["Projects-71"]["Variables"]["Environments-71"]["dt-url"],

@@ -272,7 +272,7 @@ fn without_prune_in_the_rules_a_record_deletes_nothing() {
     let second = plan(&Source::trimmed().snapshot(), &after_first, &rules).unwrap();
     assert_eq!(second.summary.delete, 0);
     assert!(second.deletions().is_empty());
-    assert!(!second.ops().any(|o| o.action == OpAction::Delete));
+    assert!(!second.ops().any(|o| o.action() == OpAction::Delete));
 }
 
 #[test]

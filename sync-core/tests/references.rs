@@ -99,22 +99,22 @@ fn built_ins_are_matched_by_role_and_never_created() {
     let rules = rules("[select]\nworker_pools = \"all\"\nfeeds = \"all\"\nlifecycles = \"all\"\nteams = \"all\"\nuser_roles = \"all\"");
     let plan = plan(&source, &destination, &rules).unwrap();
     let pool = op(&plan, ResourceKind::WorkerPool, "Default Worker Pool");
-    assert_eq!(pool.action, OpAction::Unchanged);
+    assert_eq!(pool.action(), OpAction::Unchanged);
     assert_eq!(
-        pool.target,
-        Some(sync_core::Target::Existing {
+        pool.target(),
+        Some(&sync_core::Target::Existing {
             id: "WorkerPools-71".into()
         })
     );
     assert_eq!(
-        op(&plan, ResourceKind::Feed, "Octopus Server (built-in)").action,
+        op(&plan, ResourceKind::Feed, "Octopus Server (built-in)").action(),
         OpAction::Unchanged
     );
     let lifecycle = op(&plan, ResourceKind::Lifecycle, "Default Lifecycle");
-    assert_eq!(lifecycle.action, OpAction::Skip);
+    assert_eq!(lifecycle.action(), OpAction::Skip);
     assert!(lifecycle.reason.contains("never created"));
     assert_eq!(
-        op(&plan, ResourceKind::UserRole, "Project viewer").action,
+        op(&plan, ResourceKind::UserRole, "Project viewer").action(),
         OpAction::Skip
     );
     assert!(
@@ -122,7 +122,7 @@ fn built_ins_are_matched_by_role_and_never_created() {
         "system teams are never synced"
     );
     assert_eq!(
-        op(&plan, ResourceKind::Team, "Deployers").action,
+        op(&plan, ResourceKind::Team, "Deployers").action(),
         OpAction::Create
     );
     assert_eq!(plan.summary.create, 1, "{plan}");
@@ -151,7 +151,7 @@ fn duplicate_names_are_reported_never_resolved_by_picking_one() {
     let rules = rules(&format!("{PROJECT}environments = \"all\""));
     let plan = plan(&source, &destination, &rules).unwrap();
     let staging = op(&plan, ResourceKind::Environment, "Staging");
-    assert_eq!(staging.action, OpAction::Skip);
+    assert_eq!(staging.action(), OpAction::Skip);
     assert!(
         staging
             .reason
@@ -246,7 +246,7 @@ fn references_inside_action_properties_are_translated() {
     ]);
     let (plan, _) = plan_apply_replan(&source, &destination, &rules(PROJECT));
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    let body = process.body.as_ref().unwrap();
+    let body = process.body().unwrap();
     let package = action(body, "Package");
     assert_eq!(package["WorkerPoolId"], "WorkerPools-72");
     assert_eq!(package["Container"]["FeedId"], "Feeds-72");
@@ -341,8 +341,8 @@ fn step_templates_must_be_an_exact_match_unless_told_otherwise() {
         &rules("[select]\nstep_templates = \"all\""),
     );
     let op = op(&plan, ResourceKind::ActionTemplate, "Notify");
-    assert_eq!(op.action, OpAction::Update);
-    let body = op.body.as_ref().unwrap();
+    assert_eq!(op.action(), OpAction::Update);
+    let body = op.body().unwrap();
     assert_eq!(body["Properties"]["Octopus.Action.Script.ScriptBody"], "v2");
     assert_eq!(body["Parameters"][0]["Id"], "dp-1");
     assert_eq!(
@@ -359,7 +359,7 @@ fn step_templates_must_be_an_exact_match_unless_told_otherwise() {
             ResourceKind::ActionTemplate,
             "Notify"
         )
-        .action,
+        .action(),
         OpAction::Unchanged
     );
 }
@@ -401,14 +401,14 @@ fn script_modules_are_always_made_equal_and_library_sets_are_created_with_their_
         .of_kind(ResourceKind::VariableSet)
         .find(|o| o.item.name == "Logging")
         .unwrap();
-    assert_eq!(module.action, OpAction::Update);
+    assert_eq!(module.action(), OpAction::Update);
     assert_eq!(
-        module.body.as_ref().unwrap()["Variables"][0]["Value"],
+        module.body().unwrap()["Variables"][0]["Value"],
         "function Log { 'v2' }"
     );
-    assert_eq!(module.body.as_ref().unwrap()["Variables"][0]["Id"], "d-1");
+    assert_eq!(module.body().unwrap()["Variables"][0]["Id"], "d-1");
     assert_eq!(
-        op(&plan, ResourceKind::LibraryVariableSet, "Global").action,
+        op(&plan, ResourceKind::LibraryVariableSet, "Global").action(),
         OpAction::Create
     );
     let global = plan
@@ -416,7 +416,7 @@ fn script_modules_are_always_made_equal_and_library_sets_are_created_with_their_
         .find(|o| o.item.name == "Global")
         .unwrap();
     assert!(
-        matches!(global.target, Some(sync_core::Target::SideEffect { ref field, .. }) if field == "VariableSetId")
+        matches!(global.target(), Some(sync_core::Target::SideEffect { ref field, .. }) if field == "VariableSetId")
     );
 }
 
@@ -439,8 +439,8 @@ fn tag_sets_are_made_equal_without_dropping_destination_tags() {
         &rules("[select]\ntenant_tags = \"all\""),
     );
     let body = op(&plan, ResourceKind::TagSet, "Region")
-        .body
-        .clone()
+        .body()
+        .cloned()
         .unwrap();
     let tags: Vec<_> = body["Tags"]
         .as_array()
@@ -501,13 +501,13 @@ fn team_role_scoping_is_filtered_to_what_exists_and_never_widened() {
     let plan = plan(&source, &destination, &rules).unwrap();
     let roles: Vec<_> = plan.of_kind(ResourceKind::ScopedUserRole).collect();
     assert_eq!(roles.len(), 2);
-    assert_eq!(roles[0].action, OpAction::Create);
-    let body = roles[0].body.as_ref().unwrap();
+    assert_eq!(roles[0].action(), OpAction::Create);
+    let body = roles[0].body().unwrap();
     assert_eq!(body["TeamId"], "Teams-72");
     assert_eq!(body["EnvironmentIds"], json!(["Environments-72"]));
     assert_eq!(body["TenantIds"], json!(["Tenants-72"]));
     // Scoped only to Development: dropping it would grant the role everywhere.
-    assert_eq!(roles[1].action, OpAction::Skip);
+    assert_eq!(roles[1].action(), OpAction::Skip);
     assert!(
         roles[1].reason.contains("grant more"),
         "{}",
@@ -533,7 +533,7 @@ fn config_as_code_projects_sync_only_what_lives_in_the_database() {
     ]));
     let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(process.action, OpAction::Skip);
+    assert_eq!(process.action(), OpAction::Skip);
     assert!(process.reason.contains("version controlled"));
     let vars = variables(op(&plan, ResourceKind::VariableSet, "OctoFX"));
     assert_eq!(vars.len(), 1);
@@ -589,7 +589,7 @@ fn process_cloning_keeps_or_drops_destination_only_steps() {
     let keep = plan(&source, &destination, &rules(PROJECT)).unwrap();
     // "Smoke test" was first on the destination and stays first: nothing to write.
     let kept = op(&keep, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(kept.action, OpAction::Unchanged, "{keep}");
+    assert_eq!(kept.action(), OpAction::Unchanged, "{keep}");
     assert!(
         kept.reason
             .contains("destination-only step \"Smoke test\" kept first"),
@@ -610,8 +610,8 @@ fn process_cloning_keeps_or_drops_destination_only_steps() {
     );
     // The matched step keeps the destination's ids.
     let body = op(&only, ResourceKind::DeploymentProcess, "OctoFX")
-        .body
-        .clone()
+        .body()
+        .cloned()
         .unwrap();
     assert_eq!(body["Steps"][0]["Id"], "s-Deploy");
 }
@@ -659,8 +659,8 @@ fn versioning_release_creation_and_channel_rules_follow_once_the_process_exists(
     let rules = rules(&format!("{PROJECT}channels = \"all\""));
     let (plan, after) = plan_apply_replan(&source, &destination_with(vec![]), &rules);
     let create = op(&plan, ResourceKind::Project, "OctoFX");
-    assert_eq!(create.action, OpAction::Create);
-    let body = create.body.as_ref().unwrap();
+    assert_eq!(create.action(), OpAction::Create);
+    let body = create.body().unwrap();
     assert!(body["VersioningStrategy"]["Template"].is_string());
     assert_eq!(body["AutoCreateRelease"], false);
     let versioning = &plan
@@ -669,7 +669,7 @@ fn versioning_release_creation_and_channel_rules_follow_once_the_process_exists(
         .find(|l| l.name == sync_core::LayerName::ProjectVersioning)
         .unwrap()
         .ops[0];
-    let vbody = versioning.body.as_ref().unwrap();
+    let vbody = versioning.body().unwrap();
     assert_eq!(
         vbody["VersioningStrategy"]["DonorPackage"]["DeploymentAction"],
         "Deploy"
@@ -687,7 +687,7 @@ fn versioning_release_creation_and_channel_rules_follow_once_the_process_exists(
         .ops[0];
     assert_eq!(rules_op.item.name, "Hotfix");
     assert_eq!(
-        rules_op.body.as_ref().unwrap()["Rules"][0]["VersionRange"],
+        rules_op.body().unwrap()["Rules"][0]["VersionRange"],
         "[1.0,2.0)"
     );
     let hotfix = after.channels.iter().find(|c| c.name == "Hotfix").unwrap();
@@ -721,7 +721,7 @@ fn a_slug_the_destination_server_stamped_is_not_a_change() {
     let destination = destination_with(destination_project(json!([dest_step]), json!([])));
     let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(process.action, OpAction::Unchanged, "{plan}");
+    assert_eq!(process.action(), OpAction::Unchanged, "{plan}");
 }
 
 #[test]
@@ -739,8 +739,8 @@ fn an_existing_step_takes_the_source_settings_and_keeps_what_the_server_added() 
     let destination = destination_with(destination_project(json!([dest_step]), json!([])));
     let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
     let process = op(&plan, ResourceKind::DeploymentProcess, "OctoFX");
-    assert_eq!(process.action, OpAction::Update, "{plan}");
-    let step = &process.body.as_ref().unwrap()["Steps"][0];
+    assert_eq!(process.action(), OpAction::Update, "{plan}");
+    let step = &process.body().unwrap()["Steps"][0];
     assert_eq!(step["Condition"], "Always");
     assert_eq!(step["Properties"]["Octopus.Action.TargetRoles"], "web,api");
     assert_eq!(step["Id"], "s-dest");

@@ -109,7 +109,7 @@ fn a_published_runbook_whose_process_this_sync_writes_is_published_on_the_destin
     let (plan, applier) = sync(&src, &dst, &rules(SELECT));
     let ops = publish_ops(&plan);
     assert_eq!(ops.len(), 1, "{plan}");
-    assert_eq!(ops[0].action, OpAction::Create);
+    assert_eq!(ops[0].action(), OpAction::Create);
     assert!(
         ops[0].reason.contains("writes its process"),
         "{}",
@@ -125,7 +125,7 @@ fn a_published_runbook_whose_process_this_sync_writes_is_published_on_the_destin
         })
         .unwrap();
     assert_eq!(layer.name, LayerName::RunbookPublishing);
-    let body = ops[0].body.as_ref().unwrap();
+    let body = ops[0].body().unwrap();
     assert_eq!(body["RunbookId"], "Runbooks-71");
     assert_eq!(body["ProjectId"], "Projects-71");
     assert_eq!(body["SelectedPackages"], json!([]));
@@ -145,9 +145,9 @@ fn a_new_runbook_of_a_published_source_runbook_is_created_then_published() {
     );
     let (plan, applier) = sync(&src, &destination(None), &rules(SELECT));
     let op = op(&plan, ResourceKind::RunbookSnapshot, "Refresh DB");
-    assert_eq!(op.action, OpAction::Create);
+    assert_eq!(op.action(), OpAction::Create);
     assert_eq!(
-        op.pending.len(),
+        op.pending().len(),
         1,
         "the runbook id is resolved at apply time"
     );
@@ -171,11 +171,11 @@ fn a_destination_runbook_never_published_is_published_even_when_its_process_matc
     let src = source(Some("RunbookSnapshots-5"), steps.clone());
     let (plan, applier) = sync(&src, &destination(Some((None, steps))), &rules(SELECT));
     assert_eq!(
-        op(&plan, ResourceKind::RunbookProcess, "Refresh DB").action,
+        op(&plan, ResourceKind::RunbookProcess, "Refresh DB").action(),
         OpAction::Unchanged
     );
     let op = op(&plan, ResourceKind::RunbookSnapshot, "Refresh DB");
-    assert_eq!(op.action, OpAction::Create);
+    assert_eq!(op.action(), OpAction::Create);
     assert!(op.reason.contains("never was"), "{}", op.reason);
     assert!(published_id(&applier.snapshot).is_some());
 }
@@ -226,7 +226,7 @@ fn a_runbook_whose_process_references_packages_is_not_published_and_the_clean_up
     );
     let (plan, applier) = sync(&src, &destination(None), &rules(SELECT));
     let op = op(&plan, ResourceKind::RunbookSnapshot, "Refresh DB");
-    assert_eq!(op.action, OpAction::Skip);
+    assert_eq!(op.action(), OpAction::Skip);
     assert!(op.reason.contains("references packages"), "{}", op.reason);
     assert!(plan
         .cleanup

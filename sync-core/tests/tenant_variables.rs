@@ -98,8 +98,8 @@ fn a_scoped_common_value_lands_in_the_mapped_environment_only() {
     );
     let p = plan(&source(), &destination, &rules()).unwrap();
     let op = tenant_op(&p).expect("a tenant variables op");
-    assert_eq!(op.action, OpAction::Update);
-    let body = op.body.as_ref().unwrap();
+    assert_eq!(op.action(), OpAction::Update);
+    let body = op.body().unwrap();
     assert_eq!(
         body["ScopedCommonVariables"],
         json!([{"LibraryVariableSetId": "LibraryVariableSets-5", "TemplateId": "template-5",
@@ -120,7 +120,7 @@ fn the_same_value_already_there_plans_nothing() {
         json!([scoped(5, &["Environments-7"], "in-test")]),
     );
     let p = plan(&source(), &destination, &rules()).unwrap();
-    assert_ne!(tenant_op(&p).map(|op| op.action), Some(OpAction::Update));
+    assert_ne!(tenant_op(&p).map(|op| op.action()), Some(OpAction::Update));
 }
 
 #[test]
@@ -132,7 +132,7 @@ fn a_destination_before_2025_2_gets_no_scoped_values_and_a_clean_up_entry() {
         json!([]),
     );
     let p = plan(&source(), &destination, &rules()).unwrap();
-    if let Some(body) = tenant_op(&p).and_then(|op| op.body.as_ref()) {
+    if let Some(body) = tenant_op(&p).and_then(|op| op.body()) {
         assert!(body.get("ScopedCommonVariables").is_none(), "{body}");
     }
     assert!(p
@@ -198,7 +198,7 @@ fn tenant_values_follow_the_variable_merge_promises_a_secret_is_never_overwritte
     let p = plan(&source, &destination, &always()).unwrap();
     // Nothing changes: the plain value stays plain, the secret stays the secret.
     assert_ne!(
-        tenant_op(&p).map(|op| op.action),
+        tenant_op(&p).map(|op| op.action()),
         Some(OpAction::Update),
         "{p}"
     );
@@ -217,8 +217,8 @@ fn under_always_a_changed_tenant_value_follows_the_source_and_under_never_it_sta
     let destination = common_values(7, json!({"Alias": "acme-old", "Token": "theirs"}));
     let p = plan(&source, &destination, &always()).unwrap();
     let op = tenant_op(&p).unwrap();
-    assert_eq!(op.action, OpAction::Update);
-    let vars = &op.body.as_ref().unwrap()["LibraryVariables"]["LibraryVariableSets-7"]["Variables"];
+    assert_eq!(op.action(), OpAction::Update);
+    let vars = &op.body().unwrap()["LibraryVariables"]["LibraryVariableSets-7"]["Variables"];
     assert_eq!(vars["Alias-7"], "acme-new");
     assert_eq!(
         vars["Token-7"], "theirs",
@@ -230,7 +230,7 @@ fn under_always_a_changed_tenant_value_follows_the_source_and_under_never_it_sta
     .unwrap();
     let p = plan(&source, &destination, &never).unwrap();
     assert_ne!(
-        tenant_op(&p).map(|op| op.action),
+        tenant_op(&p).map(|op| op.action()),
         Some(OpAction::Update),
         "{p}"
     );

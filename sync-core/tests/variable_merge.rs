@@ -118,7 +118,7 @@ fn row_2_under_never_two_destination_values_keep_their_environments_when_the_sou
     assert_eq!(in_env(&after, "Timeout", STAGING), "60");
     assert_eq!(in_env(&after, "Timeout", PRODUCTION), "30");
     assert_eq!(
-        op(&plan, ResourceKind::VariableSet, "OctoFX").action,
+        op(&plan, ResourceKind::VariableSet, "OctoFX").action(),
         OpAction::Unchanged,
         "{plan}"
     );
@@ -192,7 +192,7 @@ fn row_7_a_same_value_with_a_wider_source_scope_is_added_where_missing_and_never
         "the Staging value still wins in Staging"
     );
     assert_eq!(in_env(&after, "Banner", PRODUCTION), "off");
-    let review = &op(&plan, ResourceKind::VariableSet, "OctoFX").variables;
+    let review = &op(&plan, ResourceKind::VariableSet, "OctoFX").variables();
     assert_eq!(review.len(), 1);
     let rows: Vec<(String, String, String)> = review[0]
         .contexts
@@ -278,7 +278,7 @@ fn row_11_a_source_secret_for_an_environment_no_destination_secret_covers_gets_a
     assert_eq!(in_env(&after, "Signing.Key", STAGING), "<secret k-stg>");
     assert!(in_env(&after, "Signing.Key", PRODUCTION).starts_with("<secret"));
     assert_eq!(cleanup(&plan, CleanupCategory::DummySecret).len(), 1);
-    let review = &op(&plan, ResourceKind::VariableSet, "OctoFX").variables[0];
+    let review = &op(&plan, ResourceKind::VariableSet, "OctoFX").variables()[0];
     let production = review
         .contexts
         .iter()
@@ -561,6 +561,6 @@ fn a_library_variable_set_follows_the_same_promises_and_shows_its_review() {
         .of_kind(ResourceKind::VariableSet)
         .find(|o| o.item.name == "Global")
         .unwrap();
-    let names: Vec<&str> = op.variables.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = op.variables().iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, vec!["Timeout"], "{plan}");
 }

@@ -302,13 +302,13 @@ proptest! {
             }
         }
         let op = plan.find(sync_core::ResourceKind::VariableSet, "OctoFX").unwrap();
-        prop_assert!(op.action != OpAction::Skip);
+        prop_assert!(op.action() != OpAction::Skip);
         // The review covers every name whose values changed.
         for name in NAMES {
             let changed = before.iter().filter(|v| v.name == name).count()
                 != after.iter().filter(|v| v.name == name).count()
                 || before.iter().filter(|v| v.name == name).zip(after.iter().filter(|v| v.name == name)).any(|(b, a)| b != a);
-            prop_assert_eq!(changed, op.variables.iter().any(|r| r.name == name), "{}\n{}", name, plan);
+            prop_assert_eq!(changed, op.variables().iter().any(|r| r.name == name), "{}\n{}", name, plan);
         }
     }
 }

@@ -174,8 +174,8 @@ fn recurring_sync_gives_the_desired_result() {
     let destination = staging_prod_destination(Some(after_initial_sync()));
     let (plan, after) = plan_apply_replan(&source, &destination, &rules(PROJECT));
     let op = op(&plan, ResourceKind::VariableSet, "OctoFX");
-    assert_eq!(op.action, OpAction::Update);
-    let body = op.body.as_ref().unwrap();
+    assert_eq!(op.action(), OpAction::Update);
+    let body = op.body().unwrap();
     let vars = body["Variables"].as_array().unwrap();
     assert_eq!(vars.len(), 3, "{body:#}");
     // 1. Application.Database.Name is left alone.
@@ -191,7 +191,7 @@ fn recurring_sync_gives_the_desired_result() {
     assert_eq!(vars[2]["Value"], "Data Source=#{Application.Database.Name}");
     assert_eq!(vars[2]["Scope"], json!({"Role": ["Oracle"]}));
     // The diff names exactly those changes.
-    let paths: Vec<_> = op.diff.iter().map(|c| c.path.as_str()).collect();
+    let paths: Vec<_> = op.diff().iter().map(|c| c.path.as_str()).collect();
     assert_eq!(
         paths,
         vec!["Variables[1].Scope.Role", "Variables[2]"],
@@ -275,7 +275,7 @@ fn leave_existing_alone_keeps_the_destinations_own_environment_scoping() {
     let rules = rules(&format!("{PROJECT}[scoping]\nvariable_environments = \"ignore-mismatch-on-new-leave-existing-alone\""));
     let plan = plan(&source, &destination, &rules).unwrap();
     let op = op(&plan, ResourceKind::VariableSet, "OctoFX");
-    assert_eq!(op.action, OpAction::Unchanged, "{plan}");
+    assert_eq!(op.action(), OpAction::Unchanged, "{plan}");
 }
 
 #[test]
@@ -348,11 +348,8 @@ fn new_sensitive_value_gets_a_dummy_secret_and_a_cleanup_entry_but_no_secret_in_
     let destination = staging_prod_destination(Some(json!([])));
     let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
     let op = op(&plan, ResourceKind::VariableSet, "OctoFX");
-    assert_eq!(op.secret_slots, vec!["/Variables/0/Value"]);
-    assert_eq!(
-        op.body.as_ref().unwrap()["Variables"][0]["Value"],
-        Value::Null
-    );
+    assert_eq!(op.secret_slots(), vec!["/Variables/0/Value"]);
+    assert_eq!(op.body().unwrap()["Variables"][0]["Value"], Value::Null);
     assert!(plan
         .cleanup
         .iter()
@@ -364,7 +361,7 @@ fn new_sensitive_value_gets_a_dummy_secret_and_a_cleanup_entry_but_no_secret_in_
     applier.apply(&plan).unwrap();
     let again = sync_core::plan(&source, &applier.snapshot, &rules(PROJECT)).unwrap();
     assert_eq!(
-        common::op(&again, ResourceKind::VariableSet, "OctoFX").action,
+        common::op(&again, ResourceKind::VariableSet, "OctoFX").action(),
         OpAction::Unchanged
     );
     insta::assert_json_snapshot!(plan);
@@ -385,13 +382,13 @@ fn existing_sensitive_value_is_never_overwritten_and_keeps_its_id() {
         ));
         let plan = plan(&source, &destination, &rules).unwrap();
         let op = op(&plan, ResourceKind::VariableSet, "OctoFX");
-        let body = op.body.as_ref().unwrap();
+        let body = op.body().unwrap();
         assert_eq!(body["Variables"][0]["Id"], "d-secret", "{policy}");
         assert_eq!(body["Variables"][0]["Value"], Value::Null, "{policy}");
         assert!(
-            op.secret_slots.is_empty(),
+            op.secret_slots().is_empty(),
             "{policy}: {:?}",
-            op.secret_slots
+            op.secret_slots()
         );
         assert!(
             plan.cleanup
@@ -475,7 +472,7 @@ fn recurring_sync_from_an_already_narrowed_destination_changes_nothing() {
     let destination = staging_prod_destination(Some(destination_vars));
     let plan = plan(&source, &destination, &rules(PROJECT)).unwrap();
     assert_eq!(
-        op(&plan, ResourceKind::VariableSet, "OctoFX").action,
+        op(&plan, ResourceKind::VariableSet, "OctoFX").action(),
         OpAction::Unchanged,
         "{plan}"
     );

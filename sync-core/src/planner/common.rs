@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::context::{Ctx, ListDecision, Resolved};
 use crate::index::{is_builtin_name, Lookup};
-use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, Target};
 use crate::rules::{NameFilter, ScopeMode};
 
 /// How a selected source item matched the destination.
@@ -55,9 +55,8 @@ pub fn matches<'s, T: Resource>(
         if let Lookup::Duplicate(n) = ctx.source.index.lookup(kind, name) {
             ctx.push(
                 layer,
-                Op::bare(
+                Op::skip(
                     iref,
-                    OpAction::Skip,
                     format!("{n} source {kind}s are named {name:?}; rename one"),
                 ),
             );
@@ -100,15 +99,14 @@ pub fn matches<'s, T: Resource>(
                     }),
                     None => ctx.push(
                         layer,
-                        Op::bare(
+                        Op::skip(
                             iref,
-                            OpAction::Skip,
                             format!("destination {kind} {id} is indexed but not loaded"),
                         ),
                     ),
                 }
             }
-            Err(reason) => ctx.push(layer, Op::bare(iref, OpAction::Skip, reason)),
+            Err(reason) => ctx.push(layer, Op::skip(iref, reason)),
         }
     }
     out
@@ -116,9 +114,11 @@ pub fn matches<'s, T: Resource>(
 
 /// An unchanged op for an existing item whose details are left alone.
 pub fn left_alone(kind: ResourceKind, name: &str, id: &str, why: &str) -> Op {
-    let mut op = Op::bare(ItemRef::new(kind, name), OpAction::Unchanged, why);
-    op.target = Some(Target::Existing { id: id.to_owned() });
-    op
+    Op::unchanged(
+        ItemRef::new(kind, name),
+        why,
+        Some(Target::Existing { id: id.to_owned() }),
+    )
 }
 
 /// Plans a kind whose existing items keep their own details: each selected source item

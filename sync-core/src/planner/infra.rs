@@ -15,7 +15,7 @@ use super::common::{
 };
 use crate::context::Ctx;
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
-use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, Target};
 use crate::rules::{DetailKind, OverwriteLifecyclePhases, ScopeMode};
 
 const DIFFERENT_DETAILS: &str = "exists; only the name must match, its details are left alone";
@@ -176,14 +176,13 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
             Match::Existing { source, dest, id } if follow => {
                 let item = ItemRef::new(ResourceKind::Feed, &source.name);
                 if source.feed_type.get() != dest.feed_type.get() {
-                    let mut op = left_alone(
+                    left_alone(
                         ResourceKind::Feed,
                         &source.name,
                         &id,
                         "exists with another feed type; a feed's type cannot change, so its details are left alone",
-                    );
-                    op.action = OpAction::Skip;
-                    op
+                    )
+                    .into_skip()
                 } else {
                     let mut body = to_value(source);
                     strip_for_create(&mut body, space(ctx).as_deref());
@@ -209,15 +208,14 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
             Match::New { source } => {
                 let item = ItemRef::new(ResourceKind::Feed, &source.name);
                 if source.is_built_in() {
-                    Op::bare(
+                    Op::skip(
                         item,
-                        OpAction::Skip,
                         "built-in feed missing on the destination; built-ins are never created",
                     )
                 } else if source.feed_type.get() == Some(&FeedType::AwsElasticContainerRegistry)
                     && !source.use_machine_credentials.get_or(false)
                 {
-                    Op::bare(item, OpAction::Skip, "a new AWS ECR feed is validated on save and its secret key cannot be read; create it on the destination")
+                    Op::skip(item, "a new AWS ECR feed is validated on save and its secret key cannot be read; create it on the destination")
                 } else {
                     let mut body = to_value(source);
                     strip_for_create(&mut body, space(ctx).as_deref());
@@ -230,7 +228,9 @@ pub fn feeds(ctx: &mut Ctx<'_>) {
                         );
                     }
                     let mut op = create_op(ctx, item, body, "missing on the destination");
-                    op.secret_slots = slots;
+                    if let Some(c) = op.create_mut() {
+                        c.secret_slots = slots;
+                    }
                     op
                 }
             }
@@ -345,7 +345,7 @@ pub fn user_roles(ctx: &mut Ctx<'_>) {
             Match::New { source } => {
                 let item = ItemRef::new(ResourceKind::UserRole, &source.name);
                 if source.is_built_in() {
-                    Op::bare(item, OpAction::Skip, "built-in user role missing on the destination; built-ins are never created")
+                    Op::skip(item, "built-in user role missing on the destination; built-ins are never created")
                 } else {
                     let mut body = to_value(source);
                     strip_for_create(&mut body, None);
@@ -404,14 +404,13 @@ pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
             Match::Existing { source, dest, id } if follow => {
                 let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
                 if source.worker_pool_type.as_str() != dest.worker_pool_type.as_str() {
-                    let mut op = left_alone(
+                    left_alone(
                         ResourceKind::WorkerPool,
                         &source.name,
                         &id,
                         "exists with another worker pool type, which cannot change; its details are left alone",
-                    );
-                    op.action = OpAction::Skip;
-                    op
+                    )
+                    .into_skip()
                 } else {
                     let body = worker_pool_body(ctx, source);
                     follow_details(
@@ -433,9 +432,8 @@ pub fn policies_and_pools(ctx: &mut Ctx<'_>) {
             Match::New { source } => {
                 let item = ItemRef::new(ResourceKind::WorkerPool, &source.name);
                 if source.worker_pool_type.as_str() == "DynamicWorkerPool" {
-                    Op::bare(
+                    Op::skip(
                         item,
-                        OpAction::Skip,
                         "dynamic worker pools are provided by Octopus Cloud and cannot be created",
                     )
                 } else {
@@ -548,7 +546,7 @@ pub fn accounts(ctx: &mut Ctx<'_>) {
                 &ids(&source.tenant_ids),
                 &source.tenant_tags,
             ) {
-                Err(reason) => Op::bare(item, OpAction::Skip, reason),
+                Err(reason) => Op::skip(item, reason),
                 Ok(()) => {
                     let slots = sensitive_slots(&body);
                     for slot in &slots {
@@ -561,7 +559,9 @@ pub fn accounts(ctx: &mut Ctx<'_>) {
                         );
                     }
                     let mut op = create_op(ctx, item, body, "missing on the destination");
-                    op.secret_slots = slots;
+                    if let Some(c) = op.create_mut() {
+                        c.secret_slots = slots;
+                    }
                     op
                 }
             }
@@ -627,7 +627,7 @@ fn new_certificate(ctx: &mut Ctx<'_>, source: &octopus_model::Certificate) -> Op
             "create it by hand: export it from the source (Library > Certificates > {name} > Export, with its private key; that needs the certificate-export permission) and upload it on the destination as {name:?} with the same environments and tenants; or put the file in the certificates_from directory as \"{name}.pfx\" or \"{name}.pem\" and sync again",
             name = source.name
         );
-        return Op::bare(item, OpAction::Skip, format!("{reason}; {how}"));
+        return Op::skip(item, format!("{reason}; {how}"));
     };
     let mut body = to_value(source);
     strip_for_create(&mut body, space(ctx).as_deref());
@@ -642,7 +642,7 @@ fn new_certificate(ctx: &mut Ctx<'_>, source: &octopus_model::Certificate) -> Op
         &ids(&source.tenant_ids),
         &source.tenant_tags,
     ) {
-        return Op::bare(item, OpAction::Skip, reason);
+        return Op::skip(item, reason);
     }
     let pkcs12 = is_pkcs12_file(&file);
     set(&mut body, "CertificateData", json!({"HasValue": false}));
@@ -655,7 +655,9 @@ fn new_certificate(ctx: &mut Ctx<'_>, source: &octopus_model::Certificate) -> Op
         "missing on the destination; created from {file:?} in certificates_from (the API never returns certificate data)"
     );
     let mut op = create_op(ctx, item, body, &reason);
-    op.certificate_file = Some(crate::plan::CertificateFile { file, pkcs12 });
+    if let Some(c) = op.create_mut() {
+        c.certificate_file = Some(crate::plan::CertificateFile { file, pkcs12 });
+    }
     op
 }
 
@@ -793,7 +795,7 @@ fn phases_refused(ctx: &mut Ctx<'_>, item: ItemRef, reason: String) -> Op {
     ) {
         ctx.fail(&item, reason.clone());
     }
-    Op::bare(item, OpAction::Skip, reason)
+    Op::skip(item, reason)
 }
 
 /// Lifecycles: created when missing; phases follow `overwrite_existing_lifecycle_phases`.
@@ -816,9 +818,8 @@ pub fn lifecycles(ctx: &mut Ctx<'_>) {
                 } else {
                     match translate_phases(ctx, &item, source, Some(&dest)) {
                         Err(reason) => phases_refused(ctx, item, reason),
-                        Ok(None) => Op::bare(
+                        Ok(None) => Op::skip(
                             item,
-                            OpAction::Skip,
                             "none of its phases' environments exist on the destination",
                         ),
                         Ok(Some(phases)) => {
@@ -851,9 +852,8 @@ pub fn lifecycles(ctx: &mut Ctx<'_>) {
                 };
                 match phases {
                     Err(reason) => phases_refused(ctx, item, reason),
-                    Ok(None) => Op::bare(
+                    Ok(None) => Op::skip(
                         item,
-                        OpAction::Skip,
                         "none of its phases' environments exist on the destination",
                     ),
                     Ok(Some(phases)) => {

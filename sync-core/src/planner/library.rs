@@ -18,7 +18,7 @@ use super::references::{self, RefPlace};
 use super::variables::{self, VariableOwner};
 use crate::context::Ctx;
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
-use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, Target};
 
 /// Translates the references a template holds, with the same tables as actions: its
 /// properties, its parameters' default values by control type, and its packages' feeds.
@@ -104,7 +104,7 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
                 } else {
                     let mut t = source.clone();
                     match translate_template(ctx, &mut t) {
-                        Err(reason) => Op::bare(item, OpAction::Skip, reason),
+                        Err(reason) => Op::skip(item, reason),
                         Ok(()) => {
                             let mut desired = dest.clone();
                             desired.description = t.description.clone();
@@ -165,11 +165,11 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
             Match::New { source } => {
                 let item = ItemRef::new(ResourceKind::ActionTemplate, &source.name);
                 if source.community_action_template_id.is_set() {
-                    Op::bare(item, OpAction::Skip, "community step template: install it from the community library on the destination")
+                    Op::skip(item, "community step template: install it from the community library on the destination")
                 } else {
                     let mut t = source.clone();
                     match translate_template(ctx, &mut t) {
-                        Err(reason) => Op::bare(item, OpAction::Skip, reason),
+                        Err(reason) => Op::skip(item, reason),
                         Ok(()) => {
                             let mut body = to_value(&t);
                             strip_for_create(&mut body, ctx.dest.snapshot.space_id());
@@ -188,7 +188,9 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
                                 );
                             }
                             let mut op = create_op(ctx, item, body, "missing on the destination");
-                            op.secret_slots = slots;
+                            if let Some(c) = op.create_mut() {
+                                c.secret_slots = slots;
+                            }
                             op
                         }
                     }
@@ -322,7 +324,9 @@ pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
                         );
                     }
                     let mut op = create_op(ctx, item.clone(), body, "missing on the destination");
-                    op.secret_slots = slots;
+                    if let Some(c) = op.create_mut() {
+                        c.secret_slots = slots;
+                    }
                     let target = Target::SideEffect {
                         owner: item.clone(),
                         field: "VariableSetId".to_owned(),
@@ -384,10 +388,10 @@ pub fn library_variable_sets(ctx: &mut Ctx<'_>) {
                 changed,
                 "the variables match",
             );
-            if op.action == OpAction::Update {
-                op.secret_slots = merged.secret_slots;
-                op.variables = merged.review;
-                op.removed = merged.removed;
+            if let Some(u) = op.update_mut() {
+                u.secret_slots = merged.secret_slots;
+                u.variables = merged.review;
+                u.removed = merged.removed;
             }
             op.owner = Some(match &dest_set {
                 Some(d) => Target::Existing {

@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 use super::common::{create_when_missing, matches, remove, set, Match};
 use crate::context::{Ctx, Resolved};
 use crate::diff::{create_op, strip_for_create, to_value, update_op};
-use crate::plan::{ItemRef, LayerName, Op, OpAction, Target};
+use crate::plan::{Change, ItemRef, LayerName, Op, Target};
 
 /// The first version with parent environments.
 pub const PARENT_ENVIRONMENTS_SINCE: (u32, u32) = (2025, 4);
@@ -77,7 +77,7 @@ pub fn parent_environments(ctx: &mut Ctx<'_>) {
                 let item = ItemRef::new(ResourceKind::ParentEnvironment, &source.name);
                 ctx.push(
                     LayerName::ParentEnvironments,
-                    Op::bare(item, OpAction::Skip, reason.clone()),
+                    Op::skip(item, reason.clone()),
                 );
             }
         }
@@ -120,9 +120,8 @@ pub fn ephemeral_environment(ctx: &Ctx<'_>, source: &octopus_model::Environment)
         })
         .map(|e| format!("parent environment {:?}", e.name))
         .unwrap_or_else(|| "a parent environment".to_owned());
-    Op::bare(
+    Op::skip(
         ItemRef::new(ResourceKind::Environment, &source.name),
-        OpAction::Skip,
         format!(
             "ephemeral environment under {parent}: Octopus creates ephemeral environments from releases of a project's ephemeral-environment channel, so octosync does not create them; it syncs their parent with [select] parent_environments"
         ),
@@ -351,13 +350,13 @@ pub fn deployment_freezes(ctx: &mut Ctx<'_>) {
                 .map(|r| format!("it is a per-project freeze and {r}"))
         });
         if let Some(reason) = refused {
-            ctx.push(layer, Op::bare(item, OpAction::Skip, reason));
+            ctx.push(layer, Op::skip(item, reason));
             continue;
         }
         let translated = match translate_scope(ctx, source) {
             Ok(t) => t,
             Err(reason) => {
-                ctx.push(layer, Op::bare(item, OpAction::Skip, reason));
+                ctx.push(layer, Op::skip(item, reason));
                 continue;
             }
         };
@@ -397,8 +396,10 @@ pub fn deployment_freezes(ctx: &mut Ctx<'_>) {
                         dest_owner.as_deref().unwrap_or("the instance"),
                         translated.owner.as_deref().unwrap_or("the instance"),
                     );
-                    let mut op = Op::bare(item, OpAction::Skip, reason);
-                    op.target = Some(Target::Existing { id });
+                    let mut op = Op::skip(item, reason);
+                    op.change = Change::Skip {
+                        target: Some(Target::Existing { id }),
+                    };
                     ctx.push(layer, op);
                     continue;
                 }

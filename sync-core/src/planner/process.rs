@@ -26,14 +26,15 @@ use octopus_model::{name_key, Action, PropertyValue, ResourceKind, Step};
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
 use crate::context::Ctx;
+use crate::ledger::ProcessKey;
 use crate::plan::{CleanupCategory, ItemRef, LayerName, OpAction, Pending};
 use crate::provenance::{Lookup, PruneKind, RecordedItem};
 use crate::rules::{ProcessCloning, ScopeMode};
 
 /// Where a process lives.
 pub struct ProcessOwner<'p> {
-    /// `project` or `project/runbook`: the key new actions are recorded under.
-    pub key: String,
+    /// The process: the key new actions are recorded under.
+    pub key: ProcessKey,
     /// The project's name.
     pub project: &'p str,
     /// The destination project's id, if it exists.
@@ -44,28 +45,28 @@ pub struct ProcessOwner<'p> {
 #[derive(Clone, Debug, Default)]
 pub struct ProcessOwnerIds {
     /// Source action id (lower case) -> (process key, action name).
-    pub source: BTreeMap<String, (String, String)>,
+    pub source: BTreeMap<String, (ProcessKey, String)>,
     /// (process key, action name), as name keys -> destination action id.
     pub dest: BTreeMap<(String, String), String>,
 }
 
 impl ProcessOwnerIds {
     /// Adds the actions of a source process.
-    pub fn add_source(&mut self, key: &str, steps: &[Step]) {
+    pub fn add_source(&mut self, key: &ProcessKey, steps: &[Step]) {
         for action in steps.iter().flat_map(|s| s.actions.iter()) {
             if let Some(id) = action.id.get() {
                 self.source
-                    .insert(id.to_lowercase(), (key.to_owned(), action.name.clone()));
+                    .insert(id.to_lowercase(), (key.clone(), action.name.clone()));
             }
         }
     }
 
     /// Adds the actions of a destination process.
-    pub fn add_dest(&mut self, key: &str, steps: &[Step]) {
+    pub fn add_dest(&mut self, key: &ProcessKey, steps: &[Step]) {
         for action in steps.iter().flat_map(|s| s.actions.iter()) {
             if let Some(id) = action.id.get() {
                 self.dest
-                    .insert((name_key(key), name_key(&action.name)), id.clone());
+                    .insert((key.match_key(), name_key(&action.name)), id.clone());
             }
         }
     }
@@ -115,7 +116,7 @@ fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) 
             .find(|op| {
                 op.item.kind == ResourceKind::ActionTemplate
                     && name_key(&op.item.name) == name_key(&name)
-                    && matches!(op.action, OpAction::Create | OpAction::Update)
+                    && matches!(op.action(), OpAction::Create | OpAction::Update)
             })
             .map(|op| op.item.clone());
         if let Some(item) = written {
@@ -704,7 +705,7 @@ pub fn merge(
                 id.to_lowercase(),
                 RecordedItem {
                     name: step.name.clone(),
-                    owner: owner.key.clone(),
+                    owner: owner.key.to_string(),
                 },
             );
         }

@@ -24,6 +24,7 @@ use crate::children::Children;
 use crate::context::{Ctx, DEFAULT_CHANNEL};
 use crate::diff::{create_op, sensitive_slots, strip_for_create, to_value, update_op};
 use crate::index::Lookup;
+use crate::ledger::ProcessKey;
 use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
 use crate::rules::ScopeMode;
 
@@ -209,9 +210,8 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                     None => {
                         ctx.push(
                             LayerName::Projects,
-                            Op::bare(
+                            Op::skip(
                                 item,
-                                OpAction::Skip,
                                 format!("its {kind} {name:?} is not on the destination"),
                             ),
                         );
@@ -272,9 +272,11 @@ fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<Planned<'s>>
                 body.clone(),
                 "missing on the destination",
             );
-            op.secret_slots = slots;
+            if let Some(c) = op.create_mut() {
+                c.secret_slots = slots;
+            }
             // Later updates of the new project start from the body as sent (shims applied).
-            let body = op.body.clone().unwrap_or(body);
+            let body = op.body().cloned().unwrap_or(body);
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,
@@ -313,7 +315,7 @@ fn channels(ctx: &mut Ctx<'_>, p: &Planned<'_>) -> Vec<(ItemRef, Target, Value)>
         let item = ItemRef::owned(ResourceKind::Channel, &channel.name, p.name());
         let mut op = plan_channel(ctx, p, channel, &item);
         op.owner = Some(p.target());
-        match (op.action, &op.body, &op.target) {
+        match (op.action(), op.body(), op.target()) {
             (OpAction::Create, Some(body), _) => created.push((
                 item.clone(),
                 Target::Created { item: item.clone() },
@@ -349,26 +351,24 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
             .dest_id
             .as_deref()
             .and_then(|project| ctx.dest.children.default_channel(project));
-        let mut op = Op::bare(
-            item.clone(),
-            OpAction::Unchanged,
-            "the default channel matches the destination project's default channel",
-        );
-        match found.and_then(|c| c.id.get()) {
-            Some(id) => {
-                op.target = Some(Target::Existing {
+        return match found.and_then(|c| c.id.get()) {
+            Some(id) => Op::unchanged(
+                item.clone(),
+                "the default channel matches the destination project's default channel",
+                Some(Target::Existing {
                     id: id.as_str().to_owned(),
-                })
-            }
-            None if p.dest_id.is_none() => {
-                op.reason = "the server creates the default channel with the project".to_owned()
-            }
-            None => {
-                op.action = OpAction::Skip;
-                op.reason = "the destination project has no default channel".to_owned();
-            }
-        }
-        return op;
+                }),
+            ),
+            None if p.dest_id.is_none() => Op::unchanged(
+                item.clone(),
+                "the server creates the default channel with the project",
+                None,
+            ),
+            None => Op::skip(
+                item.clone(),
+                "the destination project has no default channel",
+            ),
+        };
     }
     if let Some(project) = &p.dest_id {
         match ctx
@@ -377,18 +377,15 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
             .lookup_in(ResourceKind::Channel, Some(project), &channel.name)
         {
             Lookup::Found(id) => {
-                let mut op = Op::bare(
+                return Op::unchanged(
                     item.clone(),
-                    OpAction::Unchanged,
                     "exists; its lifecycle and rules are the destination's",
+                    Some(Target::Existing { id: id.to_owned() }),
                 );
-                op.target = Some(Target::Existing { id: id.to_owned() });
-                return op;
             }
             Lookup::Duplicate(n) => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("{n} destination channels of this project have this name"),
                 );
             }
@@ -406,9 +403,8 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         match r.text() {
             Some(id) => set(&mut body, "LifecycleId", Value::String(id)),
             None => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("its lifecycle {name:?} is not on the destination"),
                 )
             }
@@ -422,9 +418,8 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         match r.text() {
             Some(id) => set(&mut body, "ParentEnvironmentId", Value::String(id)),
             None => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("its parent environment {name:?} is not on the destination"),
                 )
             }
@@ -438,7 +433,7 @@ fn plan_channel(ctx: &mut Ctx<'_>, p: &Planned<'_>, channel: &Channel, item: &It
         channel.tenant_tags.iter(),
     ) {
         Ok(tags) => set(&mut body, "TenantTags", strings(&tags)),
-        Err(reason) => return Op::bare(item.clone(), OpAction::Skip, reason),
+        Err(reason) => return Op::skip(item.clone(), reason),
     }
     create_op(ctx, item.clone(), body, "missing on the destination")
 }
@@ -451,17 +446,13 @@ fn dest_process<'a>(ctx: &Ctx<'a>, p: &Planned<'_>) -> Option<&'a DeploymentProc
     ctx.dest.children.process(p.dest_id.as_deref()?)
 }
 
-fn runbook_key(project: &str, runbook: &str) -> String {
-    format!("{project}/{runbook}")
-}
-
 fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
     let mut ids = ProcessOwnerIds::default();
     if let Some(process) = source_process(ctx, p.source) {
-        ids.add_source(p.name(), &process.steps);
+        ids.add_source(&ProcessKey::project(p.name()), &process.steps);
     }
     if let Some(process) = dest_process(ctx, p) {
-        ids.add_dest(p.name(), &process.steps);
+        ids.add_dest(&ProcessKey::project(p.name()), &process.steps);
     }
     let source_id = p
         .source
@@ -471,13 +462,13 @@ fn owner_ids(ctx: &Ctx<'_>, p: &Planned<'_>) -> ProcessOwnerIds {
         .unwrap_or_default();
     for rb in ctx.source.children.runbooks(&source_id) {
         if let Some(process) = runbook_process(&ctx.source.children, rb) {
-            ids.add_source(&runbook_key(p.name(), &rb.name), &process.steps);
+            ids.add_source(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
         }
     }
     if let Some(dest_id) = &p.dest_id {
         for rb in ctx.dest.children.runbooks(dest_id) {
             if let Some(process) = runbook_process(&ctx.dest.children, rb) {
-                ids.add_dest(&runbook_key(p.name(), &rb.name), &process.steps);
+                ids.add_dest(&ProcessKey::runbook(p.name(), &rb.name), &process.steps);
             }
         }
     }
@@ -493,7 +484,7 @@ const GIT_BACKED: &str = "the project is version controlled: this lives in git a
 fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     let item = ItemRef::owned(ResourceKind::DeploymentProcess, p.name(), p.name());
     if p.cac {
-        let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+        let mut op = Op::skip(item, GIT_BACKED);
         op.owner = Some(p.target());
         ctx.push(LayerName::DeploymentProcesses, op);
         return;
@@ -517,9 +508,8 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
             },
         ),
         (Some(_), None) => {
-            let mut op = Op::bare(
+            let mut op = Op::skip(
                 item,
-                OpAction::Skip,
                 "the destination snapshot has no deployment process for this project",
             );
             op.owner = Some(p.target());
@@ -541,7 +531,7 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         }
     };
     let owner = ProcessOwner {
-        key: p.name().to_owned(),
+        key: ProcessKey::project(p.name()),
         project: p.name(),
         dest_project: p.dest_id.clone(),
     };
@@ -562,9 +552,9 @@ fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         "the steps differ from the source",
         "the steps match the source",
     );
-    if op.action == OpAction::Update {
-        op.secret_slots = merged.secret_slots;
-        op.removed = merged.removed;
+    if let Some(u) = op.update_mut() {
+        u.secret_slots = merged.secret_slots;
+        u.removed = merged.removed;
     }
     process::note(&mut op, &merged.notes);
     op.owner = Some(p.target());
@@ -589,7 +579,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
         }
         let item = ItemRef::owned(ResourceKind::Runbook, &rb.name, p.name());
         if p.cac {
-            let mut op = Op::bare(item, OpAction::Skip, GIT_BACKED);
+            let mut op = Op::skip(item, GIT_BACKED);
             op.owner = Some(p.target());
             ctx.push(LayerName::Runbooks, op);
             continue;
@@ -603,9 +593,8 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             Some(Lookup::Duplicate(n)) => {
                 ctx.push(
                     LayerName::Runbooks,
-                    Op::bare(
+                    Op::skip(
                         item,
-                        OpAction::Skip,
                         format!("{n} destination runbooks of this project have this name"),
                     ),
                 );
@@ -663,9 +652,8 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
                 if !rb.environments.is_empty() && envs.is_empty() {
                     ctx.push(
                         LayerName::Runbooks,
-                        Op::bare(
+                        Op::skip(
                             item,
-                            OpAction::Skip,
                             "none of the environments it runs in exist on the destination",
                         ),
                     );
@@ -684,7 +672,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
                 )
             }
         };
-        let key = runbook_key(p.name(), &rb.name);
+        let key = ProcessKey::runbook(p.name(), &rb.name);
         let process_item = ItemRef::owned(ResourceKind::RunbookProcess, &rb.name, p.name());
         let Some(source) = runbook_process(&ctx.source.children, rb) else {
             ctx.warnings.push(format!(
@@ -725,9 +713,9 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             "the steps differ from the source",
             "the steps match the source",
         );
-        if op.action == OpAction::Update {
-            op.secret_slots = merged.secret_slots;
-            op.removed = merged.removed;
+        if let Some(u) = op.update_mut() {
+            u.secret_slots = merged.secret_slots;
+            u.removed = merged.removed;
         }
         process::note(&mut op, &merged.notes);
         let runbook_target = match &before {
@@ -740,7 +728,7 @@ fn runbooks<'a>(ctx: &mut Ctx<'a>, p: &Planned<'_>) -> Vec<(&'a Runbook, Publish
             None => Target::Created { item: item.clone() },
         };
         op.owner = Some(runbook_target.clone());
-        let written = op.action == OpAction::Update;
+        let written = op.action() == OpAction::Update;
         let frozen = crate::digest_json(&to_value(&desired));
         ctx.push(LayerName::RunbookProcesses, op);
         let has_packages = source
@@ -837,7 +825,7 @@ fn publish_runbook(
         let reason = format!(
             "{why}, but its process references packages: a snapshot needs a version of each, and the destination's feeds are not read when planning; publish it by hand on the destination (Runbooks > Publish, choosing the package versions) so that its runs and triggers use the synced process"
         );
-        let mut op = Op::bare(snapshot, OpAction::Skip, reason);
+        let mut op = Op::skip(snapshot, reason);
         op.owner = Some(runbook);
         ctx.push(LayerName::RunbookPublishing, op);
         return;
@@ -877,13 +865,11 @@ fn existing_runbook(ctx: &mut Ctx<'_>, rb: &Runbook, dest: &Runbook, item: &Item
             .unwrap_or_default(),
     };
     if !ctx.rules.policy.overwrite_existing_runbook_settings {
-        let mut op = Op::bare(
+        return Op::unchanged(
             item.clone(),
-            OpAction::Unchanged,
             "exists; its settings are the destination's",
+            Some(target),
         );
-        op.target = Some(target);
-        return op;
     }
     let mut desired = dest.clone();
     desired.description = rb.description.clone();
@@ -962,9 +948,8 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
                 },
             ),
             None => {
-                let mut op = Op::bare(
+                let mut op = Op::skip(
                     item,
-                    OpAction::Skip,
                     "the destination snapshot has no variable set for this project",
                 );
                 op.owner = Some(p.target());
@@ -1016,13 +1001,13 @@ fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &ProcessOwnerIds) 
         "variable values or scopes differ",
         "the variables match",
     );
-    if op.action == OpAction::Update {
-        op.secret_slots = secret_slots;
-        op.variables = merged.review;
-        op.removed = merged.removed;
+    if let Some(u) = op.update_mut() {
+        u.secret_slots = secret_slots;
+        u.variables = merged.review;
+        u.removed = merged.removed;
     }
     op.owner = Some(p.target());
-    let written = op.action == OpAction::Update;
+    let written = op.action() == OpAction::Update;
     ctx.push(LayerName::ProjectVariables, op);
     written
 }
@@ -1216,7 +1201,7 @@ fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         "versioning and release creation name actions, so they are set once the process exists",
         "versioning and release creation match the source",
     );
-    if op.action == OpAction::Update {
+    if op.action() == OpAction::Update {
         ctx.push(LayerName::ProjectVersioning, op);
     }
 }

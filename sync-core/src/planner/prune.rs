@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::base::Base;
 use crate::context::Ctx;
 use crate::diff::to_value;
-use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, OpAction, Target};
+use crate::plan::{CleanupCategory, ItemRef, LayerName, Op, Target};
 use crate::provenance::{Lookup, Provenance, PruneKind, RecordedItem};
 
 /// A synced project as pruning sees it.
@@ -180,20 +180,19 @@ fn prune_kind(
                     );
                     continue;
                 }
-                let mut op = Op::bare(
+                let mut op = Op::delete(
                     item,
-                    OpAction::Delete,
                     format!(
                         "the source no longer has this {noun}, and an earlier sync from it wrote it unchanged since (prune)"
                     ),
+                    Target::Existing {
+                        id: child.id.to_owned(),
+                    },
+                    Some(Base::of(&child.document)),
                 );
-                op.target = Some(Target::Existing {
-                    id: child.id.to_owned(),
-                });
                 op.owner = Some(Target::Existing {
                     id: p.dest_id.to_owned(),
                 });
-                op.base = Some(Base::of(&child.document));
                 ctx.push(LayerName::Deletions, op);
             }
         }

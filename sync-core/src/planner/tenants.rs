@@ -110,7 +110,7 @@ pub fn tenant_names(ctx: &mut Ctx<'_>) {
                 let item = ItemRef::new(ResourceKind::Tenant, &source.name);
                 if !source.project_environments.is_empty() && !any_connection_survives(ctx, source)
                 {
-                    Op::bare(item, OpAction::Skip, "none of its project environments are on the destination, so it is not created")
+                    Op::skip(item, "none of its project environments are on the destination, so it is not created")
                 } else {
                     let mut body = to_value(source);
                     strip_for_create(&mut body, ctx.dest.snapshot.space_id());
@@ -165,9 +165,9 @@ pub fn tenant_connections(ctx: &mut Ctx<'_>) {
                         .get(&LayerName::Tenants)
                         .and_then(|ops| {
                             ops.iter()
-                                .find(|op| op.action == OpAction::Create && op.item == item)
+                                .find(|op| op.action() == OpAction::Create && op.item == item)
                         })
-                        .and_then(|op| op.body.clone());
+                        .and_then(|op| op.body().cloned());
                     let Some(body) = created else { continue };
                     let parsed: Tenant = serde_json::from_value(body.clone()).unwrap_or_default();
                     (Target::Created { item: item.clone() }, parsed, Some(body))
@@ -267,24 +267,15 @@ pub fn team_permissions(ctx: &mut Ctx<'_>) {
 fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, team_id: &str) -> Op {
     let (_, team) = ctx.resolve(ResourceKind::Team, team_id);
     let Some(team_text) = team.text() else {
-        return Op::bare(
-            item.clone(),
-            OpAction::Skip,
-            "the team is not on the destination",
-        );
+        return Op::skip(item.clone(), "the team is not on the destination");
     };
     let Some(user_role) = role.user_role_id.get() else {
-        return Op::bare(
-            item.clone(),
-            OpAction::Skip,
-            "the source role has no user role",
-        );
+        return Op::skip(item.clone(), "the source role has no user role");
     };
     let (name, r) = ctx.resolve(ResourceKind::UserRole, user_role.as_str());
     let Some(user_role_text) = r.text() else {
-        return Op::bare(
+        return Op::skip(
             item.clone(),
-            OpAction::Skip,
             format!("user role {name:?} is not on the destination"),
         );
     };
@@ -298,10 +289,10 @@ fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, te
                     .is_some_and(|x| x.as_str().eq_ignore_ascii_case(u))
         });
         if exists {
-            return Op::bare(
+            return Op::unchanged(
                 item.clone(),
-                OpAction::Unchanged,
                 "the destination team already has this role; its scoping is left alone",
+                None,
             );
         }
     }
@@ -354,9 +345,8 @@ fn plan_scoped_role(ctx: &mut Ctx<'_>, item: &ItemRef, role: &ScopedUserRole, te
         ) {
             Ok(values) => set(&mut body, field, strings(&values)),
             Err(reason) => {
-                return Op::bare(
+                return Op::skip(
                     item.clone(),
-                    OpAction::Skip,
                     format!("{reason}; the role would grant more than on the source"),
                 )
             }
@@ -723,13 +713,13 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
             "tenant variable values to add or change",
             "tenant variable values match",
         );
-        if op.action == OpAction::Update {
-            op.secret_slots = slots;
+        if let Some(u) = op.update_mut() {
+            u.secret_slots = slots;
         }
         // The guard an applier keeps before writing is the old-shape document, which every
         // version can read back; scoped common values live beside it.
-        if op.base.is_some() {
-            op.base = before.as_ref().map(|b| crate::base::Base::of(&to_value(b)));
+        if let Some(u) = op.update_mut().filter(|u| u.base.is_some()) {
+            u.base = before.as_ref().map(|b| crate::base::Base::of(&to_value(b)));
         }
         ctx.push(LayerName::TenantVariables, op);
     }

@@ -7,25 +7,27 @@
 //! runbook snapshot is kept in [`InMemoryApplier::runbook_snapshots`] and published on
 //! its runbook; a certificate created from a file gets its data slot filled (the file is
 //! not read: a marker stands for its bytes).
-
-use std::collections::BTreeMap;
+//!
+//! What is sent is what the HTTP applier of `octosync` sends: the books are kept by
+//! [`IdLedger`], bodies are prepared by it, and an update lays the plan's changed
+//! top-level fields over the current document ([`overlay`]), so properties proved
+//! against this applier hold for the applier users run.
 
 use octopus_model::{
-    name_key, Channel, DeploymentProcess, Resource, ResourceKind, RunbookProcess, VariableSet,
+    Channel, DeploymentProcess, Resource, ResourceKind, RunbookProcess, VariableSet,
 };
 use serde_json::Value;
 
-use crate::plan::{
-    fill_secret_slots, ItemRef, OpAction, Pending, Plan, Target, DEFAULT_SECRET_PLACEHOLDER,
-};
+use crate::ledger::{changed_fields, fill_certificate, overlay, IdLedger, LedgerError};
+use crate::plan::{Change, ItemRef, Plan, DEFAULT_SECRET_PLACEHOLDER};
 use crate::snapshot::Snapshot;
 
 /// Why a plan could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplyError {
-    /// A pending reference names something not created earlier.
-    #[error("unresolved reference {0}")]
-    Unresolved(String),
+    /// A reference or target names something not written earlier.
+    #[error(transparent)]
+    Unresolved(#[from] LedgerError),
     /// An update's target does not exist.
     #[error("{kind} {id} does not exist")]
     NotFound {
@@ -46,25 +48,13 @@ pub enum ApplyError {
 pub struct InMemoryApplier {
     /// The destination as it is after the plans applied so far.
     pub snapshot: Snapshot,
-    /// What each create answered, by item.
-    created: BTreeMap<ItemRef, Value>,
-    /// Action ids of processes saved, by (process key, action) name keys.
-    actions: BTreeMap<(String, String), String>,
-    /// The `Version` each step template written so far was saved with.
-    template_versions: BTreeMap<ItemRef, i64>,
+    /// What the creates and saves answered.
+    ledger: IdLedger,
     next: u64,
     /// How many writes (creates and updates) were applied.
     pub writes: usize,
     /// The runbook snapshots created, as the server answered them.
     pub runbook_snapshots: Vec<Value>,
-}
-
-fn key(item: &ItemRef) -> ItemRef {
-    ItemRef {
-        kind: item.kind,
-        name: name_key(&item.name),
-        owner: item.owner.as_deref().map(name_key),
-    }
 }
 
 fn prefix(kind: ResourceKind) -> &'static str {
@@ -118,6 +108,13 @@ fn decode<T: Resource>(body: Value) -> Result<T, ApplyError> {
     octopus_model::decode_value(body).map_err(|e| ApplyError::Decode(e.to_string()))
 }
 
+fn find<T: Resource>(items: &[T], id: &str) -> Option<Value> {
+    items
+        .iter()
+        .find(|i| i.id().is_some_and(|x| x.as_ref().eq_ignore_ascii_case(id)))
+        .and_then(|i| serde_json::to_value(i).ok())
+}
+
 fn insert<T: Resource>(items: &mut Vec<T>, body: Value, id: String) -> Result<Value, ApplyError> {
     let mut item: T = decode(body)?;
     item.set_id(id.into());
@@ -164,9 +161,7 @@ impl InMemoryApplier {
     pub fn new(destination: Snapshot) -> Self {
         Self {
             snapshot: destination,
-            created: BTreeMap::new(),
-            actions: BTreeMap::new(),
-            template_versions: BTreeMap::new(),
+            ledger: IdLedger::new(),
             next: 0,
             writes: 0,
             runbook_snapshots: Vec::new(),
@@ -183,89 +178,84 @@ impl InMemoryApplier {
         format!("00000000-0000-4000-8000-{n:012}")
     }
 
-    fn resolve(&self, pending: &Pending) -> Result<String, ApplyError> {
-        match pending {
-            Pending::Created { item } => self
-                .created
-                .get(&key(item))
-                .and_then(|v| v.get("Id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| ApplyError::Unresolved(item.to_string())),
-            Pending::Action { process, action } => self
-                .actions
-                .get(&(name_key(process), name_key(action)))
-                .cloned()
-                .ok_or_else(|| ApplyError::Unresolved(format!("action {action:?} of {process:?}"))),
-            Pending::TemplateVersion { item } => self
-                .template_versions
-                .get(&key(item))
-                .map(i64::to_string)
-                .ok_or_else(|| ApplyError::Unresolved(format!("version of {item}"))),
-        }
-    }
-
-    fn target_id(&self, target: &Target) -> Result<String, ApplyError> {
-        match target {
-            Target::Existing { id } => Ok(id.clone()),
-            Target::Created { item } => self.resolve(&Pending::Created { item: item.clone() }),
-            Target::SideEffect { owner, field } => self
-                .created
-                .get(&key(owner))
-                .and_then(|v| v.get(field))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| ApplyError::Unresolved(format!("{field} of {owner}"))),
-        }
-    }
-
     /// Applies a plan: every create, update and delete, layer by layer.
     pub fn apply(&mut self, plan: &Plan) -> Result<(), ApplyError> {
         for op in plan.ops() {
-            if !op.action.writes() {
-                continue;
-            }
-            if op.action == OpAction::Delete {
-                let target = op
-                    .target
-                    .as_ref()
-                    .ok_or_else(|| ApplyError::Unresolved(format!("target of {}", op.item)))?;
-                let id = self.target_id(target)?;
-                self.writes += 1;
-                self.delete(op.item.kind, &id);
-                continue;
-            }
-            let mut body = op.body.clone().unwrap_or(Value::Null);
-            crate::plan::resolve_pending(&mut body, &op.pending, |p| self.resolve(p))?;
-            fill_secret_slots(&mut body, &op.secret_slots, DEFAULT_SECRET_PLACEHOLDER);
-            if let Some(file) = &op.certificate_file {
-                let mut slots = vec!["/CertificateData".to_owned()];
-                if file.pkcs12 {
-                    slots.push("/Password".to_owned());
+            match &op.change {
+                Change::Unchanged { .. } | Change::Skip { .. } => {}
+                Change::Delete { target, .. } => {
+                    let id = self.ledger.target_id(target)?;
+                    self.writes += 1;
+                    self.delete(op.item.kind, &id);
                 }
-                fill_secret_slots(&mut body, &slots, &format!("(bytes of {})", file.file));
-            }
-            if op.action == OpAction::Update {
-                if let Some(target) = &op.target {
-                    let id = self.target_id(target)?;
+                Change::Create(create) => {
+                    let mut body = self.ledger.prepare_body(op, DEFAULT_SECRET_PLACEHOLDER)?;
+                    if let Some(file) = &create.certificate_file {
+                        let password = file.pkcs12.then_some("(password)");
+                        fill_certificate(&mut body, &format!("(bytes of {})", file.file), password);
+                    }
+                    read_back(&mut body);
+                    self.writes += 1;
+                    self.create(&op.item, body)?;
+                }
+                Change::Update(update) => {
+                    let id = self.ledger.target_id(&update.target)?;
+                    let mut body = self.ledger.prepare_body(op, DEFAULT_SECRET_PLACEHOLDER)?;
+                    let fields = changed_fields(op);
+                    if !fields.is_empty() {
+                        body = overlay(&fields, self.current(op.item.kind, &id)?, body);
+                    }
                     self.keep_only_held_secrets(op.item.kind, &id, &mut body);
-                }
-            }
-            read_back(&mut body);
-            self.writes += 1;
-            match op.action {
-                OpAction::Create => self.create(&op.item, body)?,
-                _ => {
-                    let target = op
-                        .target
-                        .as_ref()
-                        .ok_or_else(|| ApplyError::Unresolved(format!("target of {}", op.item)))?;
-                    let id = self.target_id(target)?;
+                    read_back(&mut body);
+                    self.writes += 1;
                     self.update(&op.item, &id, body)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The document `id` as a GET returns it now.
+    fn current(&self, kind: ResourceKind, id: &str) -> Result<Value, ApplyError> {
+        let s = &self.snapshot;
+        let found = match kind {
+            ResourceKind::Environment => find(&s.environments, id),
+            ResourceKind::ProjectGroup => find(&s.project_groups, id),
+            ResourceKind::Project => find(&s.projects, id),
+            ResourceKind::Lifecycle => find(&s.lifecycles, id),
+            ResourceKind::Channel => find(&s.channels, id),
+            ResourceKind::Runbook => find(&s.runbooks, id),
+            ResourceKind::Feed => find(&s.feeds, id),
+            ResourceKind::WorkerPool => find(&s.worker_pools, id),
+            ResourceKind::MachinePolicy => find(&s.machine_policies, id),
+            ResourceKind::ParentEnvironment => find(&s.parent_environments, id),
+            ResourceKind::DeploymentFreeze => find(&s.deployment_freezes, id),
+            ResourceKind::LibraryVariableSet => find(&s.library_variable_sets, id),
+            ResourceKind::TagSet => find(&s.tag_sets, id),
+            ResourceKind::ActionTemplate => find(&s.action_templates, id),
+            ResourceKind::UserRole => find(&s.user_roles, id),
+            ResourceKind::Tenant => find(&s.tenants, id),
+            ResourceKind::DeploymentProcess => find(&s.deployment_processes, id),
+            ResourceKind::RunbookProcess => find(&s.runbook_processes, id),
+            ResourceKind::VariableSet => find(&s.variable_sets, id),
+            // A tenant's values: the document a GET of its variables answers, empty
+            // before anything is set.
+            ResourceKind::TenantVariables => {
+                let found = s.tenant_variables.iter().find(|v| {
+                    v.tenant_id
+                        .get()
+                        .is_some_and(|t| t.as_str().eq_ignore_ascii_case(id))
+                });
+                return Ok(found
+                    .and_then(|v| serde_json::to_value(v).ok())
+                    .unwrap_or_else(|| Value::Object(serde_json::Map::new())));
+            }
+            other => return Err(ApplyError::Unsupported(other)),
+        };
+        found.ok_or_else(|| ApplyError::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
     }
 
     /// A process property sent as "keep the secret" (`HasValue` true, no `NewValue`)
@@ -378,7 +368,6 @@ impl InMemoryApplier {
                 if let Value::Object(map) = &mut body {
                     map.insert("Version".to_owned(), Value::from(1));
                 }
-                self.template_versions.insert(key(item), 1);
                 insert(&mut s.action_templates, body, id.clone())?
             }
             ResourceKind::Team => insert(&mut s.teams, body, id.clone())?,
@@ -414,12 +403,12 @@ impl InMemoryApplier {
                 let channel_value = serde_json::to_value(&channel)
                     .map_err(|e| ApplyError::Decode(e.to_string()))?;
                 s.channels.push(channel);
-                self.created.insert(
-                    key(&ItemRef::owned(
+                self.ledger.record_created(
+                    &ItemRef::owned(
                         ResourceKind::Channel,
                         crate::context::DEFAULT_CHANNEL,
                         &item.name,
-                    )),
+                    ),
                     channel_value,
                 );
                 let v = serde_json::to_value(&project)
@@ -492,11 +481,11 @@ impl InMemoryApplier {
                 last.insert("Id".to_owned(), Value::String(id));
             }
         }
-        self.created.insert(key(item), response);
+        self.ledger.record_created(item, response);
         Ok(())
     }
 
-    fn number_steps(&mut self, steps: &mut [octopus_model::Step], process_key: &str) {
+    fn number_steps(&mut self, steps: &mut [octopus_model::Step]) {
         for step in steps.iter_mut() {
             if !step.id.is_set() {
                 step.id.set(self.guid());
@@ -509,10 +498,6 @@ impl InMemoryApplier {
                     if !package.id.is_set() {
                         package.id.set(self.guid());
                     }
-                }
-                if let Some(id) = action.id.get() {
-                    self.actions
-                        .insert((name_key(process_key), name_key(&action.name)), id.clone());
                 }
             }
         }
@@ -553,23 +538,17 @@ impl InMemoryApplier {
         match item.kind {
             ResourceKind::DeploymentProcess => {
                 let mut process: DeploymentProcess = decode(body)?;
-                let process_key = item.owner.clone().unwrap_or_else(|| item.name.clone());
-                self.number_steps(&mut process.steps, &process_key);
-                replace(
-                    &mut self.snapshot.deployment_processes,
-                    id,
-                    serde_json::to_value(&process).unwrap_or_default(),
-                )
+                self.number_steps(&mut process.steps);
+                let saved = serde_json::to_value(&process).unwrap_or_default();
+                self.ledger.record_saved(item, &saved);
+                replace(&mut self.snapshot.deployment_processes, id, saved)
             }
             ResourceKind::RunbookProcess => {
                 let mut process: RunbookProcess = decode(body)?;
-                let process_key = format!("{}/{}", item.owner.as_deref().unwrap_or(""), item.name);
-                self.number_steps(&mut process.steps, &process_key);
-                replace(
-                    &mut self.snapshot.runbook_processes,
-                    id,
-                    serde_json::to_value(&process).unwrap_or_default(),
-                )
+                self.number_steps(&mut process.steps);
+                let saved = serde_json::to_value(&process).unwrap_or_default();
+                self.ledger.record_saved(item, &saved);
+                replace(&mut self.snapshot.runbook_processes, id, saved)
             }
             ResourceKind::VariableSet => {
                 let mut set: VariableSet = decode(body)?;
@@ -651,7 +630,7 @@ impl InMemoryApplier {
                         if let Value::Object(map) = &mut body {
                             map.insert("Version".to_owned(), Value::from(previous + 1));
                         }
-                        self.template_versions.insert(key(item), previous + 1);
+                        self.ledger.record_saved(item, &body);
                         replace(&mut s.action_templates, id, body)
                     }
                     ResourceKind::UserRole => replace(&mut s.user_roles, id, body),
@@ -659,5 +638,96 @@ impl InMemoryApplier {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{FieldChange, Layer, LayerName, Op, Pending, PendingRef, Summary, Target};
+    use serde_json::json;
+
+    fn destination() -> Snapshot {
+        let environments = json!([{"Id": "Environments-1", "Name": "Test",
+            "Description": "edited since the plan", "UseGuidedFailure": false}]);
+        let version = "2024.2.0".parse().expect("a version");
+        Snapshot::from_collections(version, [("environments", environments)])
+            .expect("a destination")
+    }
+
+    fn plan_of(ops: Vec<Op>) -> Plan {
+        Plan {
+            source_version: "2024.2.0".into(),
+            destination_version: "2024.2.0".into(),
+            layers: vec![Layer {
+                name: LayerName::Environments,
+                ops,
+            }],
+            cleanup: Vec::new(),
+            warnings: Vec::new(),
+            summary: Summary::default(),
+            synced: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_update_lays_its_changed_fields_over_the_document_as_it_is_now() {
+        // Planned when the description was something else: only the changed field is
+        // written, as the HTTP applier writes it.
+        let body = json!({"Id": "Environments-1", "Name": "Test",
+            "Description": "as planned", "UseGuidedFailure": true});
+        let op = Op::update(
+            ItemRef::new(ResourceKind::Environment, "Test"),
+            "guided failure differs",
+            Target::Existing {
+                id: "Environments-1".into(),
+            },
+            body,
+            vec![FieldChange {
+                path: "UseGuidedFailure".into(),
+                before: json!(false),
+                after: json!(true),
+            }],
+        );
+        let mut applier = InMemoryApplier::new(destination());
+        assert_eq!(applier.apply(&plan_of(vec![op])), Ok(()));
+        let env = &applier.snapshot.environments[0];
+        assert_eq!(env.use_guided_failure.get(), Some(&true));
+        assert_eq!(
+            env.description.get().map(String::as_str),
+            Some("edited since the plan")
+        );
+        assert_eq!(applier.writes, 1);
+    }
+
+    #[test]
+    fn a_reference_to_an_item_never_created_stops_the_apply_with_its_cause() {
+        let lifecycle = ItemRef::new(ResourceKind::Lifecycle, "QA");
+        let reference = Pending::Created {
+            item: lifecycle.clone(),
+        };
+        let body = json!({"Name": "Production", "Description": reference.placeholder()});
+        let mut op = Op::create(
+            ItemRef::new(ResourceKind::Environment, "Production"),
+            "missing",
+            body,
+        );
+        if let Some(create) = op.create_mut() {
+            create.pending = vec![PendingRef {
+                pointer: "/Description".into(),
+                placeholder: reference.placeholder(),
+                in_key: false,
+                reference,
+            }];
+        }
+        let mut applier = InMemoryApplier::new(destination());
+        assert_eq!(
+            applier.apply(&plan_of(vec![op])),
+            Err(ApplyError::Unresolved(LedgerError::NotCreated {
+                item: lifecycle
+            }))
+        );
+        assert_eq!(applier.writes, 0);
+        assert_eq!(applier.snapshot.environments.len(), 1);
     }
 }

@@ -126,7 +126,7 @@ pub fn op<'p>(plan: &'p Plan, kind: ResourceKind, name: &str) -> &'p Op {
 
 /// The body's `Variables` as (name, value, scope) triples.
 pub fn variables(op: &Op) -> Vec<(String, Value, Value)> {
-    op.body.as_ref().unwrap()["Variables"]
+    op.body().unwrap()["Variables"]
         .as_array()
         .unwrap()
         .iter()
@@ -142,7 +142,7 @@ pub fn variables(op: &Op) -> Vec<(String, Value, Value)> {
 
 /// The names of the steps in a process body.
 pub fn step_names(op: &Op) -> Vec<String> {
-    op.body.as_ref().unwrap()["Steps"]
+    op.body().unwrap()["Steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -163,8 +163,8 @@ pub fn plan_apply_replan(
     let second = plan(source, &applier.snapshot, rules).unwrap();
     let changes: Vec<_> = second
         .ops()
-        .filter(|o| matches!(o.action, OpAction::Create | OpAction::Update))
-        .map(|o| format!("{:?} {} {:?}", o.action, o.item, o.diff))
+        .filter(|o| matches!(o.action(), OpAction::Create | OpAction::Update))
+        .map(|o| format!("{:?} {} {:?}", o.action(), o.item, o.diff()))
         .collect();
     assert!(
         changes.is_empty(),
