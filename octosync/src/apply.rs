@@ -309,6 +309,19 @@ impl ApplyReport {
 }
 
 impl Outcome {
+    /// The id of the document the op wrote, found written, or deleted.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Outcome::Created { id }
+            | Outcome::Updated { id }
+            | Outcome::FoundExisting { id }
+            | Outcome::AlreadyInSync { id }
+            | Outcome::Deleted { id } => Some(id),
+            Outcome::Refused { id, .. } => id.as_deref(),
+            Outcome::Failed { .. } | Outcome::NotAttempted => None,
+        }
+    }
+
     /// Whether the op's work is done (written, found written, or nothing left to write).
     pub fn is_done(&self) -> bool {
         matches!(

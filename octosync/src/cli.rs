@@ -766,7 +766,7 @@ async fn settle_and_record(
     plans: &[(String, Plan)],
     after: &[(String, Plan)],
 ) {
-    let in_sync = crate::incremental::settle(config, config_bytes, checkpoints, after).await;
+    let in_sync = crate::incremental::settle(config, config_bytes, checkpoints, run, after).await;
     if let Err(e) = crate::audit::record(config, checkpoints, run, plans, after, &in_sync) {
         eprintln!("warning: {e}; drift has no baseline for this run");
     }

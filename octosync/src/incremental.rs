@@ -6,7 +6,7 @@
 //! checkpoint of both logs and checks what happened between the checkpoint taken before
 //! the apply read anything and this one: no source event at all (the source did not
 //! change under the read), and on the destination only octosync's own writes (events
-//! whose `UserAgent` is octosync's). Then the state records the destination as
+//! whose `UserAgent` is octosync's and that are about a document this apply wrote). Then the state records the destination as
 //! [`InSync`] at those positions.
 //!
 //! Before a later `plan` or `apply`, [`check`] reads the newest event of each log (one
@@ -20,7 +20,7 @@
 //! audit-log event. A change that leaves no event (a direct database edit) is not seen
 //! until the next event or a run with `--full`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use octopus_client::{ApiKey, OctopusHttpClient};
@@ -29,6 +29,7 @@ use sync_core::Plan;
 use crate::audit::Checkpoints;
 use crate::config::{InstanceConfig, SyncConfig};
 use crate::drift::OCTOSYNC_AGENT;
+use crate::report::ApplyRun;
 use crate::state::{InSync, InstanceState, SyncState};
 
 /// What [`check`] found for one destination.
@@ -178,6 +179,7 @@ pub async fn settle(
     config: &SyncConfig,
     config_bytes: &[u8],
     checkpoints: &Checkpoints,
+    run: &ApplyRun,
     after: &[(String, Plan)],
 ) -> BTreeMap<String, InSync> {
     let mut out = BTreeMap::new();
@@ -230,12 +232,28 @@ pub async fn settle(
                 continue;
             }
         };
+        // Ours: sent by octosync and about a document this apply wrote. Another octosync
+        // (another pipeline, another source) writing here meanwhile is someone else.
+        let written: BTreeSet<String> = run
+            .destinations
+            .iter()
+            .filter(|d| d.name == name)
+            .flat_map(|d| d.results.iter())
+            .filter_map(|r| r.outcome.id())
+            .map(str::to_lowercase)
+            .collect();
         let others = events
             .iter()
             .filter(|e| {
-                !e["UserAgent"]
+                let by_octosync = e["UserAgent"]
                     .as_str()
-                    .is_some_and(|agent| agent.starts_with(OCTOSYNC_AGENT))
+                    .is_some_and(|agent| agent.starts_with(OCTOSYNC_AGENT));
+                let about_ours = e["RelatedDocumentIds"].as_array().is_some_and(|ids| {
+                    ids.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .any(|id| written.contains(&id.to_lowercase()))
+                });
+                !(by_octosync && about_ours)
             })
             .count();
         if others > 0 {
