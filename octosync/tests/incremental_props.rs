@@ -1,0 +1,227 @@
+//! The incremental shortcut never does less than a full sync: for any sequence of edits
+//! by a person on either side (or none), whenever the audit logs let a run skip reading
+//! ("nothing changed"), a full read plans nothing either; and after any person's edit
+//! the shortcut does not fire.
+//!
+//! Each case syncs two fakes once through `apply_config` (what `apply` and `watch`
+//! run), then applies a random sequence of edits through the API with a browser's
+//! user agent, and compares the incremental verdict with a full plan.
+
+mod common;
+
+use std::path::PathBuf;
+
+use octopus_fake::{FakeConfig, FakeServer, Seed};
+use octosync::cli::{apply_config, Conversation, SyncOutcome};
+use octosync::config::SyncConfig;
+use octosync::incremental::{check, Verdict};
+use octosync::runner::{run, Mode, RunProgress, Unwatched};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use sync_core::Plan;
+
+const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
+const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
+
+/// Applies everything, as `apply --yes` does.
+struct Yes;
+
+impl Conversation for Yes {
+    fn progress(&self) -> &dyn RunProgress {
+        &Unwatched
+    }
+    fn say(&self, _text: &str) {}
+    fn approve(
+        &self,
+        _names: &[String],
+        plans: &[Plan],
+    ) -> Result<Option<Vec<bool>>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Some(vec![true; plans.len()]))
+    }
+    fn approve_follow_up(&self, _names: &[String], _plans: &[Plan]) -> bool {
+        true
+    }
+}
+
+/// An edit a person makes through the portal.
+#[derive(Clone, Copy, Debug)]
+enum Edit {
+    /// The source project's description.
+    SourceDescription,
+    /// The destination project's description.
+    DestinationDescription,
+    /// A new plain value in the source project's variables.
+    SourceVariable,
+    /// The destination's environment description.
+    DestinationEnvironment,
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        Just(Edit::SourceDescription),
+        Just(Edit::DestinationDescription),
+        Just(Edit::SourceVariable),
+        Just(Edit::DestinationEnvironment),
+    ]
+}
+
+async fn fake(seed: Seed, key: &str) -> FakeServer {
+    FakeServer::start(FakeConfig {
+        api_key: key.to_owned(),
+        ..FakeConfig::seeded(seed).with_version("2026.1.2000".parse().expect("a version"))
+    })
+    .await
+    .expect("fake starts")
+}
+
+/// GETs a collection's `/all`, changes the first document `pick` selects, PUTs it back.
+async fn portal_edit(
+    server: &FakeServer,
+    collection: &str,
+    pick: impl Fn(&Value) -> bool,
+    change: impl FnOnce(&mut Value),
+) {
+    let http = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (portal edit)")
+        .build()
+        .unwrap();
+    let api = format!("{}/api/Spaces-1", server.url());
+    let all: Value = http
+        .get(format!("{api}/{collection}/all"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut doc = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| pick(d))
+        .unwrap_or_else(|| panic!("nothing to edit in {collection}"))
+        .clone();
+    change(&mut doc);
+    let id = doc["Id"].as_str().unwrap().to_owned();
+    let put = http
+        .put(format!("{api}/{collection}/{id}"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200, "{collection} {id}");
+}
+
+async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n: usize) {
+    let text = format!("edit {n}");
+    match edit {
+        Edit::SourceDescription => {
+            portal_edit(
+                source,
+                "projects",
+                |d| d["Name"] == "OctoFX",
+                |d| d["Description"] = json!(text),
+            )
+            .await
+        }
+        Edit::DestinationDescription => {
+            portal_edit(
+                destination,
+                "projects",
+                |d| d["Name"] == "OctoFX",
+                |d| d["Description"] = json!(text),
+            )
+            .await
+        }
+        Edit::SourceVariable => {
+            portal_edit(
+                source,
+                "variables",
+                |d| {
+                    d["OwnerId"]
+                        .as_str()
+                        .is_some_and(|o| o.starts_with("Projects-"))
+                },
+                |d| {
+                    d["Variables"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!({"Name": format!("Added.{n}"), "Value": text}))
+                },
+            )
+            .await
+        }
+        Edit::DestinationEnvironment => {
+            portal_edit(
+                destination,
+                "environments",
+                |_| true,
+                |d| d["Description"] = json!(text),
+            )
+            .await
+        }
+    }
+}
+
+async fn case(edits: Vec<Edit>) -> Result<(), TestCaseError> {
+    let source = fake(Seed::DevTest, SOURCE_KEY).await;
+    let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("sync.toml");
+    let text = octosync::demo::DEMO_CONFIG
+        .replace("http://127.0.0.1:8065", source.url())
+        .replace("http://127.0.0.1:8066", destination.url());
+    std::fs::write(&path, &text).unwrap();
+    std::env::set_var("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY);
+    std::env::set_var("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY);
+    let config = SyncConfig::load(&path).unwrap();
+    let bytes = text.as_bytes();
+
+    let first = apply_config(&config, bytes, false, &Yes).await.unwrap();
+    prop_assert!(matches!(first, SyncOutcome::Applied(_)));
+    // Right after a sync that ended in sync, the shortcut fires and a full read agrees.
+    let verdicts = check(&config, bytes).await;
+    prop_assert!(
+        matches!(verdicts[0], Verdict::Unchanged(_)),
+        "{:?}",
+        verdicts
+    );
+
+    for (n, edit) in edits.iter().enumerate() {
+        apply_edit(&source, &destination, *edit, n).await;
+    }
+    let verdicts = check(&config, bytes).await;
+    let full = run(&config, &Mode::Plan).await.unwrap();
+    let full_plan = full[0].plan.as_ref().expect("a plan");
+    match &verdicts[0] {
+        Verdict::Unchanged(_) => {
+            prop_assert!(edits.is_empty(), "the shortcut fired after {edits:?}");
+            prop_assert!(
+                !full_plan.has_changes(),
+                "the shortcut fired but a full read plans changes:\n{full_plan}"
+            );
+        }
+        Verdict::Read(why) => {
+            prop_assert!(!edits.is_empty(), "read everything without an edit: {why}")
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn the_shortcut_fires_only_when_a_full_read_agrees(
+        edits in prop::collection::vec(edit(), 0..4)
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(case(edits))?;
+    }
+}
