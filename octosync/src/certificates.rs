@@ -25,7 +25,7 @@ pub const EXTENSIONS: &[&str] = &["pfx", "p12", "pem", "crt", "cer"];
 #[non_exhaustive]
 pub enum CertificateError {
     /// The directory could not be listed.
-    #[error("cannot list the certificates_from directory {path}: {source}")]
+    #[error("cannot list the certificates_from directory {path}")]
     List {
         /// The directory.
         path: PathBuf,
@@ -52,7 +52,7 @@ pub enum CertificateError {
         file: String,
     },
     /// The file could not be read.
-    #[error("cannot read certificate file {path}: {source}")]
+    #[error("cannot read certificate file {path}")]
     Read {
         /// The file.
         path: PathBuf,

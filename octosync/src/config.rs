@@ -285,7 +285,14 @@ impl SyncConfig {
             .list_certificate_files(base)
             .map_err(|e| ConfigError::Unusable {
                 file: path.display().to_string(),
-                message: e.to_string(),
+                // The message of the error and of each cause: this one is flattened.
+                message: std::iter::successors(
+                    Some(&e as &(dyn std::error::Error + 'static)),
+                    |e| e.source(),
+                )
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": "),
             })?;
         config.read_provenance();
         Ok(config)
@@ -627,6 +634,8 @@ Test = ["Staging"]
             err.contains("eu-certs") && err.contains("sync.toml"),
             "{err}"
         );
+        // The cause is said once, after what could not be done.
+        assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     }
 
     #[test]
