@@ -5,126 +5,17 @@
 
 mod common;
 
-use common::text;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-use octopus_fake::{FakeConfig, FakeServer, Seed};
+use common::{edit_description, keyed, text, Cli, DEST_KEY, PERSON, SOURCE_KEY};
+use octopus_fake::{FakeConfig, Seed};
 use serde_json::{json, Value};
-
-const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
-const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
-const PERSON: &str = "Mozilla/5.0 (portal edit)";
-
-async fn fake(seed: Seed, key: &str) -> FakeServer {
-    FakeServer::start(FakeConfig {
-        api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed)
-    })
-    .await
-    .expect("fake starts")
-}
-
-struct Instances {
-    source: FakeServer,
-    destination: FakeServer,
-    dir: tempfile::TempDir,
-}
-
-async fn instances() -> Instances {
-    let source = fake(Seed::DevTest, SOURCE_KEY).await;
-    let destination = fake(Seed::StagingProduction, DEST_KEY).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = include_str!("../demo/sync.toml")
-        .replace("http://127.0.0.1:8065", source.url())
-        .replace("http://127.0.0.1:8066", destination.url());
-    std::fs::write(dir.path().join("sync.toml"), config).unwrap();
-    Instances {
-        source,
-        destination,
-        dir,
-    }
-}
-
-impl Instances {
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("sync.toml")
-    }
-}
-
-/// Runs the binary on a blocking thread (the fakes are served by this test's runtime).
-async fn octosync(i: &Instances, args: &[&str]) -> Output {
-    let config = i.config().display().to_string();
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| {
-            if *a == "CONFIG" {
-                config.clone()
-            } else {
-                (*a).to_owned()
-            }
-        })
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_octosync"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
-            .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
-            .output()
-            .expect("octosync runs")
-    })
-    .await
-    .unwrap()
-}
-
-/// Edits a document of the destination the way a person in the portal would: GET it,
-/// change `Description`, PUT it back, with a browser's user agent.
-async fn edit_by_hand(
-    server: &FakeServer,
-    collection: &str,
-    name: &str,
-    description: &str,
-) -> String {
-    let http = reqwest::Client::builder()
-        .user_agent(PERSON)
-        .build()
-        .unwrap();
-    let api = format!("{}/api/Spaces-1", server.url());
-    let all: Value = http
-        .get(format!("{api}/{collection}/all"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut doc = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["Name"] == name)
-        .unwrap_or_else(|| panic!("no {collection} named {name}"))
-        .clone();
-    let id = doc["Id"].as_str().unwrap().to_owned();
-    doc["Description"] = json!(description);
-    let put = http
-        .put(format!("{api}/{collection}/{id}"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .json(&doc)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status().as_u16(), 200);
-    id
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
-    let i = instances().await;
+    let i = Cli::start(None, |c| c).await;
 
-    let before = octosync(&i, &["drift", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    let before = i
+        .octosync(&["drift", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
     assert_eq!(before.status.code(), Some(0), "{}", text(&before.stderr));
     assert!(
         text(&before.stdout).contains("No baseline"),
@@ -132,7 +23,7 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
         text(&before.stdout)
     );
 
-    let apply = octosync(&i, &["apply", "-c", "CONFIG", "--yes"]).await;
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
     let state: Value = serde_json::from_str(
         &std::fs::read_to_string(i.dir.path().join(".octosync/state.json")).unwrap(),
@@ -154,7 +45,9 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
         .is_some_and(|d| d.len() == 16));
     assert_eq!(state["source"]["last_event"], 0);
 
-    let clean = octosync(&i, &["drift", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    let clean = i
+        .octosync(&["drift", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
     assert_eq!(
         clean.status.code(),
         Some(0),
@@ -168,23 +61,22 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
         text(&clean.stdout)
     );
 
-    let edited = edit_by_hand(&i.destination, "projects", "OctoFX", "edited in the portal").await;
+    let edited =
+        edit_description(&i.destination, "projects", "OctoFX", "edited in the portal").await;
     assert_eq!(edited, octofx);
     // Environments are not selected by this config: an edit there is counted, not listed.
-    edit_by_hand(&i.destination, "environments", "Staging", "not synced").await;
+    edit_description(&i.destination, "environments", "Staging", "not synced").await;
 
-    let found = octosync(
-        &i,
-        &[
+    let found = i
+        .octosync(&[
             "drift",
             "-c",
             "CONFIG",
             "--format",
             "json",
             "--detailed-exitcode",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(found.status.code(), Some(2), "{}", text(&found.stderr));
     let report: Value = serde_json::from_slice(&found.stdout).unwrap();
     let dest = &report["destinations"][0];
@@ -205,7 +97,7 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
     );
     assert_eq!(change["next_apply"], "overwrite");
 
-    let as_text = octosync(&i, &["drift", "-c", "CONFIG"]).await;
+    let as_text = i.octosync(&["drift", "-c", "CONFIG"]).await;
     assert_eq!(
         as_text.status.code(),
         Some(0),
@@ -222,16 +114,20 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
     );
 
     // With a state, plan shows the drift first, then the plan that overwrites it.
-    let plan = octosync(&i, &["plan", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    let plan = i
+        .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
     assert_eq!(plan.status.code(), Some(2), "{}", text(&plan.stderr));
     let shown = text(&plan.stdout);
     assert!(shown.starts_with("Drift since the last sync:"), "{shown}");
     assert!(shown.contains(PERSON), "{shown}");
 
     // The next apply puts the source's description back and moves the baseline on.
-    let reapply = octosync(&i, &["apply", "-c", "CONFIG", "--yes"]).await;
+    let reapply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(reapply.status.code(), Some(0), "{}", text(&reapply.stderr));
-    let after = octosync(&i, &["drift", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    let after = i
+        .octosync(&["drift", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
     assert_eq!(after.status.code(), Some(0), "{}", text(&after.stdout));
     assert!(
         text(&after.stdout).contains("no changes by others"),
@@ -243,29 +139,22 @@ async fn drift_lists_exactly_the_edit_a_person_made_after_the_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_older_than_the_destinations_audit_log_is_reported_not_guessed() {
-    let source = fake(Seed::DevTest, SOURCE_KEY).await;
-    let destination = FakeServer::start(FakeConfig {
-        api_key: DEST_KEY.to_owned(),
-        event_retention: Some(2),
-        ..FakeConfig::seeded(Seed::StagingProduction)
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = include_str!("../demo/sync.toml")
-        .replace("http://127.0.0.1:8065", source.url())
-        .replace("http://127.0.0.1:8066", destination.url());
-    std::fs::write(dir.path().join("sync.toml"), config).unwrap();
-    let i = Instances {
-        source,
-        destination,
-        dir,
-    };
-    let apply = octosync(&i, &["apply", "-c", "CONFIG", "--yes"]).await;
+    let i = Cli::with(
+        keyed(Seed::DevTest, SOURCE_KEY, None),
+        FakeConfig {
+            event_retention: Some(2),
+            ..keyed(Seed::StagingProduction, DEST_KEY, None)
+        },
+        |c| c,
+    )
+    .await;
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
     // The apply wrote more than two events; the baseline is the checkpoint before it,
     // which the log (keeping two) no longer reaches.
-    let lost = octosync(&i, &["drift", "-c", "CONFIG", "--detailed-exitcode"]).await;
+    let lost = i
+        .octosync(&["drift", "-c", "CONFIG", "--detailed-exitcode"])
+        .await;
     assert_eq!(lost.status.code(), Some(2), "{}", text(&lost.stderr));
     assert!(
         text(&lost.stdout).contains("cannot tell"),

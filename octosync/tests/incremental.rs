@@ -6,130 +6,24 @@
 
 mod common;
 
-use common::text;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-use octopus_fake::{FakeConfig, FakeServer, Seed};
-use serde_json::{json, Value};
-
-const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
-const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
-
-async fn fake(seed: Seed, key: &str, version: &str) -> FakeServer {
-    let version: octopus_model::OctopusVersion = version.parse().expect("a version");
-    FakeServer::start(FakeConfig {
-        api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed).with_version(version)
-    })
-    .await
-    .expect("fake starts")
-}
-
-struct Instances {
-    source: FakeServer,
-    destination: FakeServer,
-    dir: tempfile::TempDir,
-}
-
-impl Instances {
-    async fn start(prune: &str, version: &str) -> Self {
-        let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
-        let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = include_str!("../demo/sync.toml")
-            .replace("http://127.0.0.1:8065", source.url())
-            .replace("http://127.0.0.1:8066", destination.url())
-            .replace("prune = []", &format!("prune = {prune}"));
-        // Every request of the runs below is counted from here.
-        std::fs::write(dir.path().join("sync.toml"), config).unwrap();
-        Instances {
-            source,
-            destination,
-            dir,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("sync.toml")
-    }
-
-    async fn octosync(&self, args: &[&str]) -> Output {
-        let config = self.config().display().to_string();
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if *a == "CONFIG" {
-                    config.clone()
-                } else {
-                    (*a).to_owned()
-                }
-            })
-            .collect();
-        tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_octosync"))
-                .args(&args)
-                .env_remove("RUST_LOG")
-                .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
-                .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
-                .output()
-                .expect("octosync runs")
-        })
-        .await
-        .unwrap()
-    }
-}
+use common::{edit_description, text, Cli};
+use serde_json::Value;
 
 /// Requests both fakes served since `before`.
-fn served(i: &Instances, before: (u64, u64)) -> (u64, u64) {
+fn served(i: &Cli, before: (u64, u64)) -> (u64, u64) {
     (
         i.source.stats().total() - before.0,
         i.destination.stats().total() - before.1,
     )
 }
 
-fn counts(i: &Instances) -> (u64, u64) {
+fn counts(i: &Cli) -> (u64, u64) {
     (i.source.stats().total(), i.destination.stats().total())
-}
-
-/// Edits a project's description on `server` the way a person in the portal would.
-async fn edit_by_hand(server: &FakeServer, name: &str, description: &str) {
-    let http = reqwest::Client::builder()
-        .user_agent("Mozilla/5.0 (portal edit)")
-        .build()
-        .unwrap();
-    let api = format!("{}/api/Spaces-1", server.url());
-    let all: Value = http
-        .get(format!("{api}/projects/all"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut doc = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["Name"] == name)
-        .unwrap_or_else(|| panic!("no project named {name}"))
-        .clone();
-    let id = doc["Id"].as_str().unwrap().to_owned();
-    doc["Description"] = json!(description);
-    let put = http
-        .put(format!("{api}/projects/{id}"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .json(&doc)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status().as_u16(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
-    let i = Instances::start("[]", "2026.1.2000").await;
+    let i = Cli::start(Some("2026.1.2000"), |c| c).await;
     let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let state: Value = serde_json::from_str(
@@ -180,7 +74,7 @@ async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
 
     // A person's edit on the source: the log moved, the run says so and reads it all,
     // and the plan carries the edit.
-    edit_by_hand(&i.source, "OctoFX", "edited in the portal").await;
+    edit_description(&i.source, "projects", "OctoFX", "edited in the portal").await;
     let plan = i
         .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
         .await;
@@ -208,7 +102,7 @@ async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
     let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
     assert!(text(&quiet.stdout).contains("nothing changed on the source"));
     assert_eq!(served(&i, before), (1, 1));
-    edit_by_hand(&i.destination, "OctoFX", "a local note").await;
+    edit_description(&i.destination, "projects", "OctoFX", "a local note").await;
     let plan = i
         .octosync(&["plan", "-c", "CONFIG", "--detailed-exitcode"])
         .await;

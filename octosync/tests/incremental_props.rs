@@ -11,17 +11,15 @@ mod common;
 
 use std::path::PathBuf;
 
-use octopus_fake::{FakeConfig, FakeServer, Seed};
+use common::{keyed, portal_edit, DEST_KEY, SOURCE_KEY};
+use octopus_fake::{FakeServer, Seed};
 use octosync::cli::{apply_config, Conversation, SyncOutcome};
 use octosync::config::SyncConfig;
 use octosync::incremental::{check, Verdict};
 use octosync::runner::{run, Mode, RunProgress, Unwatched};
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use sync_core::Plan;
-
-const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
-const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
 
 /// Applies everything, as `apply --yes` does.
 struct Yes;
@@ -65,58 +63,10 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-async fn fake(seed: Seed, key: &str) -> FakeServer {
-    FakeServer::start(FakeConfig {
-        api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed).with_version("2026.1.2000".parse().expect("a version"))
-    })
-    .await
-    .expect("fake starts")
-}
-
-/// GETs a collection's `/all`, changes the first document `pick` selects, PUTs it back.
-async fn portal_edit(
-    server: &FakeServer,
-    collection: &str,
-    pick: impl Fn(&Value) -> bool,
-    change: impl FnOnce(&mut Value),
-) {
-    let http = reqwest::Client::builder()
-        .user_agent("Mozilla/5.0 (portal edit)")
-        .build()
-        .unwrap();
-    let api = format!("{}/api/Spaces-1", server.url());
-    let all: Value = http
-        .get(format!("{api}/{collection}/all"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut doc = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| pick(d))
-        .unwrap_or_else(|| panic!("nothing to edit in {collection}"))
-        .clone();
-    change(&mut doc);
-    let id = doc["Id"].as_str().unwrap().to_owned();
-    let put = http
-        .put(format!("{api}/{collection}/{id}"))
-        .header("X-Octopus-ApiKey", server.api_key())
-        .json(&doc)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status().as_u16(), 200, "{collection} {id}");
-}
-
 async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n: usize) {
     let text = format!("edit {n}");
-    match edit {
+    // The id of the edited document is not needed here.
+    let _ = match edit {
         Edit::SourceDescription => {
             portal_edit(
                 source,
@@ -162,12 +112,17 @@ async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n
             )
             .await
         }
-    }
+    };
 }
 
 async fn case(edits: Vec<Edit>) -> Result<(), TestCaseError> {
-    let source = fake(Seed::DevTest, SOURCE_KEY).await;
-    let destination = fake(Seed::StagingProduction, DEST_KEY).await;
+    let version = Some("2026.1.2000");
+    let source = FakeServer::start(keyed(Seed::DevTest, SOURCE_KEY, version))
+        .await
+        .expect("fake starts");
+    let destination = FakeServer::start(keyed(Seed::StagingProduction, DEST_KEY, version))
+        .await
+        .expect("fake starts");
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("sync.toml");
     let text = octosync::demo::DEMO_CONFIG

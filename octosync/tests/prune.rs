@@ -6,80 +6,12 @@
 
 mod common;
 
-use common::{client, text};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::{client, text, Cli};
 
 use octopus_client::{OctopusRead, OctopusWrite};
-use octopus_fake::{FakeConfig, FakeServer, Seed};
+use octopus_fake::FakeServer;
 use octopus_model::ResourceKind;
 use serde_json::Value;
-
-const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
-const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
-
-async fn fake(seed: Seed, key: &str, version: &str) -> FakeServer {
-    let version: octopus_model::OctopusVersion = version.parse().expect("a version");
-    FakeServer::start(FakeConfig {
-        api_key: key.to_owned(),
-        ..FakeConfig::seeded(seed).with_version(version)
-    })
-    .await
-    .expect("fake starts")
-}
-
-struct Instances {
-    source: FakeServer,
-    destination: FakeServer,
-    dir: tempfile::TempDir,
-}
-
-impl Instances {
-    async fn start(prune: &str, version: &str) -> Self {
-        let source = fake(Seed::DevTest, SOURCE_KEY, version).await;
-        let destination = fake(Seed::StagingProduction, DEST_KEY, version).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = include_str!("../demo/sync.toml")
-            .replace("http://127.0.0.1:8065", source.url())
-            .replace("http://127.0.0.1:8066", destination.url())
-            .replace("prune = []", &format!("prune = {prune}"));
-        std::fs::write(dir.path().join("sync.toml"), config).unwrap();
-        Instances {
-            source,
-            destination,
-            dir,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("sync.toml")
-    }
-
-    async fn octosync(&self, args: &[&str]) -> Output {
-        let config = self.config().display().to_string();
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if *a == "CONFIG" {
-                    config.clone()
-                } else {
-                    (*a).to_owned()
-                }
-            })
-            .collect();
-        tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_octosync"))
-                .args(&args)
-                .env_remove("RUST_LOG")
-                .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
-                .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
-                .output()
-                .expect("octosync runs")
-        })
-        .await
-        .unwrap()
-    }
-}
 
 /// What the destination holds of OctoFX: step names, runbook names, variable names.
 struct Holdings {
@@ -223,7 +155,13 @@ async fn what_the_source_removed_is_deleted_and_the_destinations_own_stays() {
 }
 
 async fn prune_at(version: &str) {
-    let i = Instances::start(r#"["steps", "variables", "runbooks", "channels"]"#, version).await;
+    let i = Cli::start(Some(version), |c| {
+        c.replace(
+            "prune = []",
+            r#"prune = ["steps", "variables", "runbooks", "channels"]"#,
+        )
+    })
+    .await;
     let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(

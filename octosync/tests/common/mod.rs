@@ -56,3 +56,158 @@ pub async fn run_once(
     .pop()
     .expect("one run per destination")
 }
+
+/// The API keys of the two instances the command-line tests start.
+pub const SOURCE_KEY: &str = "API-SOURCESOURCESOURCESOURCE01";
+/// See [`SOURCE_KEY`].
+pub const DEST_KEY: &str = "API-DESTINATIONDESTINATION0002";
+
+/// The user agent of a person editing in the portal.
+pub const PERSON: &str = "Mozilla/5.0 (portal edit)";
+
+/// A seeded fake with `key` at `version` (the fake's default when `None`).
+pub fn keyed(
+    seed: octopus_fake::Seed,
+    key: &str,
+    version: Option<&str>,
+) -> octopus_fake::FakeConfig {
+    let config = octopus_fake::FakeConfig {
+        api_key: key.to_owned(),
+        ..octopus_fake::FakeConfig::seeded(seed)
+    };
+    match version {
+        Some(v) => config.with_version(v.parse().expect("a version")),
+        None => config,
+    }
+}
+
+/// The demo's two instances and its `sync.toml` (with the fakes' URLs, then `edit`ed)
+/// in a directory of their own, for running the built binary against.
+pub struct Cli {
+    pub source: FakeServer,
+    pub destination: FakeServer,
+    pub dir: tempfile::TempDir,
+}
+
+impl Cli {
+    /// Dev/Test and Staging/Production at `version`.
+    pub async fn start(version: Option<&str>, edit: impl FnOnce(String) -> String) -> Self {
+        Self::with(
+            keyed(octopus_fake::Seed::DevTest, SOURCE_KEY, version),
+            keyed(octopus_fake::Seed::StagingProduction, DEST_KEY, version),
+            edit,
+        )
+        .await
+    }
+
+    /// Two fakes as configured.
+    pub async fn with(
+        source: octopus_fake::FakeConfig,
+        destination: octopus_fake::FakeConfig,
+        edit: impl FnOnce(String) -> String,
+    ) -> Self {
+        let source = FakeServer::start(source).await.expect("fake starts");
+        let destination = FakeServer::start(destination).await.expect("fake starts");
+        let dir = tempfile::tempdir().unwrap();
+        let config = include_str!("../../demo/sync.toml")
+            .replace("http://127.0.0.1:8065", source.url())
+            .replace("http://127.0.0.1:8066", destination.url());
+        std::fs::write(dir.path().join("sync.toml"), edit(config)).unwrap();
+        Cli {
+            source,
+            destination,
+            dir,
+        }
+    }
+
+    /// The config file.
+    pub fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("sync.toml")
+    }
+
+    /// Runs the binary (`CONFIG` in `args` stands for the config file) on a blocking
+    /// thread: the fakes are served by the test's runtime.
+    pub async fn octosync(&self, args: &[&str]) -> std::process::Output {
+        let config = self.config().display().to_string();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if *a == "CONFIG" {
+                    config.clone()
+                } else {
+                    (*a).to_owned()
+                }
+            })
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_octosync"))
+                .args(&args)
+                .env_remove("RUST_LOG")
+                .env("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY)
+                .env("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY)
+                .output()
+                .expect("octosync runs")
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// Edits a document the way a person in the portal would: GETs the collection's `/all`,
+/// changes the first document `pick` selects, PUTs it back with a browser's user agent.
+/// Returns the document's id.
+pub async fn portal_edit(
+    server: &FakeServer,
+    collection: &str,
+    pick: impl Fn(&Value) -> bool,
+    change: impl FnOnce(&mut Value),
+) -> String {
+    let http = reqwest::Client::builder()
+        .user_agent(PERSON)
+        .build()
+        .unwrap();
+    let api = format!("{}/api/Spaces-1", server.url());
+    let all: Value = http
+        .get(format!("{api}/{collection}/all"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut doc = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| pick(d))
+        .unwrap_or_else(|| panic!("nothing to edit in {collection}"))
+        .clone();
+    change(&mut doc);
+    let id = doc["Id"].as_str().unwrap().to_owned();
+    let put = http
+        .put(format!("{api}/{collection}/{id}"))
+        .header("X-Octopus-ApiKey", server.api_key())
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 200, "{collection} {id}");
+    id
+}
+
+/// [`portal_edit`] of the `Description` of the document of `collection` named `name`.
+pub async fn edit_description(
+    server: &FakeServer,
+    collection: &str,
+    name: &str,
+    description: &str,
+) -> String {
+    portal_edit(
+        server,
+        collection,
+        |d| d["Name"] == name,
+        |d| d["Description"] = Value::String(description.to_owned()),
+    )
+    .await
+}
