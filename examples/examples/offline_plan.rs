@@ -38,12 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         name: "dev".into(),
         space: "Default".into(),
         instance: Instance::Dir(offline("dev")),
+        memory: None,
     };
     let destinations = [Destination {
         name: "prod (offline)".into(),
         space: "Default".into(),
         instance: Instance::Dir(offline("prod")),
         rules,
+        memory: None,
     }];
     for run in run_instances(&source, &destinations, &Mode::Plan).await? {
         print!("{}", render(&run.plan?, &run.name, Format::Markdown));

@@ -50,6 +50,8 @@ macro_rules! write_mock {
                 async fn tenant_project_variables(&self, tenant: &TenantId) -> Result<TenantScopedVariables>;
                 async fn team_scoped_user_roles(&self, team: &TeamId) -> Result<Vec<ScopedUserRole>>;
                 async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>>;
+                async fn audit_events_from(&self, from_auto_id: u64) -> Result<Option<Vec<Value>>>;
+                async fn audit_log_position(&self) -> Result<Option<u64>>;
                 $(
                     async fn $list(&self) -> Result<Vec<$ty>>;
                     async fn $get(&self, id: &$id) -> Result<$ty>;

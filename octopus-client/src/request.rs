@@ -395,7 +395,11 @@ pub fn get(space: Option<&SpaceId>, kind: ResourceKind, id: &str) -> ApiRequest 
 pub fn events(space: Option<&SpaceId>, from_auto_id: u64, take: u64) -> ApiRequest {
     let mut request = ApiRequest::get(vec!["events".to_owned()]);
     if let Some(space) = space {
-        request = request.with_query("spaces", space.to_string());
+        // With the instance-wide events: deployment freezes, users and user roles are
+        // not documents of any space.
+        request = request
+            .with_query("spaces", space.to_string())
+            .with_query("includeSystem", "true");
     }
     request
         .with_query("fromAutoId", from_auto_id.to_string())

@@ -263,6 +263,19 @@ pub trait OctopusRead: Send + Sync {
     /// `ParentEnvironmentId`; `Parent` lists the parent environments.
     async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>>;
 
+    /// The space's audit-log events (and the instance-wide ones) with an `AutoId` of at
+    /// least `from_auto_id`, oldest first; `None` from a reader that keeps no log (the
+    /// default). What reading only what changed starts from.
+    async fn audit_events_from(&self, _from_auto_id: u64) -> Result<Option<Vec<Value>>> {
+        Ok(None)
+    }
+
+    /// The `AutoId` of the newest audit-log event of the space (`Some(0)` for an empty
+    /// log); `None` from a reader that keeps no log (the default).
+    async fn audit_log_position(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     $(
         #[doc = concat!("Every ", $what, ".")]
         async fn $list(&self) -> Result<Vec<$ty>> {

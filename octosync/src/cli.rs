@@ -538,11 +538,25 @@ async fn plan_command(
     let (plans, unchanged) = match unchanged_plans(&config, &config_bytes, full).await {
         Ok(plans) => (plans, true),
         Err(why) => {
-            say_why_reading(&why);
-            let connected = Connected::open(&config)?;
-            let (_, plans) = plan_all(&connected.source(), &connected.destinations(), bars)
-                .await?
-                .into_plans()?;
+            let memories = crate::incremental::Memories::load(&config, full);
+            if memories.all_known() {
+                eprintln!("Reading what changed: {why}.");
+            } else {
+                say_why_reading(&why);
+            }
+            let connected = memories.connect(&config)?;
+            let planned = plan_all(
+                &memories.source(&connected),
+                &memories.destinations(&connected),
+                bars,
+            )
+            .await;
+            // Kept even when a plan fails: what was read is still known.
+            memories.save(&config);
+            for line in memories.describe(&config) {
+                tracing::info!("{line}");
+            }
+            let (_, plans) = planned?.into_plans()?;
             (plans, false)
         }
     };
@@ -683,7 +697,9 @@ pub trait Conversation: Send + Sync {
     /// Told the plans and notices a person would read.
     fn say(&self, text: &str);
     /// Told why everything is read (`--full`, or what moved since the last sync).
-    fn reading_everything(&self, _why: &str) {}
+    fn reading_everything(&self, _why: &str, _known: bool) {}
+    /// How each instance was read (see [`crate::incremental::Memories::describe`]).
+    fn read(&self, _how: &[String]) {}
     /// Shown the first plans (at least one has changes), one per destination in the
     /// config's order: which destinations to apply them to, or `None` to apply nothing.
     fn approve(&self, names: &[String], plans: &[Plan]) -> Result<Option<Vec<bool>>, BoxError>;
@@ -733,7 +749,8 @@ pub async fn apply_config(
     full: bool,
     talk: &dyn Conversation,
 ) -> Result<SyncOutcome, BoxError> {
-    let connected = Connected::open(config)?;
+    let mut memories = crate::incremental::Memories::load(config, full);
+    let connected = memories.connect(config)?;
     for dest in connected.destinations() {
         dest.writer()?;
     }
@@ -741,13 +758,32 @@ pub async fn apply_config(
         Ok(plans) => return Ok(SyncOutcome::Unchanged(plans)),
         Err(why) => why,
     };
-    talk.reading_everything(&read_because);
-    // Taken before anything is read, so the state never claims more than was seen.
-    let checkpoints = crate::audit::take(config).await;
-    let Some(((run, plans, after), skipped)) = apply_fresh(config, &connected, talk).await? else {
+    talk.reading_everything(&read_because, memories.all_known());
+    // Taken before anything is read, so the state never claims more than was seen; an
+    // instance read through what was known of it finds where its log stands as it
+    // reads.
+    let fallback = if memories.all_known() {
+        crate::audit::Checkpoints::default()
+    } else {
+        crate::audit::take(config).await
+    };
+    memories.start_unknown_at(&fallback);
+    let applied = apply_fresh(config, &connected, &memories, talk).await;
+    memories.save(config);
+    let Some(((run, plans, after), skipped)) = applied? else {
         return Ok(SyncOutcome::Declined);
     };
-    settle_and_record(config, config_bytes, &checkpoints, &run, &plans, &after).await;
+    let checkpoints = memories.checkpoints(config, fallback);
+    settle_and_record(
+        config,
+        config_bytes,
+        &checkpoints,
+        &run,
+        &plans,
+        &after,
+        Some(&memories),
+    )
+    .await;
     Ok(SyncOutcome::Applied(Synced {
         read_because,
         run,
@@ -765,8 +801,10 @@ async fn settle_and_record(
     run: &ApplyRun,
     plans: &[(String, Plan)],
     after: &[(String, Plan)],
+    memories: Option<&crate::incremental::Memories>,
 ) {
-    let in_sync = crate::incremental::settle(config, config_bytes, checkpoints, run, after).await;
+    let in_sync =
+        crate::incremental::settle(config, config_bytes, checkpoints, run, after, memories).await;
     if let Err(e) = crate::audit::record(config, checkpoints, run, plans, after, &in_sync) {
         eprintln!("warning: {e}; drift has no baseline for this run");
     }
@@ -787,8 +825,18 @@ impl Conversation for AskPerson<'_> {
         self.args.say(self.bars, text);
     }
 
-    fn reading_everything(&self, why: &str) {
-        say_why_reading(why);
+    fn reading_everything(&self, why: &str, known: bool) {
+        if known {
+            eprintln!("Reading what changed: {why}.");
+        } else {
+            say_why_reading(why);
+        }
+    }
+
+    fn read(&self, how: &[String]) {
+        for line in how {
+            tracing::info!("{line}");
+        }
     }
 
     fn approve(&self, names: &[String], plans: &[Plan]) -> Result<Option<Vec<bool>>, BoxError> {
@@ -831,7 +879,16 @@ async fn apply_command(args: &ApplyArgs<'_>, bars: &Bars) -> Result<u8, BoxError
                 args.say(bars, "Nothing applied.");
                 return Ok(1);
             };
-            settle_and_record(&config, &config_bytes, &checkpoints, &run, &plans, &after).await;
+            settle_and_record(
+                &config,
+                &config_bytes,
+                &checkpoints,
+                &run,
+                &plans,
+                &after,
+                None,
+            )
+            .await;
             (run, plans)
         }
         None => {
@@ -1023,14 +1080,16 @@ fn confirm_deletions(
 async fn apply_fresh(
     config: &SyncConfig,
     connected: &Connected,
+    memories: &crate::incremental::Memories,
     talk: &dyn Conversation,
 ) -> Result<Option<(AppliedPlans, Vec<String>)>, BoxError> {
     let names = names_of(config);
-    let source = connected.source();
+    let source = memories.source(connected);
     let options = config.apply.apply_options();
-    let (snapshot, plans) = plan_all(&source, &connected.destinations(), talk.progress())
+    let (snapshot, plans) = plan_all(&source, &memories.destinations(connected), talk.progress())
         .await?
         .into_plans()?;
+    talk.read(&memories.describe(config));
     talk.say(&render_plans(&names, &plans, Format::Text));
     let mut results = vec![Vec::new(); names.len()];
     let mut follow_ups = vec![FollowUp::None; names.len()];
@@ -1053,8 +1112,8 @@ async fn apply_fresh(
                 };
             }
         }
-        let destinations: Vec<_> = connected
-            .destinations()
+        let destinations: Vec<_> = memories
+            .destinations(connected)
             .into_iter()
             .enumerate()
             .filter(|(i, _)| chosen.contains(i))

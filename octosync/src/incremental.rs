@@ -29,7 +29,9 @@ use sync_core::Plan;
 use crate::audit::Checkpoints;
 use crate::config::{InstanceConfig, SyncConfig};
 use crate::drift::OCTOSYNC_AGENT;
+use crate::known::{HowRead, Memory};
 use crate::report::ApplyRun;
+use crate::runner::{Connected, Destination, Source};
 use crate::state::{InSync, InstanceState, SyncState};
 
 /// What [`check`] found for one destination.
@@ -175,18 +177,27 @@ pub fn unchanged_plan(since: &InSync) -> Plan {
 /// (see the module docs). `after` are the plans made from the destinations as the
 /// apply left them, by name; a destination without one, or whose plan still writes,
 /// is not in sync.
+///
+/// With `memories` (the run read through them), the source must not have moved past
+/// the position its read brought it to, and the destination window starts where the
+/// destination's first read stood; the destination events the run's reads saw are used
+/// rather than read again.
 pub async fn settle(
     config: &SyncConfig,
     config_bytes: &[u8],
     checkpoints: &Checkpoints,
     run: &ApplyRun,
     after: &[(String, Plan)],
+    memories: Option<&Memories>,
 ) -> BTreeMap<String, InSync> {
     let mut out = BTreeMap::new();
     let Some(source_before) = &checkpoints.source else {
         return out;
     };
-    let Some(source_then) = source_before.last_event else {
+    let read_to = memories
+        .and_then(|m| m.source.as_ref())
+        .and_then(Memory::position);
+    let Some(source_then) = read_to.or(source_before.last_event) else {
         return out;
     };
     let source_now = match newest(&config.source, source_before, config).await {
@@ -204,7 +215,12 @@ pub async fn settle(
         );
         return out;
     }
-    for (dest, checkpoint) in config.destinations.iter().zip(&checkpoints.destinations) {
+    for (i, (dest, checkpoint)) in config
+        .destinations
+        .iter()
+        .zip(&checkpoints.destinations)
+        .enumerate()
+    {
         let name = dest.instance.display_name();
         let Some(plan) = after.iter().find(|(n, _)| *n == name).map(|(_, p)| p) else {
             continue;
@@ -212,26 +228,45 @@ pub async fn settle(
         let Some(before) = checkpoint else {
             continue;
         };
-        let Some(then) = before.last_event else {
+        let memory = memories
+            .and_then(|m| m.destinations.get(i))
+            .and_then(Option::as_ref);
+        let Some(then) = memory
+            .and_then(Memory::first_position)
+            .or(before.last_event)
+        else {
             continue;
         };
         if plan.has_changes() {
             continue;
         }
-        let client = match log_client(&dest.instance, before, config) {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::warn!(destination = %name, error = %e, "cannot read the audit log");
-                continue;
+        let seen = memory.and_then(|m| Some((m.events_since_start()?, m.position()?)));
+        let (events, read_to) = match seen {
+            Some((events, position)) => (
+                events
+                    .into_iter()
+                    .filter(|e| e["AutoId"].as_u64().is_some_and(|id| id > then))
+                    .collect(),
+                position,
+            ),
+            None => {
+                let client = match log_client(&dest.instance, before, config) {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::warn!(destination = %name, error = %e, "cannot read the audit log");
+                        continue;
+                    }
+                };
+                match client.events_from(then + 1).await {
+                    Ok(events) => (events, then),
+                    Err(e) => {
+                        tracing::warn!(destination = %name, error = %e, "cannot read the audit log");
+                        continue;
+                    }
+                }
             }
         };
-        let events = match client.events_from(then + 1).await {
-            Ok(events) => events,
-            Err(e) => {
-                tracing::warn!(destination = %name, error = %e, "cannot read the audit log");
-                continue;
-            }
-        };
+        let events: Vec<serde_json::Value> = events;
         // Ours: sent by octosync and about a document this apply wrote. Another octosync
         // (another pipeline, another source) writing here meanwhile is someone else.
         let written: BTreeSet<String> = run
@@ -264,7 +299,8 @@ pub async fn settle(
             .iter()
             .filter_map(|e| e["AutoId"].as_u64())
             .max()
-            .unwrap_or(then);
+            .unwrap_or(then)
+            .max(read_to);
         out.insert(
             name,
             InSync {
@@ -278,4 +314,207 @@ pub async fn settle(
         );
     }
     out
+}
+
+/// What the state directory knows of every live instance of a config (see
+/// [`crate::known`]): the runs of `plan` and `apply` read through these, so a run after
+/// a sync re-reads only what the audit logs say changed.
+#[derive(Debug, Default)]
+pub struct Memories {
+    /// The source's; `None` for a snapshot directory.
+    pub source: Option<Memory>,
+    /// Each destination's, in the config's order; `None` for a snapshot directory.
+    pub destinations: Vec<Option<Memory>>,
+    /// The space ids the state recorded, source first, for instances it knows.
+    space_ids: Vec<Option<String>>,
+}
+
+impl Memories {
+    /// What the state directory of `config` knows. With `full`, nothing: every instance
+    /// is read in full (and remembered for the next run).
+    pub fn load(config: &SyncConfig, full: bool) -> Memories {
+        let dir = config.state_dir();
+        let state = if full {
+            None
+        } else {
+            SyncState::read(&dir).ok().flatten()
+        };
+        let recorded_space = |instance: &InstanceConfig, recorded: Option<&InstanceState>| {
+            let url = instance.url.as_ref()?;
+            recorded
+                .filter(|r| r.is_for(url.as_str(), &instance.space))
+                .and_then(|r| r.space_id.clone())
+        };
+        let one = |instance: &InstanceConfig, recorded: Option<&InstanceState>| {
+            let url = instance.url.as_ref()?;
+            if instance.snapshot.is_some() {
+                return None;
+            }
+            // Without the space's id the log cannot be read before the space is looked
+            // up, which is what reading everything does anyway.
+            let known = !full && recorded_space(instance, recorded).is_some();
+            Some(if known {
+                Memory::load(&dir, url.as_str(), &instance.space)
+            } else {
+                Memory::new()
+            })
+        };
+        let source_state = state.as_ref().and_then(|s| s.source.as_ref());
+        let mut space_ids = vec![recorded_space(&config.source, source_state)];
+        let destinations = config
+            .destinations
+            .iter()
+            .map(|d| {
+                let recorded = state
+                    .as_ref()
+                    .and_then(|s| s.destinations.get(&d.instance.display_name()))
+                    .map(|d| &d.instance);
+                space_ids.push(recorded_space(&d.instance, recorded));
+                one(&d.instance, recorded)
+            })
+            .collect();
+        Memories {
+            source: one(&config.source, source_state),
+            destinations,
+            space_ids,
+        }
+    }
+
+    /// Whether every live instance's memory knows its space (so no checkpoint has to
+    /// be taken before reading: the reads find where the logs stand).
+    pub fn all_known(&self) -> bool {
+        self.source
+            .iter()
+            .chain(self.destinations.iter().flatten())
+            .all(|m| m.known().is_some())
+    }
+
+    /// Memories that know nothing, with the logs standing at `checkpoints` before
+    /// anything is read, for the instances that know nothing yet.
+    pub fn start_unknown_at(&mut self, checkpoints: &Checkpoints) {
+        let start = |memory: &mut Option<Memory>, checkpoint: Option<&InstanceState>| {
+            if let (Some(m), Some(position)) =
+                (memory.as_ref(), checkpoint.and_then(|c| c.last_event))
+            {
+                if m.known().is_none() {
+                    *memory = Some(Memory::starting_at(position));
+                }
+            }
+        };
+        start(&mut self.source, checkpoints.source.as_ref());
+        for (memory, checkpoint) in self.destinations.iter_mut().zip(&checkpoints.destinations) {
+            start(memory, checkpoint.as_ref());
+        }
+    }
+
+    /// The clients of `config`, naming each known space by its recorded id.
+    pub fn connect(&self, config: &SyncConfig) -> Result<Connected, crate::runner::RunError> {
+        let source = self.space_ids.first().cloned().flatten();
+        let destinations: Vec<Option<String>> = self.space_ids.iter().skip(1).cloned().collect();
+        Connected::open_in_spaces(config, source.as_deref(), &destinations)
+    }
+
+    /// The source of `connected`, reading through its memory.
+    pub fn source<'a>(&'a self, connected: &'a Connected) -> Source<'a> {
+        let source = connected.source();
+        match &self.source {
+            Some(memory) => source.remembering(memory),
+            None => source,
+        }
+    }
+
+    /// The destinations of `connected`, each reading through its memory.
+    pub fn destinations<'a>(&'a self, connected: &'a Connected) -> Vec<Destination<'a>> {
+        connected
+            .destinations()
+            .into_iter()
+            .zip(&self.destinations)
+            .map(|(dest, memory)| match memory {
+                Some(memory) => dest.remembering(memory),
+                None => dest,
+            })
+            .collect()
+    }
+
+    /// The checkpoints of this run: where each log stood before the run read anything,
+    /// for the instances a memory read (`fallback` for the others).
+    pub fn checkpoints(&self, config: &SyncConfig, fallback: Checkpoints) -> Checkpoints {
+        let of = |instance: &InstanceConfig,
+                  memory: &Option<Memory>,
+                  id: Option<String>,
+                  old: Option<InstanceState>| {
+            match (memory.as_ref().and_then(Memory::start), &instance.url) {
+                (Some(start), Some(url)) => Some(InstanceState {
+                    url: url.to_string(),
+                    space: instance.space.clone(),
+                    last_event: Some(start),
+                    space_id: id.or_else(|| old.and_then(|o| o.space_id)),
+                }),
+                _ => old,
+            }
+        };
+        Checkpoints {
+            source: of(
+                &config.source,
+                &self.source,
+                self.space_ids.first().cloned().flatten(),
+                fallback.source,
+            ),
+            destinations: config
+                .destinations
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    of(
+                        &d.instance,
+                        self.destinations.get(i).unwrap_or(&None),
+                        self.space_ids.get(i + 1).cloned().flatten(),
+                        fallback.destinations.get(i).cloned().flatten(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// One line per instance that was read through its memory: what was read and why.
+    pub fn describe(&self, config: &SyncConfig) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut line = |name: String, memory: &Option<Memory>| {
+            let Some(first) = memory.as_ref().and_then(|m| m.reads().into_iter().next()) else {
+                return;
+            };
+            out.push(match first {
+                HowRead::Unchanged => format!("{name}: nothing changed since the last read"),
+                HowRead::Changes { events, documents } => format!(
+                    "{name}: re-read {documents} document{} named by {events} audit-log event{}",
+                    if documents == 1 { "" } else { "s" },
+                    if events == 1 { "" } else { "s" }
+                ),
+                HowRead::Everything(why) => format!("{name}: read everything ({why})"),
+            });
+        };
+        line(config.source.display_name(), &self.source);
+        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
+            line(dest.instance.display_name(), memory);
+        }
+        out
+    }
+
+    /// Keeps what each memory knows in the state directory for the next run; a memory
+    /// that cannot be kept is a warning (the next run reads that instance in full).
+    pub fn save(&self, config: &SyncConfig) {
+        let dir = config.state_dir();
+        let keep = |instance: &InstanceConfig, memory: &Option<Memory>| {
+            let (Some(memory), Some(url)) = (memory, &instance.url) else {
+                return;
+            };
+            if let Err(e) = memory.save(&dir, url.as_str(), &instance.space) {
+                tracing::warn!(instance = %instance.display_name(), error = %e, "cannot keep what was read for the next run");
+            }
+        };
+        keep(&config.source, &self.source);
+        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
+            keep(&dest.instance, memory);
+        }
+    }
 }

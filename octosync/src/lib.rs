@@ -74,6 +74,7 @@ pub mod config;
 pub mod demo;
 pub mod drift;
 pub mod incremental;
+pub mod known;
 pub mod load;
 pub mod report;
 pub mod runner;

@@ -21,6 +21,7 @@ use sync_core::{Plan, Snapshot, SyncRules};
 
 use crate::apply::{apply_plan_with, ApplyHooks, ApplyOptions, ApplyProgress, ApplyReport, Replan};
 use crate::config::{ApplySettings, ConfigError, InstanceConfig, SyncConfig};
+use crate::known::Memory;
 use crate::load::{kinds_to_read, load_snapshot_with, LoadError, LoadProgress};
 use crate::report::FollowUp;
 use crate::snapshot_dir::SnapshotDirError;
@@ -120,6 +121,9 @@ pub struct Source<'a> {
     pub space: String,
     /// A server (read only) or a snapshot directory.
     pub instance: Instance<'a, dyn OctopusRead + 'a>,
+    /// What earlier reads of the server found (see [`crate::known`]): with it, a read
+    /// re-reads only what the audit log says changed since. `None` reads everything.
+    pub memory: Option<&'a Memory>,
 }
 
 impl<'a> Source<'a> {
@@ -133,12 +137,20 @@ impl<'a> Source<'a> {
             name: name.into(),
             space: space.into(),
             instance: Instance::Live(client),
+            memory: None,
         }
+    }
+
+    /// Reads remembering what was read in `memory`, and re-reading only what changed
+    /// since when it knows the space (see [`crate::known`]).
+    pub fn remembering(mut self, memory: &'a Memory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 
     fn reading(&self) -> Reading<'_> {
         match &self.instance {
-            Instance::Live(client) => Reading::Live(*client),
+            Instance::Live(client) => Reading::Live(*client, self.memory),
             Instance::Dir(dir) => Reading::Dir(dir),
         }
     }
@@ -160,6 +172,10 @@ pub struct Destination<'a> {
     pub instance: Instance<'a, dyn OctopusWrite + 'a>,
     /// Its rules.
     pub rules: SyncRules,
+    /// What earlier reads of the server found (see [`crate::known`]): with it, a read
+    /// (also the plan again after an apply) re-reads only what the audit log says
+    /// changed since. `None` reads everything.
+    pub memory: Option<&'a Memory>,
 }
 
 impl<'a> Destination<'a> {
@@ -175,7 +191,15 @@ impl<'a> Destination<'a> {
             space: space.into(),
             instance: Instance::Live(client),
             rules,
+            memory: None,
         }
+    }
+
+    /// Reads remembering what was read in `memory`, and re-reading only what changed
+    /// since when it knows the space (see [`crate::known`]).
+    pub fn remembering(mut self, memory: &'a Memory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 
     /// The client to write with; a snapshot directory has none.
@@ -188,7 +212,7 @@ impl<'a> Destination<'a> {
 
     fn reading(&self) -> Reading<'_> {
         match &self.instance {
-            Instance::Live(client) => Reading::Live(*client),
+            Instance::Live(client) => Reading::Live(*client, self.memory),
             Instance::Dir(dir) => Reading::Dir(dir),
         }
     }
@@ -201,7 +225,7 @@ impl<'a> Destination<'a> {
 
 /// An instance as far as reading goes, source or destination alike.
 enum Reading<'a> {
-    Live(&'a dyn OctopusRead),
+    Live(&'a dyn OctopusRead, Option<&'a Memory>),
     Dir(&'a SnapshotDir),
 }
 
@@ -214,13 +238,16 @@ impl Reading<'_> {
         progress: &dyn RunProgress,
     ) -> Result<Snapshot, RunError> {
         match self {
-            Reading::Live(client) => {
+            Reading::Live(client, memory) => {
                 let listener = progress.reading(name);
-                Ok(
-                    load_snapshot_with(*client, name, space, kinds, listener.as_deref())
-                        .await
-                        .map_err(Box::new)?,
-                )
+                let full = || load_snapshot_with(*client, name, space, kinds, listener.as_deref());
+                let read = match memory {
+                    Some(memory) => {
+                        crate::known::load_remembering(*client, name, kinds, memory, full).await
+                    }
+                    None => full().await,
+                };
+                Ok(read.map_err(Box::new)?)
             }
             Reading::Dir(dir) => dir.read(space),
         }
@@ -228,7 +255,7 @@ impl Reading<'_> {
 
     async fn check(&self, name: &str, space: &str) -> Result<OctopusVersion, RunError> {
         match self {
-            Reading::Live(client) => {
+            Reading::Live(client, _) => {
                 let version = client.version().await.map_err(|e| RunError::Reach {
                     instance: name.to_owned(),
                     source: Box::new(e),
@@ -282,13 +309,20 @@ enum Side {
 }
 
 impl Owned {
-    fn open(instance: &InstanceConfig, settings: &ApplySettings) -> Result<Self, RunError> {
+    fn open(
+        instance: &InstanceConfig,
+        settings: &ApplySettings,
+        space_id: Option<&str>,
+    ) -> Result<Self, RunError> {
         let side = match &instance.snapshot {
             Some(path) => Side::Dir(SnapshotDir {
                 path: path.clone(),
                 version: instance.version.clone(),
             }),
-            None => Side::Live(connect(instance, settings)?),
+            None => Side::Live(match space_id {
+                Some(id) => connect_to_space(instance, settings, id)?,
+                None => connect(instance, settings)?,
+            }),
         };
         Ok(Owned {
             name: instance.display_name(),
@@ -302,12 +336,30 @@ impl Connected {
     /// Builds a client for every server of `config` (API keys from the environment
     /// variables it names; nothing is requested yet). Snapshot directories need none.
     pub fn open(config: &SyncConfig) -> Result<Self, RunError> {
+        Self::open_in_spaces(config, None, &[])
+    }
+
+    /// [`Connected::open`], naming each server's space by the id an earlier run found
+    /// (`source`, then the destinations in order; `None` looks the space up by name),
+    /// which saves looking it up before the first request.
+    pub fn open_in_spaces(
+        config: &SyncConfig,
+        source: Option<&str>,
+        destinations: &[Option<String>],
+    ) -> Result<Self, RunError> {
         Ok(Connected {
-            source: Owned::open(&config.source, &config.apply)?,
+            source: Owned::open(&config.source, &config.apply, source)?,
             destinations: config
                 .destinations
                 .iter()
-                .map(|d| Ok((Owned::open(&d.instance, &config.apply)?, d.rules.clone())))
+                .enumerate()
+                .map(|(i, d)| {
+                    let id = destinations.get(i).and_then(|id| id.as_deref());
+                    Ok((
+                        Owned::open(&d.instance, &config.apply, id)?,
+                        d.rules.clone(),
+                    ))
+                })
                 .collect::<Result<_, RunError>>()?,
         })
     }
@@ -322,6 +374,7 @@ impl Connected {
                 Side::Live(client) => Instance::Live(client),
                 Side::Dir(dir) => Instance::Dir(dir.clone()),
             },
+            memory: None,
         }
     }
 
@@ -337,6 +390,7 @@ impl Connected {
                     Side::Dir(dir) => Instance::Dir(dir.clone()),
                 },
                 rules: rules.clone(),
+                memory: None,
             })
             .collect()
     }
@@ -358,18 +412,45 @@ pub fn connect(
     )
 }
 
+/// [`connect`], naming the space by its id (found by an earlier run), so it is not
+/// looked up by name.
+pub fn connect_to_space(
+    instance: &InstanceConfig,
+    options: &ApplySettings,
+    space_id: &str,
+) -> Result<OctopusHttpClient, RunError> {
+    if instance.snapshot.is_some() {
+        return Err(RunError::Offline(instance.display_name()));
+    }
+    let key = ApiKey::new(instance.api_key().map_err(Box::new)?);
+    build_client(instance, key, options, Some(space_id))
+}
+
 /// Builds the HTTP client for one instance with a key the caller holds.
 pub fn connect_with_key(
     instance: &InstanceConfig,
     key: ApiKey,
     options: &ApplySettings,
 ) -> Result<OctopusHttpClient, RunError> {
+    build_client(instance, key, options, None)
+}
+
+fn build_client(
+    instance: &InstanceConfig,
+    key: ApiKey,
+    options: &ApplySettings,
+    space_id: Option<&str>,
+) -> Result<OctopusHttpClient, RunError> {
     let rpm = (options.requests_per_minute > 0).then_some(options.requests_per_minute);
     let Some(url) = &instance.url else {
         return Err(RunError::Offline(instance.display_name()));
     };
-    OctopusHttpClient::builder(url.as_str(), key)
-        .space_name(instance.space.clone())
+    let builder = OctopusHttpClient::builder(url.as_str(), key);
+    let builder = match space_id {
+        Some(id) => builder.space_id(id.to_owned()),
+        None => builder.space_name(instance.space.clone()),
+    };
+    builder
         .allow_http(instance.allow_insecure_http)
         .timeout(Duration::from_secs(options.timeout_seconds))
         .max_concurrency(options.concurrency)

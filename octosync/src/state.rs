@@ -208,37 +208,48 @@ impl SyncState {
     /// Writes the state into `dir` (created if missing) atomically: a temporary file
     /// in `dir`, flushed to disk, then renamed over `state.json`.
     pub fn write(&self, dir: &Path) -> Result<(), StateError> {
-        let error = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| StateError::Write { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(error(dir))?;
         let target = Self::file(dir);
-        let temp = dir.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(self).map_err(|e| StateError::Invalid {
             path: target.display().to_string(),
             message: e.to_string(),
         })?;
-        let written = (|| -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(text.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()
-        })();
-        if let Err(source) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(error(&temp)(source));
-        }
-        if let Err(source) = std::fs::rename(&temp, &target) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(error(&target)(source));
-        }
-        // Make the rename itself durable where the platform allows opening a directory.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let mut bytes = text.into_bytes();
+        bytes.push(b'\n');
+        write_atomically(dir, &target, &bytes)
     }
+}
+
+/// Writes `bytes` to `target` (a file in `dir`) so that a crash leaves the old file or
+/// the new one: a temporary file in `dir`, flushed to disk, renamed over `target`.
+pub fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| StateError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(error(dir))?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error(&temp)(source));
+    }
+    if let Err(source) = std::fs::rename(&temp, target) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error(target)(source));
+    }
+    // Make the rename itself durable where the platform allows opening a directory.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// A digest of a JSON document, independent of key order: FNV-1a (64 bits) over its

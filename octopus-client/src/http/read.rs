@@ -325,6 +325,14 @@ impl OctopusRead for OctopusHttpClient {
         }
     }
 
+    async fn audit_events_from(&self, from_auto_id: u64) -> Result<Option<Vec<Value>>> {
+        self.events_from(from_auto_id).await.map(Some)
+    }
+
+    async fn audit_log_position(&self) -> Result<Option<u64>> {
+        Ok(Some(self.latest_event_auto_id().await?.unwrap_or(0)))
+    }
+
     async fn environments_of_type(&self, environment_type: &str) -> Result<Vec<Value>> {
         let space = self.space_id().await?;
         self.read_pages(request::environments_v2(
