@@ -227,13 +227,14 @@ fn rereads(
                     "{id} was deleted, which can change what referred to it without an event"
                 ));
             }
-            if matches!(
-                kind,
-                ResourceKind::Project
-                    | ResourceKind::LibraryVariableSet
-                    | ResourceKind::Tenant
-                    | ResourceKind::TenantVariables
-            ) {
+            let view_fields: &[&str] = match kind {
+                ResourceKind::Project | ResourceKind::LibraryVariableSet => &["/Templates"],
+                // Where a server keeps a tenant's values is its own business (this
+                // fake keeps them on the tenant), so any change to a tenant counts.
+                ResourceKind::Tenant | ResourceKind::TenantVariables => &["/"],
+                _ => &[],
+            };
+            if !view_fields.is_empty() && changes_any(event, view_fields) {
                 tenant_view = true;
             }
             if !wants(kind) {
@@ -271,6 +272,24 @@ fn rereads(
         out.insert(Reread::Collection(ResourceKind::TenantVariables));
     }
     Ok(out)
+}
+
+/// Whether an event's change touches a field under one of `paths` (JSON pointers): a
+/// creation or deletion does, and so does an event whose difference is not a patch.
+fn changes_any(event: &Value, paths: &[&str]) -> bool {
+    let category = event["Category"].as_str().unwrap_or("");
+    if !category.eq_ignore_ascii_case("Modified") {
+        return true;
+    }
+    let Some(patch) = event["ChangeDetails"]["Differences"].as_array() else {
+        return true;
+    };
+    patch.iter().any(|op| {
+        let path = op["path"].as_str().unwrap_or("/");
+        paths
+            .iter()
+            .any(|p| *p == "/" || path == *p || path.starts_with(&format!("{p}/")))
+    })
 }
 
 /// The documents created together with `id` that Octopus does not record events for.
@@ -599,13 +618,16 @@ async fn bring_up_to_date(
         return Ok(Ok((known, HowRead::Unchanged)));
     }
     // The log must still hold the event the knowledge is as of, or events after it may
-    // have been trimmed. An empty log then (position 0) gives nothing to check against.
+    // have been trimmed. An empty log then (position 0) gives nothing to check against
+    // unless the log still starts at its very first event.
     if known.position == 0 {
-        return Ok(Err(
-            "the audit log was empty at the last read, so a trimmed log cannot be told".to_owned(),
-        ));
-    }
-    if !events.iter().any(|e| auto_id(e) == known.position) {
+        if news.iter().map(auto_id).min() != Some(1) {
+            return Ok(Err(
+                "the audit log was empty at the last read and no longer starts at its first event, so a trimmed log cannot be told"
+                    .to_owned(),
+            ));
+        }
+    } else if !events.iter().any(|e| auto_id(e) == known.position) {
         return Ok(Err(format!(
             "the audit log no longer holds event {} (it was trimmed), so changes may be missing",
             known.position
@@ -616,6 +638,7 @@ async fn bring_up_to_date(
         Ok(reads) => reads,
         Err(why) => return Ok(Err(why)),
     };
+    tracing::debug!(instance, events = news.len(), ?reads, "re-reading what the audit log names");
     let common = reads.contains(&Reread::Collection(ResourceKind::TenantVariables))
         && has_scoped_common_variables(&version);
     let tenants: Vec<TenantId> = known

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{edit_description, text, Cli};
+use common::{edit_description, portal_edit, text, Cli};
 use serde_json::Value;
 
 /// Requests both fakes served since `before`.
@@ -131,4 +131,84 @@ async fn a_resync_with_nothing_changed_reads_only_the_audit_logs() {
         "{}",
         text(&plan.stderr)
     );
+}
+
+/// The plan JSON of `plan -c CONFIG` with `extra` arguments.
+async fn plan_json(i: &Cli, extra: &[&str]) -> Value {
+    let mut args = vec!["plan", "-c", "CONFIG", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = i.octosync(&args).await;
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "{}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full_reads() {
+    let i = Cli::start(Some("2026.1.2000"), |c| c).await;
+    let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let before = counts(&i);
+    let full_read = i.octosync(&["plan", "-c", "CONFIG", "--full"]).await;
+    assert_eq!(full_read.status.code(), Some(0), "{}", text(&full_read.stderr));
+    let everything = served(&i, before);
+
+    // A person edits a project's description on the source, and a variable value on
+    // the destination.
+    edit_description(&i.source, "projects", "OctoFX", "edited in the portal").await;
+    portal_edit(
+        &i.destination,
+        "variables",
+        |d| d["OwnerId"].as_str().is_some_and(|o| o.starts_with("Projects-")),
+        |d| {
+            let plain = d["Variables"]
+                .as_array_mut()
+                .and_then(|vs| vs.iter_mut().find(|v| v["IsSensitive"] != true))
+                .expect("a plain value");
+            plain["Value"] = Value::String("a local value".into());
+        },
+    )
+    .await;
+
+    let before = counts(&i);
+    let incremental = plan_json(&i, &[]).await;
+    let (source_reads, destination_reads) = served(&i, before);
+    let full = plan_json(&i, &["--full"]).await;
+    assert_eq!(incremental, full, "the plan from what changed is the full read's");
+    assert!(
+        incremental["summary"]["update"].as_u64().unwrap_or(0) >= 1,
+        "the edit is planned: {incremental:#}"
+    );
+    // The check (the source's newest event, which moved, so the destination's is not
+    // asked), the events since (one each), and the one document each event names:
+    // against everything a full read makes.
+    assert_eq!(
+        (source_reads, destination_reads),
+        (3, 2),
+        "a full read makes {everything:?}"
+    );
+
+    // Applied the same way, it leaves the destination in sync: the next plan reads
+    // only the logs.
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    assert!(
+        text(&apply.stderr).contains("Reading what changed"),
+        "{}",
+        text(&apply.stderr)
+    );
+    let before = counts(&i);
+    let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
+    assert!(
+        text(&quiet.stdout).contains("nothing changed on the source"),
+        "{}",
+        text(&quiet.stdout)
+    );
+    assert_eq!(served(&i, before), (1, 1));
+    let full = plan_json(&i, &["--full"]).await;
+    assert_eq!(full["summary"]["update"], 0, "{full:#}");
+    assert_eq!(full["summary"]["create"], 0, "{full:#}");
 }
