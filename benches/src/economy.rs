@@ -7,6 +7,7 @@ use octopus_client::{ApiKey, OctopusHttpClient, OctopusRead, OctopusWrite, Retry
 use octopus_fake::{FakeConfig, FakeServer, RequestStats, Seed, Snapshot};
 use octopus_model::ResourceKind;
 use octosync::apply::{ApplyOptions, ApplyReport};
+use octosync::known::Memory;
 use octosync::runner::{run_instances, Destination, Mode, Source};
 use serde_json::Value;
 use sync_core::{OpAction, Plan, Summary, SyncRules};
@@ -186,6 +187,61 @@ pub async fn sync(pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> 
         retries: source.stats().retries + destination.stats().retries,
         plan,
     })
+}
+
+/// A program that keeps its clients and what it read between syncs (as `octosync
+/// watch` and the command line's state directory do): each sync re-reads only what the
+/// audit logs say changed since the last one.
+pub struct Remembering {
+    source: OctopusHttpClient,
+    destination: OctopusHttpClient,
+    source_memory: Memory,
+    destination_memory: Memory,
+}
+
+impl Remembering {
+    /// Clients of both fakes and memories that know nothing yet.
+    pub fn new(pair: &Pair, levers: &Levers) -> Result<Self, BenchError> {
+        Ok(Remembering {
+            source: client(&pair.source, levers)?,
+            destination: client(&pair.destination, levers)?,
+            source_memory: Memory::new(),
+            destination_memory: Memory::new(),
+        })
+    }
+
+    /// One sync (plan, then apply), reading through the memories.
+    pub async fn sync(&self, pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> {
+        let rules = SyncRules::from_toml_str(bench_m::RULES)?;
+        let before = (pair.source.stats(), pair.destination.stats());
+        let started = Instant::now();
+        let dests = [
+            Destination::live("destination", "Default", &self.destination, rules)
+                .remembering(&self.destination_memory),
+        ];
+        let options = ApplyOptions {
+            concurrency: levers.concurrency,
+            ..ApplyOptions::default()
+        };
+        let source =
+            Source::live("source", "Default", &self.source).remembering(&self.source_memory);
+        let mut runs = run_instances(&source, &dests, &Mode::Apply(options)).await?;
+        let wall = started.elapsed();
+        let one = runs
+            .pop()
+            .ok_or_else(|| BenchError::Unexpected("the run returned no destination".into()))?;
+        let plan = one.plan?;
+        Ok(Measured {
+            source: delta(pair.source.stats(), before.0),
+            destination: delta(pair.destination.stats(), before.1),
+            layers: plan.layers.len(),
+            summary: plan.summary.clone(),
+            applied: one.applied.unwrap_or_default(),
+            wall,
+            retries: 0,
+            plan,
+        })
+    }
 }
 
 /// Changes the value of one variable of project 0 on the source, through its API.

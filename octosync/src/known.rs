@@ -638,7 +638,12 @@ async fn bring_up_to_date(
         Ok(reads) => reads,
         Err(why) => return Ok(Err(why)),
     };
-    tracing::debug!(instance, events = news.len(), ?reads, "re-reading what the audit log names");
+    tracing::debug!(
+        instance,
+        events = news.len(),
+        ?reads,
+        "re-reading what the audit log names"
+    );
     let common = reads.contains(&Reread::Collection(ResourceKind::TenantVariables))
         && has_scoped_common_variables(&version);
     let tenants: Vec<TenantId> = known

@@ -153,7 +153,12 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let before = counts(&i);
     let full_read = i.octosync(&["plan", "-c", "CONFIG", "--full"]).await;
-    assert_eq!(full_read.status.code(), Some(0), "{}", text(&full_read.stderr));
+    assert_eq!(
+        full_read.status.code(),
+        Some(0),
+        "{}",
+        text(&full_read.stderr)
+    );
     let everything = served(&i, before);
 
     // A person edits a project's description on the source, and a variable value on
@@ -162,7 +167,11 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     portal_edit(
         &i.destination,
         "variables",
-        |d| d["OwnerId"].as_str().is_some_and(|o| o.starts_with("Projects-")),
+        |d| {
+            d["OwnerId"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("Projects-"))
+        },
         |d| {
             let plain = d["Variables"]
                 .as_array_mut()
@@ -177,7 +186,10 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     let incremental = plan_json(&i, &[]).await;
     let (source_reads, destination_reads) = served(&i, before);
     let full = plan_json(&i, &["--full"]).await;
-    assert_eq!(incremental, full, "the plan from what changed is the full read's");
+    assert_eq!(
+        incremental, full,
+        "the plan from what changed is the full read's"
+    );
     assert!(
         incremental["summary"]["update"].as_u64().unwrap_or(0) >= 1,
         "the edit is planned: {incremental:#}"

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use benches::bench_m::Shape;
-use benches::economy::{change_one_variable, sync, BenchError, Levers, Measured, Pair};
+use benches::economy::{
+    change_one_variable, sync, BenchError, Levers, Measured, Pair, Remembering,
+};
 use benches::spacecloner;
 use clap::Parser;
 
@@ -17,7 +19,7 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(about = "Request economy, latency and rate-limit runs of octosync on bench-M")]
 struct Args {
-    /// Project counts of the request-economy runs.
+    /// Project counts of the request-economy runs (0 skips them).
     #[arg(long, value_delimiter = ',', default_value = "50,500")]
     projects: Vec<usize>,
     /// Project count of the latency runs (0 skips them).
@@ -42,6 +44,9 @@ struct Args {
     /// Print the updates of the re-sync with nothing changed (there should be none).
     #[arg(long)]
     explain: bool,
+    /// Project counts of the runs that read only what changed (0 skips them).
+    #[arg(long, value_delimiter = ',', default_value = "50,500,2000")]
+    remembering_projects: Vec<usize>,
 }
 
 fn methods(m: &Measured) -> String {
@@ -215,9 +220,87 @@ async fn rate_limited(projects: usize, rpm: u32, unpaced: bool) -> Result<(), Be
     Ok(())
 }
 
+/// Syncs that read through what the last sync read: requests by side and method, and
+/// whether the reads stay the same whatever the space's size.
+async fn remembering(projects: &[usize]) -> Result<(), BenchError> {
+    println!("### Reading only what changed (bench-M, memory kept between syncs)\n");
+    println!(
+        "| projects | run | source GET | destination GET | POST | PUT | DELETE | total | writes | target |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    let mut smallest: Option<(u64, u64)> = None;
+    for &p in projects {
+        let shape = Shape::bench_m(p);
+        let levers = Levers::default();
+        let pair = Pair::start(&shape, &levers).await?;
+        let program = Remembering::new(&pair, &levers)?;
+        let first = program.sync(&pair, &levers).await?;
+        let again = program.sync(&pair, &levers).await?;
+        change_one_variable(&pair).await?;
+        let changed = program.sync(&pair, &levers).await?;
+        let after_change = program.sync(&pair, &levers).await?;
+        pair.stop().await;
+        let reads = (
+            again.source.get + again.destination.get,
+            changed.source.get + changed.destination.get,
+        );
+        let same_reads = *smallest.get_or_insert(reads) == reads;
+        let row = |name: &str, m: &Measured, target: String| {
+            println!(
+                "| {p} | {name} | {} | {} | {} | {target} |",
+                methods(m),
+                m.total(),
+                m.writes()
+            );
+        };
+        row(
+            "(a) first sync",
+            &first,
+            format!(
+                "converges: {}",
+                verdict(
+                    first.applied.is_success() && again.summary.create + again.summary.update == 0
+                )
+            ),
+        );
+        row(
+            "(b) nothing changed",
+            &again,
+            format!(
+                "≤ 4 requests, reads as at {}: {}",
+                projects[0],
+                verdict(again.total() <= 4 && again.writes() == 0 && same_reads)
+            ),
+        );
+        row(
+            "(c) one variable changed",
+            &changed,
+            format!(
+                "≤ 8 requests with the write, reads as at {}: {}",
+                projects[0],
+                verdict(
+                    changed.total() <= 8
+                        && changed.writes() == 1
+                        && after_change.writes() == 0
+                        && same_reads
+                )
+            ),
+        );
+    }
+    println!();
+    Ok(())
+}
+
 async fn main_async(args: Args) -> Result<(), BenchError> {
-    if !args.projects.is_empty() {
-        economy(&args.projects, args.explain).await?;
+    // A size of 0 skips a table.
+    let sizes = |v: &[usize]| v.iter().copied().filter(|&p| p > 0).collect::<Vec<_>>();
+    let projects = sizes(&args.projects);
+    if !projects.is_empty() {
+        economy(&projects, args.explain).await?;
+    }
+    let remembering_projects = sizes(&args.remembering_projects);
+    if !remembering_projects.is_empty() {
+        remembering(&remembering_projects).await?;
     }
     if args.latency_projects > 0 {
         latency(args.latency_projects, args.latency_ms, &args.concurrency).await?;
