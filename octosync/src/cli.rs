@@ -535,28 +535,23 @@ async fn plan_command(
     bars: &Bars,
 ) -> Result<bool, BoxError> {
     let (config, config_bytes) = read_config(path)?;
-    let (plans, unchanged) = match unchanged_plans(&config, &config_bytes, full).await {
-        Ok(plans) => (plans, true),
-        Err(why) => {
-            let memories = crate::incremental::Memories::load(&config, full);
-            if memories.all_known() {
-                eprintln!("Reading what changed: {why}.");
-            } else {
-                say_why_reading(&why);
-            }
-            let connected = memories.connect(&config)?;
-            let planned = plan_all(
-                &memories.source(&connected),
-                &memories.destinations(&connected),
-                bars,
-            )
-            .await;
-            // Kept even when a plan fails: what was read is still known.
-            memories.save(&config);
+    let mut memories = crate::incremental::Memories::load(&config, full);
+    let connected = memories.connect(&config)?;
+    let read = read_and_plan(
+        &config,
+        &config_bytes,
+        full,
+        &mut memories,
+        &connected,
+        bars,
+    );
+    let (plans, unchanged) = match read.await? {
+        Read::Unchanged(plans) => (plans, true),
+        Read::Planned { plans, why, .. } => {
+            say_how_read(&why, full);
             for line in memories.describe(&config) {
                 tracing::info!("{line}");
             }
-            let (_, plans) = planned?.into_plans()?;
             (plans, false)
         }
     };
@@ -640,11 +635,18 @@ pub async fn unchanged_plans(
     Ok(plans)
 }
 
-/// Says on stderr why a run reads everything, unless it is the first run (there is no
-/// earlier sync to compare with) or `--full` asked for it.
-fn say_why_reading(why: &str) {
-    if !why.starts_with("no ") && why != "--full" {
-        eprintln!("Reading everything: {why}.");
+/// Says on stderr how a run read the instances and why (see [`read_and_plan`]), unless
+/// it is the first run (there is no earlier sync to compare with) or `--full` asked to
+/// read everything.
+fn say_how_read(how: &str, full: bool) {
+    let first_run = how.starts_with("read everything: no ");
+    if !first_run && !full {
+        let mut chars = how.chars();
+        let how = match chars.next() {
+            Some(c) => c.to_uppercase().chain(chars).collect::<String>(),
+            None => String::new(),
+        };
+        eprintln!("{how}.");
     }
 }
 
@@ -697,7 +699,9 @@ pub trait Conversation: Send + Sync {
     /// Told the plans and notices a person would read.
     fn say(&self, text: &str);
     /// Told why everything is read (`--full`, or what moved since the last sync).
-    fn reading_everything(&self, _why: &str, _known: bool) {}
+    /// How the instances were read and why, in a phrase (`read everything: …`, `read
+    /// only what changed: …`); `known` when what the state knew was used.
+    fn reading_everything(&self, _how: &str, _known: bool) {}
     /// How each instance was read (see [`crate::incremental::Memories::describe`]).
     fn read(&self, _how: &[String]) {}
     /// Shown the first plans (at least one has changes), one per destination in the
@@ -724,7 +728,8 @@ pub enum SyncOutcome {
 /// A sync that read everything: what it applied and why it read.
 #[derive(Debug)]
 pub struct Synced {
-    /// Why everything was read (see [`unchanged_plans`]).
+    /// How the instances were read and why, in a phrase (`read everything: …`, `read
+    /// only what changed: …`).
     pub read_because: String,
     /// What was applied, per destination in the config's order.
     pub run: ApplyRun,
@@ -754,21 +759,30 @@ pub async fn apply_config(
     for dest in connected.destinations() {
         dest.writer()?;
     }
-    let read_because = match unchanged_plans(config, config_bytes, full).await {
-        Ok(plans) => return Ok(SyncOutcome::Unchanged(plans)),
-        Err(why) => why,
+    let (fallback, read) = match read_and_plan(
+        config,
+        config_bytes,
+        full,
+        &mut memories,
+        &connected,
+        talk.progress(),
+    )
+    .await?
+    {
+        Read::Unchanged(plans) => return Ok(SyncOutcome::Unchanged(plans)),
+        Read::Planned {
+            fallback,
+            source,
+            plans,
+            why,
+        } => {
+            talk.reading_everything(&why, memories.all_known());
+            talk.read(&memories.describe(config));
+            (fallback, (source, plans, why))
+        }
     };
-    talk.reading_everything(&read_because, memories.all_known());
-    // Taken before anything is read, so the state never claims more than was seen; an
-    // instance read through what was known of it finds where its log stands as it
-    // reads.
-    let fallback = if memories.all_known() {
-        crate::audit::Checkpoints::default()
-    } else {
-        crate::audit::take(config).await
-    };
-    memories.start_unknown_at(&fallback);
-    let applied = apply_fresh(config, &connected, &memories, talk).await;
+    let (snapshot, plans, read_because) = read;
+    let applied = apply_fresh(config, &connected, &memories, talk, snapshot, plans).await;
     memories.save(config);
     let Some(((run, plans, after), skipped)) = applied? else {
         return Ok(SyncOutcome::Declined);
@@ -790,6 +804,86 @@ pub async fn apply_config(
         plans,
         skipped,
     }))
+}
+
+/// What [`read_and_plan`] found.
+enum Read {
+    /// Nothing changed since the last sync left every destination in sync.
+    Unchanged(Vec<Plan>),
+    /// The source as read and every destination's plan.
+    Planned {
+        /// The checkpoints taken before reading, for the instances read in full.
+        fallback: crate::audit::Checkpoints,
+        source: sync_core::Snapshot,
+        plans: Vec<Plan>,
+        /// How the instances were read and why, in a phrase.
+        why: String,
+    },
+}
+
+/// Reads the instances of `config` and plans every destination, the cheapest way the
+/// state allows:
+///
+/// - when the state directory knows every server's space, each is read through what it
+///   knows (the audit log since, and the documents it names); when no log moved and
+///   the last sync left every destination in sync, that is all;
+/// - otherwise the logs are asked whether anything changed since the last sync left
+///   every destination in sync ([`crate::incremental::check`]), and if so everything is
+///   read, after checkpoints of the logs are taken (so the state never claims more
+///   than was seen).
+///
+/// What was read is kept in the state directory for the next run.
+async fn read_and_plan(
+    config: &SyncConfig,
+    config_bytes: &[u8],
+    full: bool,
+    memories: &mut crate::incremental::Memories,
+    connected: &Connected,
+    progress: &dyn RunProgress,
+) -> Result<Read, BoxError> {
+    let known = memories.all_known();
+    let mut why = None;
+    if !known {
+        match unchanged_plans(config, config_bytes, full).await {
+            Ok(plans) => return Ok(Read::Unchanged(plans)),
+            Err(reason) => why = Some(reason),
+        }
+    }
+    let fallback = if known {
+        crate::audit::Checkpoints::default()
+    } else {
+        crate::audit::take(config).await
+    };
+    memories.start_unknown_at(&fallback);
+    let planned = plan_all(
+        &memories.source(connected),
+        &memories.destinations(connected),
+        progress,
+    )
+    .await;
+    let (source, plans) = match planned.and_then(|p| p.into_plans()) {
+        Ok(planned) => planned,
+        Err(e) => {
+            // What was read is still known.
+            memories.save(config);
+            return Err(e.into());
+        }
+    };
+    let why = match why {
+        Some(why) => format!("read everything: {why}"),
+        None => match memories.unchanged_plans(config, config_bytes) {
+            // Nothing moved: what is known is as it was, so it is not written again.
+            Ok(plans) => return Ok(Read::Unchanged(plans)),
+            Err(why) => why,
+        },
+    };
+    memories.save(config);
+    Ok(Read::Planned {
+        fallback,
+        source,
+        plans,
+        why,
+    })
 }
 
 /// Advances the state after an apply: which destinations it left in sync, and what it
@@ -825,12 +919,8 @@ impl Conversation for AskPerson<'_> {
         self.args.say(self.bars, text);
     }
 
-    fn reading_everything(&self, why: &str, known: bool) {
-        if known {
-            eprintln!("Reading what changed: {why}.");
-        } else {
-            say_why_reading(why);
-        }
+    fn reading_everything(&self, why: &str, _known: bool) {
+        say_how_read(why, self.args.full);
     }
 
     fn read(&self, how: &[String]) {
@@ -1082,14 +1172,11 @@ async fn apply_fresh(
     connected: &Connected,
     memories: &crate::incremental::Memories,
     talk: &dyn Conversation,
+    snapshot: sync_core::Snapshot,
+    plans: Vec<Plan>,
 ) -> Result<Option<(AppliedPlans, Vec<String>)>, BoxError> {
     let names = names_of(config);
-    let source = memories.source(connected);
     let options = config.apply.apply_options();
-    let (snapshot, plans) = plan_all(&source, &memories.destinations(connected), talk.progress())
-        .await?
-        .into_plans()?;
-    talk.read(&memories.describe(config));
     talk.say(&render_plans(&names, &plans, Format::Text));
     let mut results = vec![Vec::new(); names.len()];
     let mut follow_ups = vec![FollowUp::None; names.len()];

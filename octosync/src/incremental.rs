@@ -316,6 +316,8 @@ pub async fn settle(
     out
 }
 
+const NOTHING_MOVED: &str = "no audit log moved since the last read";
+
 /// What the state directory knows of every live instance of a config (see
 /// [`crate::known`]): the runs of `plan` and `apply` read through these, so a run after
 /// a sync re-reads only what the audit logs say changed.
@@ -327,6 +329,8 @@ pub struct Memories {
     pub destinations: Vec<Option<Memory>>,
     /// The space ids the state recorded, source first, for instances it knows.
     space_ids: Vec<Option<String>>,
+    /// Each destination's in-sync record, in the config's order.
+    in_sync: Vec<Option<InSync>>,
 }
 
 impl Memories {
@@ -373,11 +377,108 @@ impl Memories {
                 one(&d.instance, recorded)
             })
             .collect();
+        let in_sync = config
+            .destinations
+            .iter()
+            .map(|d| {
+                let recorded = state
+                    .as_ref()
+                    .and_then(|s| s.destinations.get(&d.instance.display_name()))?;
+                let url = d.instance.url.as_ref()?;
+                recorded
+                    .instance
+                    .is_for(url.as_str(), &d.instance.space)
+                    .then(|| recorded.in_sync.clone())
+                    .flatten()
+            })
+            .collect();
         Memories {
             source: one(&config.source, source_state),
             destinations,
             space_ids,
+            in_sync,
         }
+    }
+
+    /// After the reads of a plan: the plans of a run in which nothing happened since
+    /// the last sync left every destination in sync (every read found no event, and
+    /// each destination's in-sync record stands at the positions read, made with this
+    /// config and this octosync); otherwise how the run read and why, in a phrase.
+    pub fn unchanged_plans(
+        &self,
+        config: &SyncConfig,
+        config_bytes: &[u8],
+    ) -> Result<Vec<Plan>, String> {
+        let moved = self.why_read(config);
+        if !moved.ends_with(NOTHING_MOVED) {
+            return Err(moved);
+        }
+        let quiet = |why: &str| Err(format!("read only what changed: {why}"));
+        let Some(source) = self.source.as_ref() else {
+            return quiet("the source is a snapshot directory");
+        };
+        let digest = config_digest(config_bytes);
+        let mut plans = Vec::with_capacity(self.destinations.len());
+        for ((memory, in_sync), dest) in self
+            .destinations
+            .iter()
+            .zip(&self.in_sync)
+            .zip(&config.destinations)
+        {
+            let name = dest.instance.display_name();
+            let Some(memory) = memory else {
+                return quiet(&format!("{name} is a snapshot directory"));
+            };
+            let Some(s) = in_sync else {
+                return quiet(&format!("the last sync of {name} did not end in sync"));
+            };
+            if s.config_digest != digest {
+                return quiet("sync.toml changed since the last sync");
+            }
+            if s.tool_version != crate::saved::TOOL_VERSION {
+                return quiet(&format!(
+                    "the last sync was made by octosync {}",
+                    s.tool_version
+                ));
+            }
+            if source.position() != Some(s.source_event)
+                || memory.position() != Some(s.destination_event)
+            {
+                return quiet(&format!(
+                    "what was last read of {name} is newer than the sync that left it in sync"
+                ));
+            }
+            plans.push(unchanged_plan(s));
+        }
+        Ok(plans)
+    }
+
+    /// Why a run read what it read, in a phrase: the first instance whose log moved
+    /// since what was known of it (or that was read in full), and how it was read.
+    pub fn why_read(&self, config: &SyncConfig) -> String {
+        let mut instances = vec![("source", config.source.display_name(), &self.source)];
+        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
+            instances.push(("destination", dest.instance.display_name(), memory));
+        }
+        for (role, name, memory) in instances {
+            let Some(first) = memory.as_ref().and_then(|m| m.reads().into_iter().next()) else {
+                continue;
+            };
+            match first {
+                HowRead::Unchanged => continue,
+                HowRead::Changes { events, documents } => {
+                    return format!(
+                        "read only what changed: the {role}'s audit log moved ({name}: {events} event{}, {documents} document{} re-read)",
+                        if events == 1 { "" } else { "s" },
+                        if documents == 1 { "" } else { "s" },
+                    )
+                }
+                HowRead::Everything(why) => {
+                    return format!("read everything: {why} ({name})");
+                }
+            }
+        }
+        format!("read only what changed: {NOTHING_MOVED}")
     }
 
     /// Whether every live instance's memory knows its space (so no checkpoint has to

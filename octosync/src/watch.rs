@@ -251,7 +251,7 @@ impl fmt::Display for Tick {
             write!(f, "{sep}{name}: {tick}")?;
         }
         if let Some(why) = &self.read_because {
-            write!(f, " (read everything: {why})")?;
+            write!(f, " ({why})")?;
         }
         if let Some(next) = self.next {
             if !self.succeeded() {
@@ -531,7 +531,9 @@ mod tests {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_013_000);
         let tick = Tick {
             at,
-            read_because: Some("the source's audit log moved (event 3 then, 5 now)".into()),
+            read_because: Some(
+                "read everything: the source's audit log moved (event 3 then, 5 now)".into(),
+            ),
             destinations: vec![
                 ("prod".into(), DestinationTick::Applied { writes: 2 }),
                 (

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{edit_description, portal_edit, text, Cli};
+use common::{by_name, client, edit_description, portal_edit, text, Cli};
+use octopus_model::ResourceKind;
 use serde_json::Value;
 
 /// Requests both fakes served since `before`.
@@ -194,21 +195,20 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
         incremental["summary"]["update"].as_u64().unwrap_or(0) >= 1,
         "the edit is planned: {incremental:#}"
     );
-    // The check (the source's newest event, which moved, so the destination's is not
-    // asked), the events since (one each), and the one document each event names:
-    // against everything a full read makes.
+    // The events since the last read (one request each) and the one document each
+    // event names: against everything a full read makes.
     assert_eq!(
         (source_reads, destination_reads),
-        (3, 2),
+        (2, 2),
         "a full read makes {everything:?}"
     );
 
-    // Applied the same way, it leaves the destination in sync: the next plan reads
-    // only the logs.
+    // Applied the same way (the full plan read last, so nothing moved since), it leaves
+    // the destination in sync: the next plan reads only the logs.
     let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
     assert!(
-        text(&apply.stderr).contains("Reading what changed"),
+        text(&apply.stderr).contains("Read only what changed: what was last read of"),
         "{}",
         text(&apply.stderr)
     );
@@ -223,4 +223,48 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     let full = plan_json(&i, &["--full"]).await;
     assert_eq!(full["summary"]["update"], 0, "{full:#}");
     assert_eq!(full["summary"]["create"], 0, "{full:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_new_value_on_the_source_is_synced_in_eight_requests() {
+    let i = Cli::start(Some("2026.1.2000"), |c| c).await;
+    let first = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let octofx = by_name(&client(&i.source), ResourceKind::Project, "OctoFX").await;
+    let owner = octofx["Id"].as_str().unwrap().to_owned();
+    portal_edit(
+        &i.source,
+        "variables",
+        |d| d["OwnerId"] == owner.as_str(),
+        |d| {
+            d["Variables"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"Name": "Added.ByHand", "Value": "new"}))
+        },
+    )
+    .await;
+
+    let before = i.destination.stats();
+    let before_all = counts(&i);
+    let apply = i.octosync(&["apply", "-c", "CONFIG", "--yes"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let dest = i.destination.stats();
+    assert_eq!(
+        (dest.post + dest.put) - (before.post + before.put),
+        1,
+        "one write"
+    );
+    // Source: the events since the last read, the variable set, and after the apply
+    // the newest event (the source did not move under the read). Destination: the
+    // events since, the variable set before writing it, the write, and the plan after
+    // it (the events since, the variable set as written).
+    let (source_requests, destination_requests) = served(&i, before_all);
+    assert_eq!((source_requests, destination_requests), (3, 5));
+    let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
+    assert!(
+        text(&quiet.stdout).contains("nothing changed on the source"),
+        "{}",
+        text(&quiet.stdout)
+    );
 }
