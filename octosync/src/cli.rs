@@ -782,7 +782,7 @@ pub async fn apply_config(
         }
     };
     let (snapshot, plans, read_because) = read;
-    let applied = apply_fresh(config, &connected, &memories, talk, snapshot, plans).await;
+    let applied = apply_fresh(config, &connected, &memories, talk, *snapshot, plans).await;
     memories.save(config);
     let Some(((run, plans, after), skipped)) = applied? else {
         return Ok(SyncOutcome::Declined);
@@ -814,7 +814,7 @@ enum Read {
     Planned {
         /// The checkpoints taken before reading, for the instances read in full.
         fallback: crate::audit::Checkpoints,
-        source: sync_core::Snapshot,
+        source: Box<sync_core::Snapshot>,
         plans: Vec<Plan>,
         /// How the instances were read and why, in a phrase.
         why: String,
@@ -880,7 +880,7 @@ async fn read_and_plan(
     memories.save(config);
     Ok(Read::Planned {
         fallback,
-        source,
+        source: Box::new(source),
         plans,
         why,
     })
