@@ -150,6 +150,9 @@ fn the_audit_log_is_read_through_a_listed_route() {
         query,
         [
             ("spaces", "Spaces-1"),
+            // Instance-wide events too (go-octopusdeploy `pkg/events/events_query.go`
+            // `IncludeSystem`): deployment freezes, users and user roles are in no space.
+            ("includeSystem", "true"),
             ("fromAutoId", "7"),
             ("skip", "0"),
             ("take", "100")

@@ -544,7 +544,8 @@ where
 {
     let log_error = |source| LoadError::Read {
         instance: instance.to_owned(),
-        what: "the audit log".to_owned(),
+        what: "the audit log (of the space the last run found; --full looks it up again)"
+            .to_owned(),
         source: Box::new(source),
     };
     let mut read_log = None;
