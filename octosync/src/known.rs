@@ -582,7 +582,15 @@ where
     let position = match (&read_log, fresh_start) {
         (Some((_, newest, _)), _) => Some(*newest),
         (None, Some(start)) => Some(start),
-        (None, None) => reader.audit_log_position().await.map_err(log_error)?,
+        // A log that cannot be read leaves nothing to remember; the full read says
+        // what is wrong with the instance, if anything is.
+        (None, None) => match reader.audit_log_position().await {
+            Ok(position) => position,
+            Err(e) => {
+                tracing::warn!(instance, error = %e, "cannot read the audit log; the next run reads everything");
+                None
+            }
+        },
     };
     let snapshot = full().await?;
     let Some(position) = position else {
