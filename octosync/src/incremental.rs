@@ -487,7 +487,7 @@ impl Memories {
         self.source
             .iter()
             .chain(self.destinations.iter().flatten())
-            .all(|m| m.known().is_some())
+            .all(Memory::knows)
     }
 
     /// Memories that know nothing, with the logs standing at `checkpoints` before
@@ -497,7 +497,7 @@ impl Memories {
             if let (Some(m), Some(position)) =
                 (memory.as_ref(), checkpoint.and_then(|c| c.last_event))
             {
-                if m.known().is_none() {
+                if !m.knows() {
                     *memory = Some(Memory::starting_at(position));
                 }
             }

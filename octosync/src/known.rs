@@ -135,6 +135,11 @@ impl Memory {
         self.lock().known.clone()
     }
 
+    /// Whether anything is known (without copying it).
+    pub fn knows(&self) -> bool {
+        self.lock().known.is_some()
+    }
+
     /// Where the log stood before this run read anything, once known.
     pub fn start(&self) -> Option<u64> {
         self.lock().start
@@ -575,9 +580,9 @@ where
         Some(_) => "the selection reads other kinds than the last read".to_owned(),
         None => "nothing is known of it yet".to_owned(),
     };
-    let fresh_start = match memory.known() {
-        None => memory.start(),
-        Some(_) => None,
+    let fresh_start = match memory.knows() {
+        false => memory.start(),
+        true => None,
     };
     let position = match (&read_log, fresh_start) {
         (Some((_, newest, _)), _) => Some(*newest),
