@@ -340,14 +340,12 @@ fn created_with(
     }
 }
 
-/// The documents an event is about: the one its change details hold, else every
-/// related document.
+/// The documents an event is about: the one its change details hold (the document the
+/// difference is of) when it is one of the related documents, else every related
+/// document (the changed one is always among them; the others are its owners, read
+/// again for nothing).
 fn documents_of(event: &Value) -> Vec<String> {
-    let context = &event["ChangeDetails"]["DocumentContext"];
-    if let Some(id) = context["Id"].as_str().filter(|s| !s.is_empty()) {
-        return vec![id.to_owned()];
-    }
-    event["RelatedDocumentIds"]
+    let related: Vec<String> = event["RelatedDocumentIds"]
         .as_array()
         .map(|ids| {
             ids.iter()
@@ -355,7 +353,14 @@ fn documents_of(event: &Value) -> Vec<String> {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let context = &event["ChangeDetails"]["DocumentContext"];
+    match context["Id"].as_str().filter(|s| !s.is_empty()) {
+        Some(id) if related.is_empty() || related.iter().any(|r| r.eq_ignore_ascii_case(id)) => {
+            vec![id.to_owned()]
+        }
+        _ => related,
+    }
 }
 
 /// Document-id prefixes (lower case) of what a snapshot never holds: events about them
@@ -900,6 +905,32 @@ mod tests {
             &v,
         );
         assert_eq!(reads, Ok(BTreeSet::new()));
+    }
+
+    #[test]
+    fn an_event_is_about_its_changed_document_when_the_related_ones_agree() {
+        let about = |context: Value, related: Value| {
+            documents_of(&json!({
+                "RelatedDocumentIds": related,
+                "ChangeDetails": {"DocumentContext": context},
+            }))
+        };
+        assert_eq!(
+            about(
+                json!({"Id": "variableset-Projects-1"}),
+                json!(["variableset-Projects-1", "Projects-1"])
+            ),
+            ["variableset-Projects-1"]
+        );
+        // A context that is not one of the related documents is not trusted.
+        assert_eq!(
+            about(
+                json!({"Id": "Projects-9"}),
+                json!(["variableset-Projects-1", "Projects-1"])
+            ),
+            ["variableset-Projects-1", "Projects-1"]
+        );
+        assert_eq!(about(Value::Null, json!(["Machines-1"])), ["Machines-1"]);
     }
 
     #[test]
