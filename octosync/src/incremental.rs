@@ -19,6 +19,12 @@
 //! The shortcut rests on one property of Octopus: every change to a document is an
 //! audit-log event. A change that leaves no event (a direct database edit) is not seen
 //! until the next event or a run with `--full`.
+//!
+//! [`Memories`] go further: the state directory keeps what each server's last read
+//! found (see [`crate::known`]), so a run reads each log since then and only the
+//! documents the events name; when no log moved and the in-sync records stand, those
+//! reads are the whole run. [`check`] is what a run does when the state keeps no such
+//! file for some server.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
