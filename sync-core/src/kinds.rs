@@ -16,6 +16,8 @@
 //! [`LayerName`] at its place in the dependency order, and its planner, listed in
 //! [`PLANNERS`] at that place.
 
+use std::collections::BTreeSet;
+
 use octopus_model::ResourceKind;
 
 use crate::context::Ctx;
@@ -40,6 +42,10 @@ pub struct KindRow {
     /// The first Octopus version (major, minor) that has it; `None` for every version
     /// octosync supports.
     pub since: Option<(u32, u32)>,
+    /// What a selection of it reads from each instance: its own collection and every
+    /// kind its items can name (a project's process, variables, channels and runbooks
+    /// name feeds, accounts, worker pools, …). Empty for a kind not chosen by name.
+    pub reads: &'static [ResourceKind],
 }
 
 const fn row(
@@ -54,7 +60,13 @@ const fn row(
         select,
         layers,
         since: None,
+        reads: &[],
     }
+}
+
+const fn reading(mut r: KindRow, reads: &'static [ResourceKind]) -> KindRow {
+    r.reads = reads;
+    r
 }
 
 const fn since(mut r: KindRow, version: (u32, u32)) -> KindRow {
@@ -68,29 +80,60 @@ use ResourceKind as K;
 /// One row per [`ResourceKind`], in its declaration order.
 pub const KINDS: &[KindRow] = &[
     row(K::Space, Some("space"), &[], &[]),
-    row(
-        K::Environment,
-        Some("environments"),
-        &["environments"],
-        &[L::Environments],
+    reading(
+        row(
+            K::Environment,
+            Some("environments"),
+            &["environments"],
+            &[L::Environments],
+        ),
+        &[K::Environment],
     ),
-    row(
-        K::ProjectGroup,
-        Some("projectgroups"),
-        &["project_groups"],
-        &[L::ProjectGroups],
+    reading(
+        row(
+            K::ProjectGroup,
+            Some("projectgroups"),
+            &["project_groups"],
+            &[L::ProjectGroups],
+        ),
+        &[K::ProjectGroup],
     ),
-    row(
-        K::Project,
-        Some("projects"),
-        &["projects"],
-        &[L::Projects, L::ProjectVersioning],
+    reading(
+        row(
+            K::Project,
+            Some("projects"),
+            &["projects"],
+            &[L::Projects, L::ProjectVersioning],
+        ),
+        &[
+            K::ProjectGroup,
+            K::Project,
+            K::Lifecycle,
+            K::Channel,
+            K::Runbook,
+            K::DeploymentProcess,
+            K::RunbookProcess,
+            K::VariableSet,
+            K::LibraryVariableSet,
+            K::TagSet,
+            K::Tenant,
+            K::Feed,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+            K::Machine,
+            K::ActionTemplate,
+            K::Team,
+        ],
     ),
-    row(
-        K::Lifecycle,
-        Some("lifecycles"),
-        &["lifecycles"],
-        &[L::Lifecycles],
+    reading(
+        row(
+            K::Lifecycle,
+            Some("lifecycles"),
+            &["lifecycles"],
+            &[L::Lifecycles],
+        ),
+        &[K::Lifecycle],
     ),
     row(
         K::Channel,
@@ -118,22 +161,45 @@ pub const KINDS: &[KindRow] = &[
         &[],
         &[L::LibraryVariables, L::ProjectVariables],
     ),
-    row(
-        K::LibraryVariableSet,
-        Some("libraryvariablesets"),
-        &["library_variable_sets", "script_modules"],
+    reading(
+        row(
+            K::LibraryVariableSet,
+            Some("libraryvariablesets"),
+            &["library_variable_sets", "script_modules"],
+            &[
+                L::ScriptModules,
+                L::LibraryVariableSets,
+                L::LibraryVariables,
+            ],
+        ),
         &[
-            L::ScriptModules,
-            L::LibraryVariableSets,
-            L::LibraryVariables,
+            K::LibraryVariableSet,
+            K::VariableSet,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+            K::Machine,
+            K::TagSet,
         ],
     ),
-    row(K::TagSet, Some("tagsets"), &["tenant_tags"], &[L::TagSets]),
-    row(
-        K::Tenant,
-        Some("tenants"),
-        &["tenants"],
-        &[L::Tenants, L::TenantConnections],
+    reading(
+        row(K::TagSet, Some("tagsets"), &["tenant_tags"], &[L::TagSets]),
+        &[K::TagSet],
+    ),
+    reading(
+        row(
+            K::Tenant,
+            Some("tenants"),
+            &["tenants"],
+            &[L::Tenants, L::TenantConnections],
+        ),
+        &[
+            K::Tenant,
+            K::TagSet,
+            K::Project,
+            K::LibraryVariableSet,
+            K::TenantVariables,
+        ],
     ),
     row(
         K::TenantVariables,
@@ -141,65 +207,109 @@ pub const KINDS: &[KindRow] = &[
         &[],
         &[L::TenantVariables],
     ),
-    row(K::Feed, Some("feeds"), &["feeds"], &[L::Feeds]),
-    row(K::Account, Some("accounts"), &["accounts"], &[L::Accounts]),
-    row(
-        K::Certificate,
-        Some("certificates"),
-        &["certificates"],
-        &[L::Certificates],
+    reading(
+        row(K::Feed, Some("feeds"), &["feeds"], &[L::Feeds]),
+        &[K::Feed],
     ),
-    row(
-        K::WorkerPool,
-        Some("workerpools"),
-        &["worker_pools"],
-        &[L::WorkerPools],
+    reading(
+        row(K::Account, Some("accounts"), &["accounts"], &[L::Accounts]),
+        &[K::Account, K::Certificate, K::Tenant, K::TagSet],
     ),
-    row(
-        K::MachinePolicy,
-        Some("machinepolicies"),
-        &["machine_policies"],
-        &[L::MachinePolicies],
+    reading(
+        row(
+            K::Certificate,
+            Some("certificates"),
+            &["certificates"],
+            &[L::Certificates],
+        ),
+        &[K::Account, K::Certificate, K::Tenant, K::TagSet],
+    ),
+    reading(
+        row(
+            K::WorkerPool,
+            Some("workerpools"),
+            &["worker_pools"],
+            &[L::WorkerPools],
+        ),
+        &[K::WorkerPool],
+    ),
+    reading(
+        row(
+            K::MachinePolicy,
+            Some("machinepolicies"),
+            &["machine_policies"],
+            &[L::MachinePolicies],
+        ),
+        &[K::MachinePolicy, K::Account],
     ),
     row(K::Machine, Some("machines"), &[], &[]),
-    row(
-        K::ActionTemplate,
-        Some("actiontemplates"),
-        &["step_templates"],
-        &[L::StepTemplates],
+    reading(
+        row(
+            K::ActionTemplate,
+            Some("actiontemplates"),
+            &["step_templates"],
+            &[L::StepTemplates],
+        ),
+        &[
+            K::ActionTemplate,
+            K::Feed,
+            K::Account,
+            K::Certificate,
+            K::WorkerPool,
+        ],
     ),
     row(K::CommunityActionTemplate, None, &[], &[]),
-    row(K::Team, Some("teams"), &["teams"], &[L::Teams]),
+    reading(
+        row(K::Team, Some("teams"), &["teams"], &[L::Teams]),
+        &[
+            K::Team,
+            K::ScopedUserRole,
+            K::UserRole,
+            K::User,
+            K::Project,
+            K::ProjectGroup,
+            K::Tenant,
+        ],
+    ),
     row(
         K::ScopedUserRole,
         Some("scopeduserroles"),
         &[],
         &[L::TeamPermissions],
     ),
-    row(
-        K::UserRole,
-        Some("userroles"),
-        &["user_roles"],
-        &[L::UserRoles],
+    reading(
+        row(
+            K::UserRole,
+            Some("userroles"),
+            &["user_roles"],
+            &[L::UserRoles],
+        ),
+        &[K::UserRole],
     ),
     row(K::User, Some("users"), &[], &[]),
-    since(
-        row(
-            K::ParentEnvironment,
-            Some("parentenvironments"),
-            &["parent_environments"],
-            &[L::ParentEnvironments],
+    reading(
+        since(
+            row(
+                K::ParentEnvironment,
+                Some("parentenvironments"),
+                &["parent_environments"],
+                &[L::ParentEnvironments],
+            ),
+            newer::PARENT_ENVIRONMENTS_SINCE,
         ),
-        newer::PARENT_ENVIRONMENTS_SINCE,
+        &[K::ParentEnvironment],
     ),
-    since(
-        row(
-            K::DeploymentFreeze,
-            Some("deploymentfreezes"),
-            &["deployment_freezes"],
-            &[L::DeploymentFreezes],
+    reading(
+        since(
+            row(
+                K::DeploymentFreeze,
+                Some("deploymentfreezes"),
+                &["deployment_freezes"],
+                &[L::DeploymentFreezes],
+            ),
+            newer::DEPLOYMENT_FREEZES_SINCE,
         ),
-        newer::DEPLOYMENT_FREEZES_SINCE,
+        &[K::DeploymentFreeze, K::Project, K::Tenant],
     ),
 ];
 
@@ -211,6 +321,27 @@ pub const EXTRA_COLLECTIONS: &[&str] = &["tenantcommonvariables"];
 /// added to the model without its row.
 pub fn row_of(kind: ResourceKind) -> Option<&'static KindRow> {
     KINDS.iter().find(|r| r.kind == kind)
+}
+
+/// Every kind a plan under `select` reads from each instance: what each selected kind
+/// reads ([`KindRow::reads`]), and always environments and parent environments
+/// (environment scopes may name parents; servers without them are not asked).
+pub fn kinds_to_read(select: &crate::rules::Select) -> BTreeSet<ResourceKind> {
+    let mut kinds = BTreeSet::from([K::Environment, K::ParentEnvironment]);
+    // The `[select]` table's keys are its fields' names; serializing it names each
+    // filter by its key without a second list of them.
+    let table = serde_json::to_value(select).unwrap_or_default();
+    let chosen = |key: &str| {
+        table[key]
+            .as_array()
+            .is_some_and(|patterns| !patterns.is_empty())
+    };
+    for row in KINDS {
+        if row.select.iter().any(|key| chosen(key)) {
+            kinds.extend(row.reads.iter().copied());
+        }
+    }
+    kinds
 }
 
 /// The kind a `[select]` key chooses.
