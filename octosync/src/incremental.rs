@@ -27,9 +27,8 @@
 //! file for some server.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use octopus_client::{ApiKey, OctopusHttpClient};
+use octopus_client::OctopusHttpClient;
 use sync_core::Plan;
 
 use crate::audit::Checkpoints;
@@ -56,19 +55,11 @@ fn log_client(
     recorded: &InstanceState,
     config: &SyncConfig,
 ) -> Result<OctopusHttpClient, String> {
-    let url = instance
-        .url
-        .as_ref()
-        .ok_or_else(|| format!("{} is not a server", instance.display_name()))?;
-    let key = instance.api_key().map_err(|e| e.to_string())?;
-    let builder = OctopusHttpClient::builder(url.as_str(), ApiKey::new(key))
-        .allow_http(instance.allow_insecure_http)
-        .timeout(Duration::from_secs(config.apply.timeout_seconds));
-    let builder = match &recorded.space_id {
-        Some(id) => builder.space_id(id.clone()),
-        None => builder.space_name(instance.space.clone()),
-    };
-    builder.build().map_err(|e| e.to_string())
+    match &recorded.space_id {
+        Some(id) => crate::runner::connect_to_space(instance, &config.apply, id),
+        None => crate::runner::connect(instance, &config.apply),
+    }
+    .map_err(|e| e.to_string())
 }
 
 async fn newest(
