@@ -45,7 +45,7 @@ struct Args {
     #[arg(long)]
     explain: bool,
     /// Project counts of the runs that read only what changed (0 skips them).
-    #[arg(long, value_delimiter = ',', default_value = "50,500,2000")]
+    #[arg(long, value_delimiter = ',', default_value = "50,500")]
     remembering_projects: Vec<usize>,
 }
 
