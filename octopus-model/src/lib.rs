@@ -55,6 +55,7 @@ pub mod collection;
 pub mod decode;
 pub mod field;
 pub mod ids;
+pub mod owned;
 pub mod resource;
 pub mod resources;
 pub mod secret;
