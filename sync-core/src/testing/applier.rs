@@ -2,11 +2,12 @@
 //! the applier contract in [`crate::plan`] describes and the way a real server answers:
 //! creates get new ids, a project comes with its deployment process, variable set and
 //! "Default" channel, a runbook with its process, a library variable set with its
-//! variable set (as [`octopus_model::owned`] makes them); saved processes and variable sets get ids for new steps, actions,
-//! package references and variables; secrets read back as "set, value hidden"; a
-//! runbook snapshot is kept in [`InMemoryApplier::runbook_snapshots`] and published on
-//! its runbook; a certificate created from a file gets its data slot filled (the file is
-//! not read: a marker stands for its bytes).
+//! variable set (as [`octopus_model::owned`] makes them); saved processes and variable
+//! sets get ids for new steps, actions, package references and variables; secrets read
+//! back as "set, value hidden"; a runbook snapshot is kept in
+//! [`InMemoryApplier::runbook_snapshots`] and published on its runbook; a certificate
+//! created from a file gets its data slot filled (the file is not read: a marker stands
+//! for its bytes).
 //!
 //! What is sent is what the HTTP applier of `octosync` sends: the books are kept by
 //! [`IdLedger`], bodies are prepared by it, and an update lays the plan's changed
