@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 use octopus_model::{
-    decode_value, name_key, Account, ActionTemplate, Certificate, CertificateId, Channel,
+    decode_value, name_key, owned, Account, ActionTemplate, Certificate, CertificateId, Channel,
     ChannelId, CommunityActionTemplate, CommunityActionTemplateId, DeploymentProcess,
     DeploymentProcessId, Environment, EnvironmentId, Feed, FeedId, LibraryVariableSet,
     LibraryVariableSetId, Lifecycle, LifecycleId, Machine, MachineId, MachinePolicy,
@@ -233,7 +233,9 @@ pub trait OctopusRead: Send + Sync {
         let id = match (runbook.runbook_process_id.get(), runbook.id.get()) {
             (Some(id), _) => id.clone(),
             // The id is derived from the runbook's, as the server assigns it.
-            (None, Some(runbook)) => RunbookProcessId::new(format!("RunbookProcess-{runbook}")),
+            (None, Some(runbook)) => {
+                RunbookProcessId::new(owned::RUNBOOK_PROCESS.derive(&runbook.to_string()))
+            }
             (None, None) => {
                 return Err(Error::Config(format!(
                     "runbook `{}` has neither an id nor a process id",

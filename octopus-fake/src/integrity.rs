@@ -15,6 +15,7 @@
 //! (a channel's `ProjectId`, a tenant's `ProjectEnvironments`, …) and reports the rest
 //! here, so a sync that leaves one behind fails its tests either way.
 
+use octopus_model::owned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -39,16 +40,9 @@ pub struct DanglingReference {
 
 /// Where an id of this shape would live: a space collection, or a system one.
 fn target_of(id: &str) -> Option<(&'static CollectionSpec, bool)> {
-    let lower = id.to_ascii_lowercase();
-    for (prefix, key) in [
-        ("deploymentprocess-", "deploymentprocesses"),
-        ("variableset-", "variables"),
-        ("runbookprocess-", "runbookprocesses"),
-    ] {
-        if lower.starts_with(prefix) {
-            let spec = SPACE_COLLECTIONS.iter().find(|s| s.key == key)?;
-            return Some((spec, true));
-        }
+    if let Some(derived) = owned::ALL_DERIVED.iter().find(|d| d.matches(id)) {
+        let spec = SPACE_COLLECTIONS.iter().find(|s| s.kind == derived.kind)?;
+        return Some((spec, true));
     }
     let (prefix, number) = id.rsplit_once('-')?;
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {

@@ -3,14 +3,13 @@
 //! variable set and "Default" channel, a runbook's process, and for a hand-made space without feeds the
 //! built-ins of a new space); exporting writes what `/all` would answer.
 
+use octopus_model::owned;
 use serde_json::{json, Value};
 
 use crate::collections::{docs, present, stamp, Place};
 use crate::context::Ctx;
 use crate::secrets;
-use crate::side_effects::{
-    default_channel, empty_process, empty_variable_set, insert, space_builtins,
-};
+use crate::side_effects::{insert, space_builtins};
 use crate::snapshot::{Snapshot, SpaceSnapshot};
 use crate::spec::{spec_of, SPACE_COLLECTIONS};
 use crate::store::{object_mut, text, SpaceData};
@@ -129,7 +128,7 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
         let id = text(&project, "Id");
         if !with_channels.contains(&id.to_lowercase()) {
             let channel = ctx.store.next_id("Channels");
-            let _ = insert(ctx, space, "channels", default_channel(&channel, id));
+            let _ = insert(ctx, space, "channels", owned::default_channel(&channel, id));
         }
         let process = text(&project, "DeploymentProcessId");
         if !process.is_empty()
@@ -141,7 +140,7 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
                 ctx,
                 space,
                 "deploymentprocesses",
-                empty_process(process, id, None),
+                owned::empty_deployment_process(process, id),
             );
         }
         let set = text(&project, "VariableSetId");
@@ -150,7 +149,7 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
                 .and_then(|d| d.get(set))
                 .is_none()
         {
-            let _ = insert(ctx, space, "variables", empty_variable_set(set, id));
+            let _ = insert(ctx, space, "variables", owned::empty_variable_set(set, id));
         }
     }
     for runbook in all(ctx, "runbooks") {
@@ -160,10 +159,10 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
                 .and_then(|d| d.get(process))
                 .is_none()
         {
-            let doc = empty_process(
+            let doc = owned::empty_runbook_process(
                 process,
                 text(&runbook, "ProjectId"),
-                Some(text(&runbook, "Id")),
+                text(&runbook, "Id"),
             );
             let _ = insert(ctx, space, "runbookprocesses", doc);
         }
@@ -179,7 +178,7 @@ fn fill_derived(ctx: &mut Ctx<'_>, space: &str) {
                 ctx,
                 space,
                 "variables",
-                empty_variable_set(set, text(&lvs, "Id")),
+                owned::empty_variable_set(set, text(&lvs, "Id")),
             );
         }
     }

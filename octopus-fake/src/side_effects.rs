@@ -1,14 +1,15 @@
 //! What a real server does around a write: default fields, nested ids, the documents a
 //! create brings with it (a project's process, variable set and "Default" channel; a
-//! runbook's process; a library variable set's variable set; a space's built-ins) and
-//! what a delete takes with it.
+//! runbook's process; a library variable set's variable set, all as
+//! [`octopus_model::owned`] says; a space's built-ins) and what a delete takes with it.
 
+use octopus_model::{owned, ResourceKind};
 use serde_json::{json, Map, Value};
 
 use crate::collections::{docs, docs_mut, stamp, Place};
 use crate::context::Ctx;
 use crate::reply::ApiError;
-use crate::spec::{spec_of, CollectionSpec};
+use crate::spec::{spec_of, CollectionSpec, SPACE_COLLECTIONS};
 use crate::store::{object_mut, text, SpaceData};
 
 /// A fresh GUID for nested objects.
@@ -300,6 +301,12 @@ fn nested(spec: &CollectionSpec, doc: &mut Value) {
     }
 }
 
+/// The kind of the documents a collection holds, by its path segment (the spec's kind is
+/// the model's, which runbook snapshots share with runbooks).
+fn owner_kind(spec: &CollectionSpec) -> Option<ResourceKind> {
+    ResourceKind::from_collection(spec.key)
+}
+
 /// Before a new document is stored (its `Id` is set).
 pub(crate) fn before_insert(
     _ctx: &mut Ctx<'_>,
@@ -308,26 +315,8 @@ pub(crate) fn before_insert(
     doc: &mut Value,
 ) -> Result<(), ApiError> {
     nested(spec, doc);
-    let id = text(doc, "Id").to_owned();
-    let map = object_mut(doc);
-    match spec.key {
-        "projects" => {
-            map.insert(
-                "DeploymentProcessId".into(),
-                json!(format!("deploymentprocess-{id}")),
-            );
-            map.insert("VariableSetId".into(), json!(format!("variableset-{id}")));
-        }
-        "runbooks" => {
-            map.insert(
-                "RunbookProcessId".into(),
-                json!(format!("RunbookProcess-{id}")),
-            );
-        }
-        "libraryvariablesets" => {
-            map.insert("VariableSetId".into(), json!(format!("variableset-{id}")));
-        }
-        _ => {}
+    if let Some(kind) = owner_kind(spec) {
+        owned::assign_ids(kind, doc);
     }
     Ok(())
 }
@@ -373,28 +362,6 @@ pub(crate) fn insert(
     Ok(doc)
 }
 
-/// An empty deployment or runbook process.
-pub(crate) fn empty_process(id: &str, project_id: &str, runbook_id: Option<&str>) -> Value {
-    let mut doc = json!({"Id": id, "ProjectId": project_id, "Version": 0, "Steps": [], "LastSnapshotId": null});
-    if let Some(r) = runbook_id {
-        object_mut(&mut doc).insert("RunbookId".into(), json!(r));
-    }
-    doc
-}
-
-/// The "Default" channel every project starts with.
-pub(crate) fn default_channel(id: &str, project_id: &str) -> Value {
-    json!({
-        "Id": id, "Name": "Default", "Description": "", "ProjectId": project_id,
-        "LifecycleId": null, "IsDefault": true, "Rules": [], "TenantTags": [], "Slug": "default",
-    })
-}
-
-/// An empty variable set.
-pub(crate) fn empty_variable_set(id: &str, owner_id: &str) -> Value {
-    json!({"Id": id, "OwnerId": owner_id, "Version": 0, "Variables": []})
-}
-
 /// After a new document is stored: the documents it brings with it.
 pub(crate) fn after_insert(
     ctx: &mut Ctx<'_>,
@@ -404,37 +371,17 @@ pub(crate) fn after_insert(
 ) -> Result<(), ApiError> {
     let id = text(doc, "Id").to_owned();
     match (spec.key, place) {
-        ("projects", Place::Space(space)) => {
-            insert(
-                ctx,
-                space,
-                "deploymentprocesses",
-                empty_process(text(doc, "DeploymentProcessId"), &id, None),
-            )?;
-            insert(
-                ctx,
-                space,
-                "variables",
-                empty_variable_set(text(doc, "VariableSetId"), &id),
-            )?;
-            let channel_id = ctx.store.next_id("Channels");
-            insert(ctx, space, "channels", default_channel(&channel_id, &id))?;
-        }
-        ("runbooks", Place::Space(space)) => {
-            let process = empty_process(
-                text(doc, "RunbookProcessId"),
-                text(doc, "ProjectId"),
-                Some(&id),
-            );
-            insert(ctx, space, "runbookprocesses", process)?;
-        }
-        ("libraryvariablesets", Place::Space(space)) => {
-            insert(
-                ctx,
-                space,
-                "variables",
-                empty_variable_set(text(doc, "VariableSetId"), &id),
-            )?;
+        (_, Place::Space(space)) => {
+            let Some(kind) = owner_kind(spec) else {
+                return Ok(());
+            };
+            let made = owned::documents(kind, doc, || ctx.store.next_id("Channels"));
+            for (kind, made) in made {
+                let Some(owned_spec) = SPACE_COLLECTIONS.iter().find(|s| s.kind == kind) else {
+                    continue;
+                };
+                insert(ctx, space, owned_spec.key, made)?;
+            }
         }
         ("spaces", Place::System) => {
             ctx.store

@@ -12,7 +12,9 @@
 //!   case-insensitively, as older servers send `projects-161`;
 //! - secrets ([`SensitiveValue`], sensitive [`Variable`] values) never show in `Debug`;
 //! - [`OctopusVersion`] parses and orders server versions, and [`shims`] holds, as one
-//!   table of data, what a body needs before a server of a given version accepts it.
+//!   table of data, what a body needs before a server of a given version accepts it;
+//! - [`owned`] says what a server creates by itself with a new project, runbook or
+//!   library variable set, and under which ids.
 //!
 //! The crate does no I/O.
 //!
@@ -55,6 +57,7 @@ pub mod collection;
 pub mod decode;
 pub mod field;
 pub mod ids;
+pub mod owned;
 pub mod resource;
 pub mod resources;
 pub mod secret;

@@ -42,7 +42,7 @@ use std::sync::Mutex;
 
 use futures::future::try_join_all;
 use octopus_client::{Error as ClientError, OctopusRead};
-use octopus_model::{OctopusVersion, ResourceKind, TenantId};
+use octopus_model::{owned, OctopusVersion, ResourceKind, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sync_core::Snapshot;
@@ -297,7 +297,9 @@ fn changes_any(event: &Value, paths: &[&str]) -> bool {
     })
 }
 
-/// The documents created together with `id` that Octopus does not record events for.
+/// The documents created together with `id` that Octopus does not record events for:
+/// those [`owned`] says a new document of `kind` comes with, under the ids the event's
+/// document names (else the ids the server derives).
 fn created_with(
     kind: ResourceKind,
     id: &str,
@@ -305,38 +307,14 @@ fn created_with(
     out: &mut BTreeSet<Reread>,
     wants: impl Fn(ResourceKind) -> bool,
 ) {
-    let field = |name: &str| context[name].as_str().filter(|s| !s.is_empty());
-    match kind {
-        ResourceKind::Project => {
-            let process = field("DeploymentProcessId")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("deploymentprocess-{id}"));
-            let variables = field("VariableSetId")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("variableset-{id}"));
-            if wants(ResourceKind::DeploymentProcess) {
-                out.insert(Reread::Document(ResourceKind::DeploymentProcess, process));
-            }
-            if wants(ResourceKind::VariableSet) {
-                out.insert(Reread::Document(ResourceKind::VariableSet, variables));
-            }
-            if wants(ResourceKind::Channel) {
-                out.insert(Reread::ProjectChannels(id.to_owned()));
-            }
+    for derived in owned::derived_ids(kind) {
+        if wants(derived.kind) {
+            out.insert(Reread::Document(derived.kind, derived.of(context, id)));
         }
-        ResourceKind::Runbook if wants(ResourceKind::RunbookProcess) => {
-            let process = field("RunbookProcessId")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("RunbookProcess-{id}"));
-            out.insert(Reread::Document(ResourceKind::RunbookProcess, process));
-        }
-        ResourceKind::LibraryVariableSet if wants(ResourceKind::VariableSet) => {
-            let variables = field("VariableSetId")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("variableset-{id}"));
-            out.insert(Reread::Document(ResourceKind::VariableSet, variables));
-        }
-        _ => {}
+    }
+    // The default channel's id is not derived: its project's channels are re-read.
+    if owned::has_default_channel(kind) && wants(ResourceKind::Channel) {
+        out.insert(Reread::ProjectChannels(id.to_owned()));
     }
 }
 

@@ -17,7 +17,7 @@ use crate::rules::{ScopeMode, SyncRules};
 use crate::snapshot::Snapshot;
 
 /// The name of the channel the server creates with a project.
-pub const DEFAULT_CHANNEL: &str = "Default";
+pub const DEFAULT_CHANNEL: &str = octopus_model::owned::DEFAULT_CHANNEL;
 
 /// A reference translated to the destination.
 #[derive(Clone, Debug, PartialEq, Eq)]

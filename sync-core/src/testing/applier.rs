@@ -2,11 +2,12 @@
 //! the applier contract in [`crate::plan`] describes and the way a real server answers:
 //! creates get new ids, a project comes with its deployment process, variable set and
 //! "Default" channel, a runbook with its process, a library variable set with its
-//! variable set; saved processes and variable sets get ids for new steps, actions,
-//! package references and variables; secrets read back as "set, value hidden"; a
-//! runbook snapshot is kept in [`InMemoryApplier::runbook_snapshots`] and published on
-//! its runbook; a certificate created from a file gets its data slot filled (the file is
-//! not read: a marker stands for its bytes).
+//! variable set (as [`octopus_model::owned`] makes them); saved processes and variable
+//! sets get ids for new steps, actions, package references and variables; secrets read
+//! back as "set, value hidden"; a runbook snapshot is kept in
+//! [`InMemoryApplier::runbook_snapshots`] and published on its runbook; a certificate
+//! created from a file gets its data slot filled (the file is not read: a marker stands
+//! for its bytes).
 //!
 //! What is sent is what the HTTP applier of `octosync` sends: the books are kept by
 //! [`IdLedger`], bodies are prepared by it, and an update lays the plan's changed
@@ -14,7 +15,7 @@
 //! against this applier hold for the applier users run.
 
 use octopus_model::{
-    Channel, DeploymentProcess, Resource, ResourceKind, RunbookProcess, VariableSet,
+    owned, Channel, DeploymentProcess, Resource, ResourceKind, RunbookProcess, VariableSet,
 };
 use serde_json::Value;
 
@@ -373,81 +374,44 @@ impl InMemoryApplier {
             ResourceKind::Team => insert(&mut s.teams, body, id.clone())?,
             ResourceKind::UserRole => insert(&mut s.user_roles, body, id.clone())?,
             ResourceKind::ScopedUserRole => insert(&mut s.scoped_user_roles, body, id.clone())?,
-            ResourceKind::Project => {
-                let mut project: octopus_model::Project = decode(body)?;
-                project.id.set(id.clone().into());
-                let process_id = format!("deploymentprocess-{id}");
-                let set_id = format!("variableset-{id}");
-                project.deployment_process_id.set(process_id.clone().into());
-                project.variable_set_id.set(set_id.clone().into());
-                s.deployment_processes.push(DeploymentProcess {
-                    id: octopus_model::Field::Value(process_id.into()),
-                    project_id: octopus_model::Field::Value(id.clone().into()),
-                    version: octopus_model::Field::Value(1),
-                    ..DeploymentProcess::default()
-                });
-                s.variable_sets.push(VariableSet {
-                    id: octopus_model::Field::Value(set_id.into()),
-                    owner_id: octopus_model::Field::Value(id.clone()),
-                    version: octopus_model::Field::Value(1),
-                    ..VariableSet::default()
-                });
+            ResourceKind::Project | ResourceKind::Runbook | ResourceKind::LibraryVariableSet => {
+                // What the server makes with the new document, as it makes it.
+                if let Value::Object(map) = &mut body {
+                    map.insert("Id".to_owned(), Value::String(id.clone()));
+                }
+                owned::assign_ids(kind, &mut body);
                 let channel_id = format!("Channels-{}", self.next + 95_000);
-                let channel = Channel {
-                    id: octopus_model::Field::Value(channel_id.into()),
-                    name: crate::context::DEFAULT_CHANNEL.to_owned(),
-                    project_id: octopus_model::Field::Value(id.clone().into()),
-                    is_default: octopus_model::Field::Value(true),
-                    ..Channel::default()
+                let made = owned::documents(kind, &body, || channel_id);
+                let response = match kind {
+                    ResourceKind::Project => insert(&mut s.projects, body, id.clone())?,
+                    ResourceKind::Runbook => insert(&mut s.runbooks, body, id.clone())?,
+                    _ => insert(&mut s.library_variable_sets, body, id.clone())?,
                 };
-                let channel_value = serde_json::to_value(&channel)
-                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
-                s.channels.push(channel);
-                self.ledger.record_created(
-                    &ItemRef::owned(
-                        ResourceKind::Channel,
-                        crate::context::DEFAULT_CHANNEL,
-                        &item.name,
-                    ),
-                    channel_value,
-                );
-                let v = serde_json::to_value(&project)
-                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
-                s.projects.push(project);
-                v
-            }
-            ResourceKind::Runbook => {
-                let mut runbook: octopus_model::Runbook = decode(body)?;
-                runbook.id.set(id.clone().into());
-                let process_id = format!("RunbookProcess-{id}");
-                runbook.runbook_process_id.set(process_id.clone().into());
-                s.runbook_processes.push(RunbookProcess {
-                    id: octopus_model::Field::Value(process_id.into()),
-                    runbook_id: octopus_model::Field::Value(id.clone().into()),
-                    project_id: runbook.project_id.clone(),
-                    version: octopus_model::Field::Value(1),
-                    ..RunbookProcess::default()
-                });
-                let v = serde_json::to_value(&runbook)
-                    .map_err(|e| ApplyError::Decode(e.to_string()))?;
-                s.runbooks.push(runbook);
-                v
-            }
-            ResourceKind::LibraryVariableSet => {
-                let mut set: octopus_model::LibraryVariableSet = decode(body)?;
-                set.id.set(id.clone().into());
-                let set_id = format!("variableset-{id}");
-                set.variable_set_id.set(set_id.clone().into());
-                s.variable_sets.push(VariableSet {
-                    id: octopus_model::Field::Value(set_id.into()),
-                    owner_id: octopus_model::Field::Value(id.clone()),
-                    version: octopus_model::Field::Value(1),
-                    ..VariableSet::default()
-                });
-                let v =
-                    serde_json::to_value(&set).map_err(|e| ApplyError::Decode(e.to_string()))?;
-                s.library_variable_sets.push(set);
-                v
+                for (made_kind, doc) in made {
+                    match made_kind {
+                        ResourceKind::DeploymentProcess => {
+                            s.deployment_processes.push(decode(doc)?);
+                        }
+                        ResourceKind::RunbookProcess => s.runbook_processes.push(decode(doc)?),
+                        ResourceKind::VariableSet => s.variable_sets.push(decode(doc)?),
+                        ResourceKind::Channel => {
+                            let channel: Channel = decode(doc)?;
+                            let value = serde_json::to_value(&channel)
+                                .map_err(|e| ApplyError::Decode(e.to_string()))?;
+                            s.channels.push(channel);
+                            self.ledger.record_created(
+                                &ItemRef::owned(
+                                    ResourceKind::Channel,
+                                    owned::DEFAULT_CHANNEL,
+                                    &item.name,
+                                ),
+                                value,
+                            );
+                        }
+                        other => return Err(ApplyError::Unsupported(other)),
+                    }
+                }
+                response
             }
             ResourceKind::RunbookSnapshot => {
                 // Created, then published: the runbook's `PublishedRunbookSnapshotId`.
