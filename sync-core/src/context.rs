@@ -2,6 +2,7 @@
 //! so far, and the translation of references from source ids to destination ids.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use octopus_model::{name_key, ResourceKind};
 use serde_json::Value;
@@ -561,8 +562,30 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `key` to a JSON pointer, escaped.
+fn push_escaped(pointer: &mut String, key: &str) {
+    if key.contains(['~', '/']) {
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(key);
+    }
+}
+
+/// The text every placeholder starts with.
+const MARKER: &str = "(pending ";
+
+/// Whether `s` holds a placeholder's marker. Most texts have no `(` at all: a byte search
+/// for it is much cheaper than a substring search set up for every text of a body.
+fn has_marker(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(i) = rest.find('(') {
+        rest = &rest[i..];
+        if rest.starts_with(MARKER) {
+            return true;
+        }
+        rest = &rest[1..];
+    }
+    false
 }
 
 /// Finds the placeholders in `value`. `pointer` is the JSON pointer of `value`, grown
@@ -575,7 +598,7 @@ fn scan(
     out: &mut Vec<PendingRef>,
 ) {
     match value {
-        Value::String(s) if s.contains("(pending ") => {
+        Value::String(s) if has_marker(s) => {
             if let Some(pending) = placeholders.get(s) {
                 out.push(PendingRef {
                     pointer: pointer.clone(),
@@ -603,7 +626,8 @@ fn scan(
                     continue;
                 }
                 pointer.push('/');
-                pointer.push_str(&i.to_string());
+                // Writing to a String cannot fail.
+                let _ = write!(pointer, "{i}");
                 scan(item, pointer, placeholders, out);
                 pointer.truncate(len);
             }
@@ -611,12 +635,12 @@ fn scan(
         Value::Object(map) => {
             let len = pointer.len();
             for (k, v) in map {
-                let in_key = k.contains("(pending ");
+                let in_key = has_marker(k);
                 if !in_key && !may_hold_placeholder(v) {
                     continue;
                 }
                 pointer.push('/');
-                pointer.push_str(&escape(k));
+                push_escaped(pointer, k);
                 if in_key {
                     for (text, pending) in placeholders {
                         if k.contains(text.as_str()) {
@@ -640,7 +664,7 @@ fn scan(
 /// Whether a value can hold a placeholder at all (a string, or a container).
 fn may_hold_placeholder(value: &Value) -> bool {
     match value {
-        Value::String(s) => s.contains("(pending "),
+        Value::String(s) => has_marker(s),
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
         _ => false,

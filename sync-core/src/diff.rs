@@ -76,8 +76,33 @@ fn seen<'v>(key: &str, value: &'v Value, sensitive: bool) -> std::borrow::Cow<'v
 /// A value as it goes into a [`FieldChange`]: copied, with its secrets redacted.
 fn shown(value: Option<&Value>) -> Value {
     let mut value = value.cloned().unwrap_or(Value::Null);
-    redact_json(&mut value);
+    if holds_secret(&value) {
+        redact_json(&mut value);
+    }
     value
+}
+
+/// Whether [`redact_json`] would change `value`. It reads members in order rather than
+/// looking keys up, so most values (which hold no secret) are never walked mutably.
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut sensitive = false;
+            let mut has_value = false;
+            for (k, v) in map {
+                match k.as_str() {
+                    "NewValue" if !v.is_null() => return true,
+                    "IsSensitive" => sensitive |= v == &Value::Bool(true),
+                    "Type" => sensitive |= v.as_str() == Some("Sensitive"),
+                    "Value" => has_value = !v.is_null(),
+                    _ => {}
+                }
+            }
+            (sensitive && has_value) || map.values().any(holds_secret)
+        }
+        Value::Array(items) => items.iter().any(holds_secret),
+        _ => false,
+    }
 }
 
 /// Whether [`walk`] would find any change (between the unredacted documents: equal

@@ -10,7 +10,7 @@
 //! never copies git credentials. The report names the repository, branch and base path
 //! of each side (without any user name or password a URL may carry) and what differs.
 
-use octopus_model::{name_key, PersistenceSettings, Project, ResourceKind};
+use octopus_model::{name_key, same_name, PersistenceSettings, Project, ResourceKind};
 
 use crate::context::Ctx;
 use crate::index::Lookup;
@@ -85,7 +85,7 @@ fn report(source: &Project, dest: Option<&Project>, created: bool) -> Option<Str
                 ("branch", &src_place.1, &dst_place.1),
                 ("base path", &src_place.2, &dst_place.2),
             ] {
-                if name_key(s) != name_key(d) {
+                if !same_name(s, d) {
                     differs.push(what);
                 }
             }

@@ -3,7 +3,7 @@
 //! variable templates, deployment settings). Planned first, before anything the project
 //! owns, so the parts can name the project.
 
-use octopus_model::{name_key, Project, ResourceKind};
+use octopus_model::{same_name, Project, ResourceKind};
 use serde_json::{json, Value};
 
 use crate::context::{Ctx, DEFAULT_CHANNEL};
@@ -46,10 +46,7 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
             let mut templates = Vec::new();
             for t in source.templates.iter() {
                 let mut t = t.clone();
-                let existing = dest
-                    .templates
-                    .iter()
-                    .find(|d| name_key(&d.name) == name_key(&t.name));
+                let existing = dest.templates.iter().find(|d| same_name(&d.name, &t.name));
                 t.id = existing.map(|d| d.id.clone()).unwrap_or_default();
                 if let (Some(d), true) = (
                     existing,
@@ -60,11 +57,7 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
                 templates.push(t);
             }
             for d in dest.templates.iter() {
-                if !source
-                    .templates
-                    .iter()
-                    .any(|t| name_key(&t.name) == name_key(&d.name))
-                {
+                if !source.templates.iter().any(|t| same_name(&t.name, &d.name)) {
                     templates.push(d.clone());
                 }
             }
