@@ -300,9 +300,12 @@ pub fn update_op(
     op
 }
 
-/// Serializes a model (infallible for the model types: their fields are all JSON).
+/// Serializes a model (infallible for the model types: their fields are all JSON), with
+/// each object allocated once at its size (see [`crate::value_ser`]).
 pub fn to_value<T: serde::Serialize>(item: &T) -> Value {
-    serde_json::to_value(item).unwrap_or(Value::Null)
+    crate::value_ser::to_value(item)
+        .or_else(|_| serde_json::to_value(item))
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -155,17 +155,13 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
             if source.is_config_as_code() {
                 ctx.clean(CleanupCategory::Skipped, &item, "the source project is version controlled; it is created as a database project without its git settings, and its git-backed process, runbooks and variables are not synced");
             }
-            let mut op = create_op(
-                ctx,
-                item.clone(),
-                body.clone(),
-                "missing on the destination",
-            );
+            let mut op = create_op(ctx, item.clone(), body, "missing on the destination");
             if let Some(c) = op.create_mut() {
                 c.secret_slots = slots;
             }
-            // Later updates of the new project start from the body as sent (shims applied).
-            let body = op.body().cloned().unwrap_or(body);
+            // Later updates of the new project start from the body as sent (shims applied);
+            // a create op always has one.
+            let body = op.body().cloned().unwrap_or_default();
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,
