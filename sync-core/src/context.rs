@@ -277,7 +277,13 @@ impl<'a> Ctx<'a> {
         if source_id.trim().is_empty() {
             return vec![(String::new(), Resolved::Missing("empty id".to_owned()))];
         }
-        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
+        // Only what is used is copied out: the entry's id and owner are not.
+        let found = self
+            .source
+            .index
+            .by_id(kind, source_id)
+            .map(|e| (e.name.clone(), e.builtin.clone()));
+        let Some((name, builtin)) = found else {
             // Environment scopes (variables, accounts, certificates, team roles) may
             // name parent environments (2025.4+), matched by name like environments.
             if kind == ResourceKind::Environment {
@@ -317,22 +323,22 @@ impl<'a> Ctx<'a> {
                 Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
             )];
         };
-        if let Some(role) = &entry.builtin {
+        if let Some(role) = &builtin {
             if let Some(id) = self.dest.index.builtin(kind, role) {
-                return vec![(entry.name.clone(), Resolved::Id(id.to_owned()))];
+                return vec![(name.clone(), Resolved::Id(id.to_owned()))];
             }
         }
         let names = if kind == ResourceKind::Environment {
-            self.rules.environment_map.map(&entry.name)
+            self.rules.environment_map.map(&name)
         } else {
-            vec![entry.name.clone()]
+            vec![name.clone()]
         };
         if names.is_empty() {
             return vec![(
-                entry.name.clone(),
+                name.clone(),
                 Resolved::Missing(format!(
                     "{:?} is mapped to no destination environment",
-                    entry.name
+                    name
                 )),
             )];
         }
@@ -340,7 +346,7 @@ impl<'a> Ctx<'a> {
             .into_iter()
             .map(|n| {
                 let r = self.find_dest(kind, &n);
-                (entry.name.clone(), r)
+                (name.clone(), r)
             })
             .collect()
     }
@@ -385,14 +391,18 @@ impl<'a> Ctx<'a> {
         project_name: &str,
         dest_project: Option<&str>,
     ) -> (String, Resolved) {
-        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
+        let found = self
+            .source
+            .index
+            .by_id(kind, source_id)
+            .map(|e| (e.name.clone(), e.builtin.as_deref() == Some("default")));
+        let Some((name, default)) = found else {
             return (
                 source_id.to_owned(),
                 Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
             );
         };
-        let name = entry.name.clone();
-        if kind == ResourceKind::Channel && entry.builtin.as_deref() == Some("default") {
+        if kind == ResourceKind::Channel && default {
             // The default channel matches the destination project's default channel,
             // whatever either is called; a new project gets one from the server.
             match dest_project {
@@ -574,18 +584,15 @@ fn push_escaped(pointer: &mut String, key: &str) {
 /// The text every placeholder starts with.
 const MARKER: &str = "(pending ";
 
-/// Whether `s` holds a placeholder's marker. Most texts have no `(` at all: a byte search
-/// for it is much cheaper than a substring search set up for every text of a body.
+/// Whether `s` holds a placeholder's marker. Most texts have no `(` at all: looking for
+/// that byte is much cheaper than a substring search set up for every text of a body.
 fn has_marker(s: &str) -> bool {
-    let mut rest = s;
-    while let Some(i) = rest.find('(') {
-        rest = &rest[i..];
-        if rest.starts_with(MARKER) {
-            return true;
-        }
-        rest = &rest[1..];
-    }
-    false
+    let (bytes, marker) = (s.as_bytes(), MARKER.as_bytes());
+    bytes.len() >= marker.len()
+        && bytes[..=bytes.len() - marker.len()]
+            .iter()
+            .enumerate()
+            .any(|(i, b)| *b == b'(' && bytes[i..].starts_with(marker))
 }
 
 /// Finds the placeholders in `value`. `pointer` is the JSON pointer of `value`, grown
