@@ -111,6 +111,10 @@ pub struct Ctx<'a> {
     pub dest_tags: BTreeSet<String>,
     /// Placeholders handed out, so bodies can be scanned for them.
     placeholders: BTreeMap<String, Pending>,
+    /// Whether every placeholder starts with [`MARKER`] and ends with `)`, as
+    /// [`Pending::placeholder`] writes them: then the placeholders a text holds can be
+    /// found where its markers are rather than by trying every placeholder.
+    shaped: bool,
     /// The ops, by layer.
     pub layers: BTreeMap<LayerName, Vec<Op>>,
     /// Every layer an op was pushed to, in order: the tests check that each planner
@@ -148,6 +152,7 @@ impl<'a> Ctx<'a> {
             removed_actions: BTreeSet::new(),
             dest_tags,
             placeholders: BTreeMap::new(),
+            shaped: true,
             layers: BTreeMap::new(),
             #[cfg(test)]
             pushed: Vec::new(),
@@ -238,8 +243,9 @@ impl<'a> Ctx<'a> {
 
     /// A pending reference, remembered so bodies can be scanned for its placeholder.
     pub fn pending(&mut self, pending: Pending) -> Resolved {
-        self.placeholders
-            .insert(pending.placeholder(), pending.clone());
+        let text = pending.placeholder();
+        self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
+        self.placeholders.insert(text, pending.clone());
         Resolved::Pending(pending)
     }
 
@@ -567,7 +573,11 @@ impl<'a> Ctx<'a> {
         if self.placeholders.is_empty() {
             return out;
         }
-        scan(body, &mut String::new(), &self.placeholders, &mut out);
+        let placeholders = Placeholders {
+            all: &self.placeholders,
+            shaped: self.shaped,
+        };
+        scan(body, &mut String::new(), &placeholders, &mut out);
         out
     }
 }
@@ -595,18 +605,53 @@ fn has_marker(s: &str) -> bool {
             .any(|(i, b)| *b == b'(' && bytes[i..].starts_with(marker))
 }
 
+/// The placeholders handed out, for a scan.
+struct Placeholders<'p> {
+    all: &'p BTreeMap<String, Pending>,
+    /// See [`Ctx::shaped`].
+    shaped: bool,
+}
+
+impl<'p> Placeholders<'p> {
+    /// The placeholders `text` holds, each once, in the order of their texts. A body
+    /// naming many new items (a tenant connected to a thousand new projects) would make
+    /// trying every placeholder on every text quadratic; a placeholder starts at a
+    /// marker and ends at a `)`, so only those spans are looked up.
+    fn within(&self, text: &str) -> Vec<(&'p String, &'p Pending)> {
+        if !self.shaped {
+            return self
+                .all
+                .iter()
+                .filter(|(p, _)| text.contains(p.as_str()))
+                .collect();
+        }
+        let mut found = Vec::new();
+        for (start, _) in text.match_indices(MARKER) {
+            let rest = &text[start..];
+            for (end, _) in rest.match_indices(')') {
+                if let Some(hit) = self.all.get_key_value(&rest[..=end]) {
+                    found.push(hit);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found
+    }
+}
+
 /// Finds the placeholders in `value`. `pointer` is the JSON pointer of `value`, grown
 /// and shrunk in place: a body has thousands of nodes and few placeholders, so a
 /// pointer is copied only for a hit.
 fn scan(
     value: &Value,
     pointer: &mut String,
-    placeholders: &BTreeMap<String, Pending>,
+    placeholders: &Placeholders<'_>,
     out: &mut Vec<PendingRef>,
 ) {
     match value {
         Value::String(s) if has_marker(s) => {
-            if let Some(pending) = placeholders.get(s) {
+            if let Some(pending) = placeholders.all.get(s) {
                 out.push(PendingRef {
                     pointer: pointer.clone(),
                     placeholder: s.clone(),
@@ -615,15 +660,13 @@ fn scan(
                 });
                 return;
             }
-            for (text, pending) in placeholders {
-                if s.contains(text.as_str()) {
-                    out.push(PendingRef {
-                        pointer: pointer.clone(),
-                        placeholder: text.clone(),
-                        in_key: false,
-                        reference: pending.clone(),
-                    });
-                }
+            for (text, pending) in placeholders.within(s) {
+                out.push(PendingRef {
+                    pointer: pointer.clone(),
+                    placeholder: text.clone(),
+                    in_key: false,
+                    reference: pending.clone(),
+                });
             }
         }
         Value::Array(items) => {
@@ -649,15 +692,13 @@ fn scan(
                 pointer.push('/');
                 push_escaped(pointer, k);
                 if in_key {
-                    for (text, pending) in placeholders {
-                        if k.contains(text.as_str()) {
-                            out.push(PendingRef {
-                                pointer: pointer.clone(),
-                                placeholder: text.clone(),
-                                in_key: true,
-                                reference: pending.clone(),
-                            });
-                        }
+                    for (text, pending) in placeholders.within(k) {
+                        out.push(PendingRef {
+                            pointer: pointer.clone(),
+                            placeholder: text.clone(),
+                            in_key: true,
+                            reference: pending.clone(),
+                        });
                     }
                 }
                 scan(v, pointer, placeholders, out);
