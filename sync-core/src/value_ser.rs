@@ -16,10 +16,23 @@ use serde_json::{Map, Value};
 
 type Error = serde_json::Error;
 
+thread_local! {
+    /// The scratch stack, kept between documents: it would otherwise be allocated and
+    /// grown past a kilobyte for every document, and each such allocation makes glibc
+    /// sweep its lists of small freed chunks.
+    static STACK: std::cell::Cell<Stack> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// `value` as a JSON value, as `serde_json::to_value` makes it.
 pub(crate) fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
-    let mut stack = Vec::new();
-    value.serialize(Ser { stack: &mut stack })
+    // Taken out while in use, so a serializer that serializes another document inside
+    // its own just starts a stack of its own.
+    let mut stack = STACK.take();
+    let out = value.serialize(Ser { stack: &mut stack });
+    // An error can leave members behind; none is left for the next document.
+    stack.clear();
+    STACK.set(stack);
+    out
 }
 
 /// The members of the objects being built, innermost last.
