@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, same_name, Action, PropertyValue, ResourceKind, Step};
+use octopus_model::{name_key, same_name, Action, Properties, PropertyValue, ResourceKind, Step};
 
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
@@ -570,6 +570,22 @@ pub fn note(op: &mut crate::plan::Op, notes: &[String]) {
     }
 }
 
+/// A copy of a step with these properties and no actions: the merge sets both, so
+/// copying the step's own would be wasted.
+fn bare(step: &Step, properties: &Properties) -> Step {
+    Step {
+        id: step.id.clone(),
+        name: step.name.clone(),
+        slug: step.slug.clone(),
+        package_requirement: step.package_requirement.clone(),
+        condition: step.condition.clone(),
+        start_trigger: step.start_trigger.clone(),
+        properties: properties.clone(),
+        actions: Default::default(),
+        extra: step.extra.clone(),
+    }
+}
+
 /// Merges source steps into the destination's.
 pub fn merge(
     ctx: &mut Ctx<'_>,
@@ -604,7 +620,7 @@ pub fn merge(
                 if !same_name(&d.name, &src_step.name) {
                     notes.push(format!("renamed step {:?} → {:?}", d.name, src_step.name));
                 }
-                let mut s = d.clone();
+                let mut s = bare(d, &src_step.properties);
                 s.name = src_step.name.clone();
                 if src_step.condition.is_set() {
                     s.condition = src_step.condition.clone();
@@ -615,11 +631,10 @@ pub fn merge(
                 if src_step.package_requirement.is_set() {
                     s.package_requirement = src_step.package_requirement.clone();
                 }
-                s.properties = src_step.properties.clone();
                 s
             }
             None => {
-                let mut s = src_step.clone();
+                let mut s = bare(src_step, &src_step.properties);
                 s.id = Default::default();
                 s
             }
