@@ -195,6 +195,16 @@ pub fn name_key(name: &str) -> String {
     }
 }
 
+/// Whether two names match, as their [`name_key`]s compare, without building either key.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        name_key(a) == name_key(b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +221,9 @@ mod tests {
             "library variable set"
         );
         assert_eq!(name_key("  Dev Team A "), "dev team a");
+        assert!(same_name("  Dev Team A ", "dev team a"));
+        assert!(same_name("Ünïcode Näme", " ünïcode näme"));
+        assert!(!same_name("Dev Team A", "Dev Team B"));
     }
 
     #[test]

@@ -83,7 +83,9 @@ pub fn normalized(kind: ResourceKind, document: Value) -> Result<Value, Snapshot
 /// authenticate.
 pub fn digest_json(value: &Value) -> String {
     let mut hasher = Fnv1a::default();
-    feed(&mut hasher, value);
+    // Sized for the members of a typical document's nested objects at once, so the
+    // buffer is allocated once rather than grown.
+    feed(&mut hasher, value, &mut Vec::with_capacity(48));
     hasher.finish()
 }
 
@@ -135,25 +137,29 @@ impl std::io::Write for Fnv1a {
 }
 
 /// Feeds a value in a canonical form: members sorted by key, so member order (which a
-/// server need not keep) does not change the digest.
-fn feed(hasher: &mut Fnv1a, value: &Value) {
+/// server need not keep) does not change the digest. `members` is scratch space shared
+/// by the whole walk: each object sorts its members above those of the objects it is in.
+fn feed<'v>(hasher: &mut Fnv1a, value: &'v Value, members: &mut Vec<(&'v String, &'v Value)>) {
     match value {
         Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.cmp(b.0));
+            let start = members.len();
+            members.extend(map.iter());
+            members[start..].sort_by(|a, b| a.0.cmp(b.0));
             hasher.write(b"{");
-            for (key, v) in members {
+            for i in start..start + map.len() {
+                let (key, v) = members[i];
                 hasher.json(key);
                 hasher.write(b":");
-                feed(hasher, v);
+                feed(hasher, v, members);
                 hasher.write(b",");
             }
+            members.truncate(start);
             hasher.write(b"}");
         }
         Value::Array(items) => {
             hasher.write(b"[");
             for item in items {
-                feed(hasher, item);
+                feed(hasher, item, members);
                 hasher.write(b",");
             }
             hasher.write(b"]");

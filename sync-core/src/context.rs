@@ -2,6 +2,7 @@
 //! so far, and the translation of references from source ids to destination ids.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use octopus_model::{name_key, ResourceKind};
 use serde_json::Value;
@@ -110,6 +111,10 @@ pub struct Ctx<'a> {
     pub dest_tags: BTreeSet<String>,
     /// Placeholders handed out, so bodies can be scanned for them.
     placeholders: BTreeMap<String, Pending>,
+    /// Whether every placeholder starts with [`MARKER`] and ends with `)`, as
+    /// [`Pending::placeholder`] writes them: then the placeholders a text holds can be
+    /// found where its markers are rather than by trying every placeholder.
+    shaped: bool,
     /// The ops, by layer.
     pub layers: BTreeMap<LayerName, Vec<Op>>,
     /// Every layer an op was pushed to, in order: the tests check that each planner
@@ -147,6 +152,7 @@ impl<'a> Ctx<'a> {
             removed_actions: BTreeSet::new(),
             dest_tags,
             placeholders: BTreeMap::new(),
+            shaped: true,
             layers: BTreeMap::new(),
             #[cfg(test)]
             pushed: Vec::new(),
@@ -237,8 +243,9 @@ impl<'a> Ctx<'a> {
 
     /// A pending reference, remembered so bodies can be scanned for its placeholder.
     pub fn pending(&mut self, pending: Pending) -> Resolved {
-        self.placeholders
-            .insert(pending.placeholder(), pending.clone());
+        let text = pending.placeholder();
+        self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
+        self.placeholders.insert(text, pending.clone());
         Resolved::Pending(pending)
     }
 
@@ -276,7 +283,13 @@ impl<'a> Ctx<'a> {
         if source_id.trim().is_empty() {
             return vec![(String::new(), Resolved::Missing("empty id".to_owned()))];
         }
-        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
+        // Only what is used is copied out: the entry's id and owner are not.
+        let found = self
+            .source
+            .index
+            .by_id(kind, source_id)
+            .map(|e| (e.name.clone(), e.builtin.clone()));
+        let Some((name, builtin)) = found else {
             // Environment scopes (variables, accounts, certificates, team roles) may
             // name parent environments (2025.4+), matched by name like environments.
             if kind == ResourceKind::Environment {
@@ -316,22 +329,22 @@ impl<'a> Ctx<'a> {
                 Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
             )];
         };
-        if let Some(role) = &entry.builtin {
+        if let Some(role) = &builtin {
             if let Some(id) = self.dest.index.builtin(kind, role) {
-                return vec![(entry.name.clone(), Resolved::Id(id.to_owned()))];
+                return vec![(name.clone(), Resolved::Id(id.to_owned()))];
             }
         }
         let names = if kind == ResourceKind::Environment {
-            self.rules.environment_map.map(&entry.name)
+            self.rules.environment_map.map(&name)
         } else {
-            vec![entry.name.clone()]
+            vec![name.clone()]
         };
         if names.is_empty() {
             return vec![(
-                entry.name.clone(),
+                name.clone(),
                 Resolved::Missing(format!(
                     "{:?} is mapped to no destination environment",
-                    entry.name
+                    name
                 )),
             )];
         }
@@ -339,7 +352,7 @@ impl<'a> Ctx<'a> {
             .into_iter()
             .map(|n| {
                 let r = self.find_dest(kind, &n);
-                (entry.name.clone(), r)
+                (name.clone(), r)
             })
             .collect()
     }
@@ -384,14 +397,18 @@ impl<'a> Ctx<'a> {
         project_name: &str,
         dest_project: Option<&str>,
     ) -> (String, Resolved) {
-        let Some(entry) = self.source.index.by_id(kind, source_id).cloned() else {
+        let found = self
+            .source
+            .index
+            .by_id(kind, source_id)
+            .map(|e| (e.name.clone(), e.builtin.as_deref() == Some("default")));
+        let Some((name, default)) = found else {
             return (
                 source_id.to_owned(),
                 Resolved::Missing(format!("the source has no {kind} with id {source_id}")),
             );
         };
-        let name = entry.name.clone();
-        if kind == ResourceKind::Channel && entry.builtin.as_deref() == Some("default") {
+        if kind == ResourceKind::Channel && default {
             // The default channel matches the destination project's default channel,
             // whatever either is called; a new project gets one from the server.
             match dest_project {
@@ -556,13 +573,71 @@ impl<'a> Ctx<'a> {
         if self.placeholders.is_empty() {
             return out;
         }
-        scan(body, &mut String::new(), &self.placeholders, &mut out);
+        let placeholders = Placeholders {
+            all: &self.placeholders,
+            shaped: self.shaped,
+        };
+        scan(body, &mut String::new(), &placeholders, &mut out);
         out
     }
 }
 
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `key` to a JSON pointer, escaped.
+fn push_escaped(pointer: &mut String, key: &str) {
+    if key.contains(['~', '/']) {
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(key);
+    }
+}
+
+/// The text every placeholder starts with.
+const MARKER: &str = "(pending ";
+
+/// Whether `s` holds a placeholder's marker. Most texts have no `(` at all: looking for
+/// that byte is much cheaper than a substring search set up for every text of a body.
+fn has_marker(s: &str) -> bool {
+    let (bytes, marker) = (s.as_bytes(), MARKER.as_bytes());
+    bytes.len() >= marker.len()
+        && bytes[..=bytes.len() - marker.len()]
+            .iter()
+            .enumerate()
+            .any(|(i, b)| *b == b'(' && bytes[i..].starts_with(marker))
+}
+
+/// The placeholders handed out, for a scan.
+struct Placeholders<'p> {
+    all: &'p BTreeMap<String, Pending>,
+    /// See [`Ctx::shaped`].
+    shaped: bool,
+}
+
+impl<'p> Placeholders<'p> {
+    /// The placeholders `text` holds, each once, in the order of their texts. A body
+    /// naming many new items (a tenant connected to a thousand new projects) would make
+    /// trying every placeholder on every text quadratic; a placeholder starts at a
+    /// marker and ends at a `)`, so only those spans are looked up.
+    fn within(&self, text: &str) -> Vec<(&'p String, &'p Pending)> {
+        if !self.shaped {
+            return self
+                .all
+                .iter()
+                .filter(|(p, _)| text.contains(p.as_str()))
+                .collect();
+        }
+        let mut found = Vec::new();
+        for (start, _) in text.match_indices(MARKER) {
+            let rest = &text[start..];
+            for (end, _) in rest.match_indices(')') {
+                if let Some(hit) = self.all.get_key_value(&rest[..=end]) {
+                    found.push(hit);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found
+    }
 }
 
 /// Finds the placeholders in `value`. `pointer` is the JSON pointer of `value`, grown
@@ -571,12 +646,12 @@ fn escape(key: &str) -> String {
 fn scan(
     value: &Value,
     pointer: &mut String,
-    placeholders: &BTreeMap<String, Pending>,
+    placeholders: &Placeholders<'_>,
     out: &mut Vec<PendingRef>,
 ) {
     match value {
-        Value::String(s) if s.contains("(pending ") => {
-            if let Some(pending) = placeholders.get(s) {
+        Value::String(s) if has_marker(s) => {
+            if let Some(pending) = placeholders.all.get(s) {
                 out.push(PendingRef {
                     pointer: pointer.clone(),
                     placeholder: s.clone(),
@@ -585,15 +660,13 @@ fn scan(
                 });
                 return;
             }
-            for (text, pending) in placeholders {
-                if s.contains(text.as_str()) {
-                    out.push(PendingRef {
-                        pointer: pointer.clone(),
-                        placeholder: text.clone(),
-                        in_key: false,
-                        reference: pending.clone(),
-                    });
-                }
+            for (text, pending) in placeholders.within(s) {
+                out.push(PendingRef {
+                    pointer: pointer.clone(),
+                    placeholder: text.clone(),
+                    in_key: false,
+                    reference: pending.clone(),
+                });
             }
         }
         Value::Array(items) => {
@@ -603,7 +676,8 @@ fn scan(
                     continue;
                 }
                 pointer.push('/');
-                pointer.push_str(&i.to_string());
+                // Writing to a String cannot fail.
+                let _ = write!(pointer, "{i}");
                 scan(item, pointer, placeholders, out);
                 pointer.truncate(len);
             }
@@ -611,22 +685,20 @@ fn scan(
         Value::Object(map) => {
             let len = pointer.len();
             for (k, v) in map {
-                let in_key = k.contains("(pending ");
+                let in_key = has_marker(k);
                 if !in_key && !may_hold_placeholder(v) {
                     continue;
                 }
                 pointer.push('/');
-                pointer.push_str(&escape(k));
+                push_escaped(pointer, k);
                 if in_key {
-                    for (text, pending) in placeholders {
-                        if k.contains(text.as_str()) {
-                            out.push(PendingRef {
-                                pointer: pointer.clone(),
-                                placeholder: text.clone(),
-                                in_key: true,
-                                reference: pending.clone(),
-                            });
-                        }
+                    for (text, pending) in placeholders.within(k) {
+                        out.push(PendingRef {
+                            pointer: pointer.clone(),
+                            placeholder: text.clone(),
+                            in_key: true,
+                            reference: pending.clone(),
+                        });
                     }
                 }
                 scan(v, pointer, placeholders, out);
@@ -640,7 +712,7 @@ fn scan(
 /// Whether a value can hold a placeholder at all (a string, or a container).
 fn may_hold_placeholder(value: &Value) -> bool {
     match value {
-        Value::String(s) => s.contains("(pending "),
+        Value::String(s) => has_marker(s),
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
         _ => false,

@@ -1,8 +1,10 @@
 //! Field-level differences between a destination document and the desired one, and the
 //! helpers that turn a desired document into a create or update op.
 
+use std::fmt::Write as _;
+
 use octopus_model::{redact_json, shims};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::base::Base;
 use crate::context::Ctx;
@@ -29,8 +31,9 @@ fn empty_like(v: Option<&Value>) -> bool {
 
 /// Appends `key` to a field path (`Steps[0].Name`, `Properties["a.b"]`).
 fn push_key(path: &mut String, key: &str) {
-    if key.contains('.') || key.contains(' ') {
-        path.push_str(&format!("[{key:?}]"));
+    if key.contains(['.', ' ']) {
+        // Writing to a String cannot fail.
+        let _ = write!(path, "[{key:?}]");
     } else {
         if !path.is_empty() {
             path.push('.');
@@ -57,9 +60,31 @@ pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
 }
 
 /// Whether a variable-like object marks its `Value` as a secret.
-fn sensitive_object(map: &serde_json::Map<String, Value>) -> bool {
-    map.get("IsSensitive") == Some(&Value::Bool(true))
-        || map.get("Type").and_then(Value::as_str) == Some("Sensitive")
+fn sensitive_object(map: &Map<String, Value>) -> bool {
+    // Read in order rather than looked up: most objects are small.
+    map.iter().any(|(k, v)| match k.as_str() {
+        "IsSensitive" => v == &Value::Bool(true),
+        "Type" => v.as_str() == Some("Sensitive"),
+        _ => false,
+    })
+}
+
+/// Walks the members of `from` beside those of `other`, yielding each with the member
+/// of `other` of the same key. Two documents the same serializer wrote list their
+/// members in the same order, so the member at the same position is compared first and
+/// a hashed lookup is needed only where the orders part.
+fn beside<'m>(
+    from: &'m Map<String, Value>,
+    other: &'m Map<String, Value>,
+) -> impl Iterator<Item = (&'m String, &'m Value, Option<&'m Value>)> {
+    let mut lock = other.iter();
+    from.iter().map(move |(k, v)| {
+        let partner = match lock.next() {
+            Some((ok, ov)) if ok == k => Some(ov),
+            _ => other.get(k),
+        };
+        (k, v, partner)
+    })
 }
 
 /// A member as a reader of the redacted document sees it (see
@@ -76,8 +101,33 @@ fn seen<'v>(key: &str, value: &'v Value, sensitive: bool) -> std::borrow::Cow<'v
 /// A value as it goes into a [`FieldChange`]: copied, with its secrets redacted.
 fn shown(value: Option<&Value>) -> Value {
     let mut value = value.cloned().unwrap_or(Value::Null);
-    redact_json(&mut value);
+    if holds_secret(&value) {
+        redact_json(&mut value);
+    }
     value
+}
+
+/// Whether [`redact_json`] would change `value`. It reads members in order rather than
+/// looking keys up, so most values (which hold no secret) are never walked mutably.
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut sensitive = false;
+            let mut has_value = false;
+            for (k, v) in map {
+                match k.as_str() {
+                    "NewValue" if !v.is_null() => return true,
+                    "IsSensitive" => sensitive |= v == &Value::Bool(true),
+                    "Type" => sensitive |= v.as_str() == Some("Sensitive"),
+                    "Value" => has_value = !v.is_null(),
+                    _ => {}
+                }
+            }
+            (sensitive && has_value) || map.values().any(holds_secret)
+        }
+        Value::Array(items) => items.iter().any(holds_secret),
+        _ => false,
+    }
 }
 
 /// Whether [`walk`] would find any change (between the unredacted documents: equal
@@ -89,13 +139,10 @@ fn differs(b: Option<&Value>, a: Option<&Value>, top: bool) -> bool {
     match (b, a) {
         (Some(Value::Object(bm)), Some(Value::Object(am))) => {
             let ignored = |k: &String| top && IGNORED.contains(&k.as_str());
-            bm.iter()
-                .filter(|(k, _)| !ignored(k))
-                .any(|(k, bv)| differs(Some(bv), am.get(k), false))
-                || am
-                    .iter()
-                    .filter(|(k, _)| !ignored(k) && !bm.contains_key(*k))
-                    .any(|(_, av)| differs(None, Some(av), false))
+            beside(bm, am).any(|(k, bv, av)| !ignored(k) && differs(Some(bv), av, false))
+                || beside(am, bm).any(|(k, av, bv)| {
+                    bv.is_none() && !ignored(k) && differs(None, Some(av), false)
+                })
         }
         (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
             ba.len() != aa.len()
@@ -124,18 +171,18 @@ fn walk(
     match (b, a) {
         (Some(Value::Object(bm)), Some(Value::Object(am))) => {
             let (bs, as_) = (sensitive_object(bm), sensitive_object(am));
-            for (k, bv) in bm {
+            for (k, bv, av) in beside(bm, am) {
                 if top && IGNORED.contains(&k.as_str()) {
                     continue;
                 }
                 let bv = seen(k, bv, bs);
-                let av = am.get(k).map(|av| seen(k, av, as_));
+                let av = av.map(|av| seen(k, av, as_));
                 push_key(path, k);
                 walk(path, Some(&bv), av.as_deref(), out, false);
                 path.truncate(len);
             }
-            for (k, av) in am {
-                if bm.contains_key(k) || (top && IGNORED.contains(&k.as_str())) {
+            for (k, av, bv) in beside(am, bm) {
+                if bv.is_some() || (top && IGNORED.contains(&k.as_str())) {
                     continue;
                 }
                 let av = seen(k, av, as_);
@@ -147,7 +194,7 @@ fn walk(
         (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
             for i in 0..ba.len().max(aa.len()) {
                 let (bv, av) = (ba.get(i), aa.get(i));
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 if bv.is_some() && av.is_some() {
                     walk(path, bv, av, out, false);
                 } else {
@@ -275,9 +322,12 @@ pub fn update_op(
     op
 }
 
-/// Serializes a model (infallible for the model types: their fields are all JSON).
+/// Serializes a model (infallible for the model types: their fields are all JSON), with
+/// each object allocated once at its size (see [`crate::value_ser`]).
 pub fn to_value<T: serde::Serialize>(item: &T) -> Value {
-    serde_json::to_value(item).unwrap_or(Value::Null)
+    crate::value_ser::to_value(item)
+        .or_else(|_| serde_json::to_value(item))
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

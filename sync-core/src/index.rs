@@ -36,12 +36,13 @@ pub struct Entry {
     pub builtin: Option<String>,
 }
 
-/// The index of one side.
+/// The index of one side. Maps are nested (kind, then owner key, then name key) so a
+/// lookup can borrow its keys instead of building owned ones.
 #[derive(Clone, Debug, Default)]
 pub struct NameIndex {
-    by_name: BTreeMap<(ResourceKind, String, String), Vec<String>>,
-    by_id: BTreeMap<(ResourceKind, String), Entry>,
-    by_builtin: BTreeMap<(ResourceKind, String), String>,
+    by_name: BTreeMap<ResourceKind, BTreeMap<String, BTreeMap<String, Vec<String>>>>,
+    by_id: BTreeMap<ResourceKind, BTreeMap<String, Entry>>,
+    by_builtin: BTreeMap<ResourceKind, BTreeMap<String, String>>,
 }
 
 fn lower(s: &str) -> String {
@@ -49,6 +50,24 @@ fn lower(s: &str) -> String {
         s.to_ascii_lowercase()
     } else {
         s.to_lowercase()
+    }
+}
+
+/// Calls `f` with `s` in lower case (as [`lower`] makes it); short ASCII text, which ids
+/// and most names are, is folded on the stack instead of in a new string.
+fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 96];
+    if s.is_ascii() && s.len() <= buf.len() {
+        let folded = &mut buf[..s.len()];
+        folded.copy_from_slice(s.as_bytes());
+        folded.make_ascii_lowercase();
+        // ASCII bytes are UTF-8; the fallback is never taken.
+        match std::str::from_utf8(folded) {
+            Ok(text) => f(text),
+            Err(_) => f(&lower(s)),
+        }
+    } else {
+        f(&lower(s))
     }
 }
 
@@ -161,16 +180,22 @@ impl NameIndex {
     ) {
         let owner_key = owner.as_deref().map(lower).unwrap_or_default();
         self.by_name
-            .entry((kind, owner_key, name_key(name)))
+            .entry(kind)
+            .or_default()
+            .entry(owner_key)
+            .or_default()
+            .entry(name_key(name))
             .or_default()
             .push(id.to_owned());
         if let Some(b) = &builtin {
             self.by_builtin
-                .entry((kind, b.clone()))
+                .entry(kind)
+                .or_default()
+                .entry(b.clone())
                 .or_insert_with(|| id.to_owned());
         }
-        self.by_id.insert(
-            (kind, lower(id)),
+        self.by_id.entry(kind).or_default().insert(
+            lower(id),
             Entry {
                 id: id.to_owned(),
                 name: name.to_owned(),
@@ -182,7 +207,8 @@ impl NameIndex {
 
     /// The item with an id.
     pub fn by_id(&self, kind: ResourceKind, id: &str) -> Option<&Entry> {
-        self.by_id.get(&(kind, lower(id)))
+        let ids = self.by_id.get(&kind)?;
+        with_lower(id, |id| ids.get(id))
     }
 
     /// A top-level item by name.
@@ -192,8 +218,13 @@ impl NameIndex {
 
     /// An item by name inside an owner (a project's channels and runbooks).
     pub fn lookup_in(&self, kind: ResourceKind, owner: Option<&str>, name: &str) -> Lookup<'_> {
-        let owner_key = owner.map(lower).unwrap_or_default();
-        match self.by_name.get(&(kind, owner_key, name_key(name))) {
+        let names = self
+            .by_name
+            .get(&kind)
+            .and_then(|owners| with_lower(owner.unwrap_or(""), |o| owners.get(o)));
+        // A name key is the trimmed name in lower case.
+        let ids = names.and_then(|names| with_lower(name.trim(), |n| names.get(n)));
+        match ids {
             None => Lookup::Missing,
             Some(ids) if ids.len() == 1 => Lookup::Found(&ids[0]),
             Some(ids) => Lookup::Duplicate(ids.len()),
@@ -202,17 +233,20 @@ impl NameIndex {
 
     /// The built-in item of a kind with a role (`default`, `feed:BuiltIn`).
     pub fn builtin(&self, kind: ResourceKind, role: &str) -> Option<&str> {
-        self.by_builtin
-            .get(&(kind, role.to_owned()))
-            .map(String::as_str)
+        self.by_builtin.get(&kind)?.get(role).map(String::as_str)
     }
 
     /// Names that more than one item of a kind (in one owner) share, with their count.
     pub fn duplicates(&self) -> Vec<(ResourceKind, Option<String>, String, usize)> {
         self.by_name
             .iter()
-            .filter(|(_, ids)| ids.len() > 1)
-            .map(|((kind, owner, _), ids)| {
+            .flat_map(|(kind, owners)| {
+                owners.iter().flat_map(move |(owner, names)| {
+                    names.values().map(move |ids| (kind, owner, ids))
+                })
+            })
+            .filter(|(_, _, ids)| ids.len() > 1)
+            .map(|(kind, owner, ids)| {
                 let name = self
                     .by_id(*kind, &ids[0])
                     .map(|e| e.name.clone())

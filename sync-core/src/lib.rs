@@ -73,6 +73,7 @@ pub mod rules;
 pub mod snapshot;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub(crate) mod value_ser;
 
 pub use base::{digest_bytes, digest_json, normalized, Base};
 pub use kinds::{KindRow, Planner, KINDS, PLANNERS};

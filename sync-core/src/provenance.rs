@@ -129,17 +129,21 @@ impl Provenance {
 
     /// The recorded step with this id, if the record names it with this name.
     pub(crate) fn step(&self, id: &str, name: &str) -> Lookup<'_, RecordedItem> {
-        lookup(&self.steps, id, |r| same_name(&r.name, name))
+        lookup(&self.steps, id, |r| octopus_model::same_name(&r.name, name))
     }
 
     /// The recorded runbook with this id and name.
     pub(crate) fn runbook(&self, id: &str, name: &str) -> Lookup<'_, RecordedItem> {
-        lookup(&self.runbooks, id, |r| same_name(&r.name, name))
+        lookup(&self.runbooks, id, |r| {
+            octopus_model::same_name(&r.name, name)
+        })
     }
 
     /// The recorded channel with this id and name.
     pub(crate) fn channel(&self, id: &str, name: &str) -> Lookup<'_, RecordedItem> {
-        lookup(&self.channels, id, |r| same_name(&r.name, name))
+        lookup(&self.channels, id, |r| {
+            octopus_model::same_name(&r.name, name)
+        })
     }
 
     /// The recorded variable value with this id, if its content is what was recorded.
@@ -175,10 +179,6 @@ fn lookup<'a, T>(
         Some(r) if same(r) => Lookup::Unchanged(r),
         Some(r) => Lookup::ChangedSince(r),
     }
-}
-
-fn same_name(a: &str, b: &str) -> bool {
-    octopus_model::name_key(a) == octopus_model::name_key(b)
 }
 
 /// A digest of what a variable value is: its name, value, type, sensitivity and scope

@@ -10,7 +10,7 @@
 //! never copies git credentials. The report names the repository, branch and base path
 //! of each side (without any user name or password a URL may carry) and what differs.
 
-use octopus_model::{name_key, PersistenceSettings, Project, ResourceKind};
+use octopus_model::{name_key, same_name, PersistenceSettings, Project, ResourceKind};
 
 use crate::context::Ctx;
 use crate::index::Lookup;
@@ -85,7 +85,7 @@ fn report(source: &Project, dest: Option<&Project>, created: bool) -> Option<Str
                 ("branch", &src_place.1, &dst_place.1),
                 ("base path", &src_place.2, &dst_place.2),
             ] {
-                if name_key(s) != name_key(d) {
+                if !same_name(s, d) {
                     differs.push(what);
                 }
             }
@@ -130,15 +130,20 @@ pub fn git_settings_report(ctx: &mut Ctx<'_>) {
     let filter = &ctx.rules.select.projects;
     let mut seen = std::collections::BTreeSet::new();
     let mut entries = Vec::new();
+    // Destination projects by id, the first of each: a search of the list per project
+    // would be quadratic in the number of projects.
+    let mut by_id = std::collections::BTreeMap::new();
+    for p in &dst.projects {
+        if let Some(id) = p.id.get() {
+            by_id.entry(id.as_str().to_ascii_lowercase()).or_insert(p);
+        }
+    }
     for source in &src.projects {
         if !filter.matches(&source.name) || !seen.insert(name_key(&source.name)) {
             continue;
         }
         let dest = match ctx.dest.index.lookup(ResourceKind::Project, &source.name) {
-            Lookup::Found(id) => dst.projects.iter().find(|p| {
-                p.id.get()
-                    .is_some_and(|pid| pid.as_str().eq_ignore_ascii_case(id))
-            }),
+            Lookup::Found(id) => by_id.get(&id.to_ascii_lowercase()).copied(),
             _ => None,
         };
         let created = ctx

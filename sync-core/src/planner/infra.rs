@@ -6,7 +6,7 @@
 //! when missing and otherwise left alone unless a policy says so. Data that must be an
 //! exact match (tenant tags, user roles) is created or updated to equal the source.
 
-use octopus_model::{name_key, FeedType, ResourceKind, TagSet, UserRole};
+use octopus_model::{name_key, same_name, FeedType, ResourceKind, TagSet, UserRole};
 use serde_json::{json, Value};
 
 use super::common::{
@@ -87,11 +87,7 @@ fn tag_set_body(source: &TagSet, dest: Option<&TagSet>) -> TagSet {
     for tag in source.tags.iter() {
         let mut t = tag.clone();
         t.canonical_tag_name = Default::default();
-        match dest.and_then(|d| {
-            d.tags
-                .iter()
-                .find(|x| name_key(&x.name) == name_key(&tag.name))
-        }) {
+        match dest.and_then(|d| d.tags.iter().find(|x| same_name(&x.name, &tag.name))) {
             Some(existing) => {
                 t.id = existing.id.clone();
                 t.canonical_tag_name = existing.canonical_tag_name.clone();
@@ -103,11 +99,7 @@ fn tag_set_body(source: &TagSet, dest: Option<&TagSet>) -> TagSet {
     if let Some(d) = dest {
         // Tags only the destination has are kept: tenants may use them.
         for tag in d.tags.iter() {
-            if !source
-                .tags
-                .iter()
-                .any(|x| name_key(&x.name) == name_key(&tag.name))
-            {
+            if !source.tags.iter().any(|x| same_name(&x.name, &tag.name)) {
                 tags.push(tag.clone());
             }
         }
@@ -704,11 +696,7 @@ fn translate_phases(
     for phase in source.phases.iter() {
         let mut p = phase.clone();
         p.id = dest
-            .and_then(|d| {
-                d.phases
-                    .iter()
-                    .find(|x| name_key(&x.name) == name_key(&phase.name))
-            })
+            .and_then(|d| d.phases.iter().find(|x| same_name(&x.name, &phase.name)))
             .map(|x| x.id.clone())
             .unwrap_or_default();
         let mut dropped = Vec::new();

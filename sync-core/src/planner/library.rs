@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use octopus_model::{
-    name_key, ActionTemplate, Field, LibraryVariableSet, PropertyValue, ResourceKind, VariableSet,
+    same_name, ActionTemplate, Field, LibraryVariableSet, PropertyValue, ResourceKind, VariableSet,
 };
 use serde_json::{json, Value};
 
@@ -119,10 +119,8 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
                             let mut params = Vec::new();
                             for p in t.parameters.iter() {
                                 let mut p = p.clone();
-                                let existing = dest
-                                    .parameters
-                                    .iter()
-                                    .find(|d| name_key(&d.name) == name_key(&p.name));
+                                let existing =
+                                    dest.parameters.iter().find(|d| same_name(&d.name, &p.name));
                                 p.id = existing.map(|d| d.id.clone()).unwrap_or_default();
                                 if let (Some(d), true) = (
                                     existing,
@@ -141,9 +139,7 @@ pub fn step_templates(ctx: &mut Ctx<'_>) {
                                 p.id = dest
                                     .packages
                                     .iter()
-                                    .find(|d| {
-                                        name_key(d.name.as_str()) == name_key(p.name.as_str())
-                                    })
+                                    .find(|d| same_name(d.name.as_str(), p.name.as_str()))
                                     .map(|d| d.id.clone())
                                     .unwrap_or_default();
                                 packages.push(p);
@@ -207,10 +203,7 @@ fn merge_templates(source: &LibraryVariableSet, dest: &LibraryVariableSet) -> Li
     let mut templates = Vec::new();
     for t in source.templates.iter() {
         let mut t = t.clone();
-        let existing = dest
-            .templates
-            .iter()
-            .find(|d| name_key(&d.name) == name_key(&t.name));
+        let existing = dest.templates.iter().find(|d| same_name(&d.name, &t.name));
         t.id = existing.map(|d| d.id.clone()).unwrap_or_default();
         if let (Some(d), true) = (
             existing,
@@ -223,11 +216,7 @@ fn merge_templates(source: &LibraryVariableSet, dest: &LibraryVariableSet) -> Li
         templates.push(t);
     }
     for d in dest.templates.iter() {
-        if !source
-            .templates
-            .iter()
-            .any(|t| name_key(&t.name) == name_key(&d.name))
-        {
+        if !source.templates.iter().any(|t| same_name(&t.name, &d.name)) {
             templates.push(d.clone());
         }
     }

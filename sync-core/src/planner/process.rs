@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, Action, PropertyValue, ResourceKind, Step};
+use octopus_model::{name_key, same_name, Action, Properties, PropertyValue, ResourceKind, Step};
 
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
@@ -115,7 +115,7 @@ fn template_version(ctx: &mut Ctx<'_>, source_template_id: &str, dest_id: &str) 
             .flatten()
             .find(|op| {
                 op.item.kind == ResourceKind::ActionTemplate
-                    && name_key(&op.item.name) == name_key(&name)
+                    && same_name(&op.item.name, &name)
                     && matches!(op.action(), OpAction::Create | OpAction::Update)
             })
             .map(|op| op.item.clone());
@@ -348,9 +348,9 @@ fn translate_action(
         }
         let dest_package = dest.and_then(|d| {
             d.packages.iter().find(|p| {
-                name_key(p.name.as_str()) == name_key(package.name.as_str())
+                same_name(p.name.as_str(), package.name.as_str())
                     && (deploy_release
-                        || name_key(p.package_id.as_str()) == name_key(package.package_id.as_str()))
+                        || same_name(p.package_id.as_str(), package.package_id.as_str()))
             })
         });
         package.id = dest_package.map(|p| p.id.clone()).unwrap_or_default();
@@ -444,9 +444,7 @@ fn match_steps(source: &[Step], dest: &[Step]) -> Vec<Option<usize>> {
     let mut out: Vec<Option<usize>> = source
         .iter()
         .map(|s| {
-            let found = dest
-                .iter()
-                .position(|d| name_key(&d.name) == name_key(&s.name));
+            let found = dest.iter().position(|d| same_name(&d.name, &s.name));
             if let Some(i) = found {
                 taken.insert(i);
             }
@@ -572,6 +570,22 @@ pub fn note(op: &mut crate::plan::Op, notes: &[String]) {
     }
 }
 
+/// A copy of a step with these properties and no actions: the merge sets both, so
+/// copying the step's own would be wasted.
+fn bare(step: &Step, properties: &Properties) -> Step {
+    Step {
+        id: step.id.clone(),
+        name: step.name.clone(),
+        slug: step.slug.clone(),
+        package_requirement: step.package_requirement.clone(),
+        condition: step.condition.clone(),
+        start_trigger: step.start_trigger.clone(),
+        properties: properties.clone(),
+        actions: Default::default(),
+        extra: step.extra.clone(),
+    }
+}
+
 /// Merges source steps into the destination's.
 pub fn merge(
     ctx: &mut Ctx<'_>,
@@ -603,10 +617,10 @@ pub fn merge(
             // The destination's step, with the source's settings laid over it: fields
             // only the destination's server adds (ids, slugs, newer fields) stay.
             Some(d) => {
-                if name_key(&d.name) != name_key(&src_step.name) {
+                if !same_name(&d.name, &src_step.name) {
                     notes.push(format!("renamed step {:?} → {:?}", d.name, src_step.name));
                 }
-                let mut s = d.clone();
+                let mut s = bare(d, &src_step.properties);
                 s.name = src_step.name.clone();
                 if src_step.condition.is_set() {
                     s.condition = src_step.condition.clone();
@@ -617,11 +631,10 @@ pub fn merge(
                 if src_step.package_requirement.is_set() {
                     s.package_requirement = src_step.package_requirement.clone();
                 }
-                s.properties = src_step.properties.clone();
                 s
             }
             None => {
-                let mut s = src_step.clone();
+                let mut s = bare(src_step, &src_step.properties);
                 s.id = Default::default();
                 s
             }
@@ -634,7 +647,7 @@ pub fn merge(
             let position = dst_step.and_then(|d| {
                 d.actions
                     .iter()
-                    .position(|a| name_key(&a.name) == name_key(&src_action.name))
+                    .position(|a| same_name(&a.name, &src_action.name))
             });
             match translate_action(ctx, item, owner, src_action, dst_action) {
                 Ok(t) => {

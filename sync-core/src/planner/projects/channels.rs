@@ -2,7 +2,7 @@
 //! actions of the process). Separate from the process because channels are planned
 //! before it and their rules after it.
 
-use octopus_model::{name_key, Channel, ResourceKind};
+use octopus_model::{name_key, same_name, Channel, ResourceKind};
 use serde_json::{json, Value};
 
 use crate::context::Ctx;
@@ -186,7 +186,7 @@ pub(super) fn channel_rules(
             .children
             .channels(&source_id)
             .into_iter()
-            .find(|c| name_key(&c.name) == name_key(&item.name))
+            .find(|c| same_name(&c.name, &item.name))
         else {
             continue;
         };

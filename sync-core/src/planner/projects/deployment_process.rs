@@ -68,7 +68,7 @@ pub(super) fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     };
     let (before, target) = match (&p.dest_id, dest_process(ctx, p)) {
         (Some(_), Some(d)) => (
-            d.clone(),
+            std::borrow::Cow::Borrowed(d),
             Target::Existing {
                 id: d
                     .id
@@ -92,7 +92,7 @@ pub(super) fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
                 ..DeploymentProcess::default()
             };
             (
-                doc,
+                std::borrow::Cow::Owned(doc),
                 Target::SideEffect {
                     owner: ItemRef::new(ResourceKind::Project, p.name()),
                     field: "DeploymentProcessId".to_owned(),
@@ -106,10 +106,19 @@ pub(super) fn deployment_process(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
         dest_project: p.dest_id.clone(),
     };
     let merged = process::merge(ctx, &item, &owner, &source.steps, &before.steps);
-    let mut desired = before.clone();
-    desired.steps = merged.steps.into_iter().collect();
+    // The destination's document with the merged steps: its own steps are not copied.
+    let desired = DeploymentProcess {
+        id: before.id.clone(),
+        project_id: before.project_id.clone(),
+        space_id: before.space_id.clone(),
+        version: before.version.clone(),
+        last_snapshot_id: before.last_snapshot_id.clone(),
+        steps: merged.steps.into_iter().collect(),
+        links: before.links.clone(),
+        extra: before.extra.clone(),
+    };
     let before_value = if p.dest_id.is_some() {
-        to_value(&before)
+        to_value(&*before)
     } else {
         json!({})
     };

@@ -83,7 +83,7 @@ pub(super) fn runbooks<'a>(
                                 .map(|i| i.as_str().to_owned())
                                 .unwrap_or_default(),
                         },
-                        Some(proc_.clone()),
+                        Some(proc_),
                     ),
                     None => {
                         ctx.warnings.push(format!(
@@ -150,10 +150,23 @@ pub(super) fn runbooks<'a>(
             project: p.name(),
             dest_project: p.dest_id.clone(),
         };
-        let before_doc = before.clone().unwrap_or_default();
+        let before_doc = match before {
+            Some(d) => std::borrow::Cow::Borrowed(d),
+            None => std::borrow::Cow::Owned(RunbookProcess::default()),
+        };
         let merged = process::merge(ctx, &process_item, &owner, &source.steps, &before_doc.steps);
-        let mut desired = before_doc.clone();
-        desired.steps = merged.steps.into_iter().collect();
+        // The destination's document with the merged steps: its own steps are not copied.
+        let mut desired = RunbookProcess {
+            id: before_doc.id.clone(),
+            runbook_id: before_doc.runbook_id.clone(),
+            project_id: before_doc.project_id.clone(),
+            space_id: before_doc.space_id.clone(),
+            version: before_doc.version.clone(),
+            last_snapshot_id: before_doc.last_snapshot_id.clone(),
+            steps: merged.steps.into_iter().collect(),
+            links: before_doc.links.clone(),
+            extra: before_doc.extra.clone(),
+        };
         if before.is_none() {
             let rb_ref = ctx
                 .pending(crate::plan::Pending::Created { item: item.clone() })
@@ -163,16 +176,19 @@ pub(super) fn runbooks<'a>(
             desired.project_id = Field::Value(p.id_text(ctx).into());
         }
         let before_value = if before.is_some() {
-            to_value(&before_doc)
+            to_value(&*before_doc)
         } else {
             json!({})
         };
+        let desired = to_value(&desired);
+        // The digest is of the document before shims, as the snapshot's name records it.
+        let frozen = crate::digest_json(&desired);
         let mut op = update_op(
             ctx,
             process_item,
             process_target,
             &before_value,
-            to_value(&desired),
+            desired,
             "the steps differ from the source",
             "the steps match the source",
         );
@@ -192,7 +208,6 @@ pub(super) fn runbooks<'a>(
         };
         op.owner = Some(runbook_target.clone());
         let written = op.action() == OpAction::Update;
-        let frozen = crate::digest_json(&to_value(&desired));
         ctx.push(LayerName::RunbookProcesses, op);
         let has_packages = source
             .steps

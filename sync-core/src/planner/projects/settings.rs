@@ -3,7 +3,7 @@
 //! variable templates, deployment settings). Planned first, before anything the project
 //! owns, so the parts can name the project.
 
-use octopus_model::{name_key, Project, ResourceKind};
+use octopus_model::{same_name, Project, ResourceKind};
 use serde_json::{json, Value};
 
 use crate::context::{Ctx, DEFAULT_CHANNEL};
@@ -46,10 +46,7 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
             let mut templates = Vec::new();
             for t in source.templates.iter() {
                 let mut t = t.clone();
-                let existing = dest
-                    .templates
-                    .iter()
-                    .find(|d| name_key(&d.name) == name_key(&t.name));
+                let existing = dest.templates.iter().find(|d| same_name(&d.name, &t.name));
                 t.id = existing.map(|d| d.id.clone()).unwrap_or_default();
                 if let (Some(d), true) = (
                     existing,
@@ -60,11 +57,7 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
                 templates.push(t);
             }
             for d in dest.templates.iter() {
-                if !source
-                    .templates
-                    .iter()
-                    .any(|t| name_key(&t.name) == name_key(&d.name))
-                {
+                if !source.templates.iter().any(|t| same_name(&t.name, &d.name)) {
                     templates.push(d.clone());
                 }
             }
@@ -162,17 +155,13 @@ pub(super) fn settings<'s>(ctx: &mut Ctx<'_>, m: Match<'s, Project>) -> Option<P
             if source.is_config_as_code() {
                 ctx.clean(CleanupCategory::Skipped, &item, "the source project is version controlled; it is created as a database project without its git settings, and its git-backed process, runbooks and variables are not synced");
             }
-            let mut op = create_op(
-                ctx,
-                item.clone(),
-                body.clone(),
-                "missing on the destination",
-            );
+            let mut op = create_op(ctx, item.clone(), body, "missing on the destination");
             if let Some(c) = op.create_mut() {
                 c.secret_slots = slots;
             }
-            // Later updates of the new project start from the body as sent (shims applied).
-            let body = op.body().cloned().unwrap_or(body);
+            // Later updates of the new project start from the body as sent (shims applied);
+            // a create op always has one.
+            let body = op.body().cloned().unwrap_or_default();
             ctx.push(LayerName::Projects, op);
             ctx.record_create(&ItemRef::owned(
                 ResourceKind::Channel,

@@ -37,7 +37,7 @@ pub(super) fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &Proces
     let (before, target) = match (&p.dest_id, &p.dest) {
         (Some(id), Some(_)) => match variable_set_of(&ctx.dest.children, id) {
             Some(set) => (
-                set.clone(),
+                std::borrow::Cow::Borrowed(set),
                 Target::Existing {
                     id: set
                         .id
@@ -62,7 +62,7 @@ pub(super) fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &Proces
                 ..VariableSet::default()
             };
             (
-                doc,
+                std::borrow::Cow::Owned(doc),
                 Target::SideEffect {
                     owner: ItemRef::new(ResourceKind::Project, p.name()),
                     field: "VariableSetId".to_owned(),
@@ -84,10 +84,19 @@ pub(super) fn project_variables(ctx: &mut Ctx<'_>, p: &Planned<'_>, ids: &Proces
     let mut kept = merged.variables;
     let secret_slots =
         process::drop_removed_action_scopes(ctx, &item, &mut kept, merged.secret_slots);
-    let mut desired = before.clone();
-    desired.variables = kept.into_iter().collect();
+    // The destination's document with the merged values: its own are not copied.
+    let desired = VariableSet {
+        id: before.id.clone(),
+        owner_id: before.owner_id.clone(),
+        space_id: before.space_id.clone(),
+        version: before.version.clone(),
+        variables: kept.into_iter().collect(),
+        scope_values: before.scope_values.clone(),
+        links: before.links.clone(),
+        extra: before.extra.clone(),
+    };
     let before_value = if p.dest_id.is_some() {
-        to_value(&before)
+        to_value(&*before)
     } else {
         json!({})
     };

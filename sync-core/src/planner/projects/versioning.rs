@@ -1,6 +1,8 @@
 //! A project's versioning and automatic release creation, which name actions and
 //! channels: set once the process and channels exist, on new and existing projects alike.
 
+use std::borrow::Cow;
+
 use octopus_model::{Field, ResourceKind};
 use serde_json::Value;
 
@@ -16,20 +18,24 @@ use super::Planned;
 pub(super) fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
     let (body, target) = match (&p.create_body, &p.dest, &p.dest_id) {
         (Some(body), _, _) => (
-            body.clone(),
+            Cow::Borrowed(body),
             Target::Created {
                 item: ItemRef::new(ResourceKind::Project, p.name()),
             },
         ),
         (None, Some(dest), Some(id)) if !p.cac => (
-            p.settings_body.clone().unwrap_or_else(|| to_value(dest)),
+            match &p.settings_body {
+                Some(body) => Cow::Borrowed(body),
+                None => Cow::Owned(to_value(dest)),
+            },
             Target::Existing { id: id.clone() },
         ),
         _ => return,
     };
-    let body = &body;
+    let body: &Value = &body;
     let item = ItemRef::new(ResourceKind::Project, p.name());
-    let mut desired = body.clone();
+    // Copied only when a setting is laid over it: most projects have neither.
+    let mut desired: Option<Value> = None;
     let donor = p
         .source
         .versioning_strategy
@@ -46,7 +52,11 @@ pub(super) fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
             .map(|d| d.donor_package_step_id.clone())
             .unwrap_or_default();
         v.template = Field::Null;
-        set(&mut desired, "VersioningStrategy", to_value(&v));
+        set(
+            desired.get_or_insert_with(|| body.clone()),
+            "VersioningStrategy",
+            to_value(&v),
+        );
     }
     if let Some(arc) = p
         .source
@@ -74,18 +84,19 @@ pub(super) fn versioning(ctx: &mut Ctx<'_>, p: &Planned<'_>) {
                 if let Some((_, Some(id))) = other {
                     arc.channel_id.set(id.into());
                 }
-                set(&mut desired, "ReleaseCreationStrategy", to_value(&arc));
+                let desired = desired.get_or_insert_with(|| body.clone());
+                set(desired, "ReleaseCreationStrategy", to_value(&arc));
                 set(
-                    &mut desired,
+                    desired,
                     "AutoCreateRelease",
                     Value::Bool(p.source.auto_create_release.get_or(false)),
                 );
             }
         }
     }
-    if desired == *body {
+    let Some(desired) = desired.filter(|d| d != body) else {
         return;
-    }
+    };
     let op = update_op(
         ctx,
         item,

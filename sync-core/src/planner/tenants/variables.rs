@@ -4,8 +4,8 @@
 //! variable sets' templates exist.
 
 use octopus_model::{
-    name_key, ActionTemplateParameter, EnvironmentId, ProjectId, PropertyValue, ResourceKind,
-    TenantScopedVariables, TenantVariableValue,
+    name_key, same_name, ActionTemplateParameter, EnvironmentId, ProjectId, PropertyValue,
+    ResourceKind, TenantScopedVariables, TenantVariableValue,
 };
 use serde_json::Value;
 
@@ -94,7 +94,7 @@ fn template_id(
     })?;
     let dest = templates
         .iter()
-        .find(|t| name_key(&t.name) == name_key(&source.name))?;
+        .find(|t| same_name(&t.name, &source.name))?;
     Some((dest.clone(), dest.id.get()?.clone()))
 }
 

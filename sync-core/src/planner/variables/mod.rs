@@ -47,7 +47,7 @@ mod translate;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, Field, Lenient, ScopeField, Variable};
+use octopus_model::{name_key, same_name, Field, Lenient, ScopeField, Variable};
 
 use super::process::ProcessOwnerIds;
 use super::variable_contexts::{LabeledContext, Side};
@@ -306,9 +306,9 @@ fn prune(
     for (d, var) in dest.iter().enumerate() {
         // Narrowing (row 6) can still pair a value the source gives a narrower scope:
         // such a value is the source's, not removed from it.
-        let narrowable = incoming.iter().any(|t| {
-            !t.secret && name_key(&t.var.name) == name_key(&var.name) && same_value(var, &t.var)
-        });
+        let narrowable = incoming
+            .iter()
+            .any(|t| !t.secret && same_name(&t.var.name, &var.name) && same_value(var, &t.var));
         if probe.origin[d].is_some() || narrowable {
             kept.push(var.clone());
             continue;
