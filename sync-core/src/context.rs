@@ -25,8 +25,8 @@ pub const DEFAULT_CHANNEL: &str = octopus_model::owned::DEFAULT_CHANNEL;
 pub enum Resolved {
     /// The destination id.
     Id(String),
-    /// An item created earlier in the plan.
-    Pending(Pending),
+    /// An item created earlier in the plan, with its placeholder.
+    Pending(Pending, String),
     /// Not translatable, with the reason.
     Missing(String),
 }
@@ -36,7 +36,7 @@ impl Resolved {
     pub fn text(&self) -> Option<String> {
         match self {
             Resolved::Id(id) => Some(id.clone()),
-            Resolved::Pending(p) => Some(p.placeholder()),
+            Resolved::Pending(_, placeholder) => Some(placeholder.clone()),
             Resolved::Missing(_) => None,
         }
     }
@@ -244,9 +244,12 @@ impl<'a> Ctx<'a> {
     /// A pending reference, remembered so bodies can be scanned for its placeholder.
     pub fn pending(&mut self, pending: Pending) -> Resolved {
         let text = pending.placeholder();
-        self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
-        self.placeholders.insert(text, pending.clone());
-        Resolved::Pending(pending)
+        // Most references are to items already handed out: copy only a new one.
+        if !self.placeholders.contains_key(&text) {
+            self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
+            self.placeholders.insert(text.clone(), pending.clone());
+        }
+        Resolved::Pending(pending, text)
     }
 
     /// Finds the destination item of `kind` named `name`, or the create of it in the plan.
@@ -504,7 +507,7 @@ impl<'a> Ctx<'a> {
     pub fn decide(
         &self,
         mode: ScopeMode,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
         translated: Vec<(String, Resolved)>,
     ) -> ListDecision {
         if translated.is_empty() {
@@ -518,16 +521,14 @@ impl<'a> Ctx<'a> {
         let mut dropped = Vec::new();
         let mut reasons = Vec::new();
         for (name, r) in translated {
-            match r.text() {
-                Some(v) => {
+            match r {
+                Resolved::Id(v) | Resolved::Pending(_, v) => {
                     if !values.contains(&v) {
                         values.push(v)
                     }
                 }
-                None => {
-                    if let Resolved::Missing(reason) = r {
-                        reasons.push(reason);
-                    }
+                Resolved::Missing(reason) => {
+                    reasons.push(reason);
                     if !dropped.contains(&name) {
                         dropped.push(name);
                     }

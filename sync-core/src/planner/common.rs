@@ -210,7 +210,7 @@ pub fn translate_list<I: AsRef<str>>(
     item: &ItemRef,
     kind: ResourceKind,
     mode: ScopeMode,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
     ids: impl IntoIterator<Item = I>,
 ) -> Result<Vec<String>, String> {
     let mut translated = Vec::new();
@@ -225,7 +225,7 @@ pub fn apply_decision(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
     mode: ScopeMode,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
     translated: Vec<(String, Resolved)>,
 ) -> Result<Vec<String>, String> {
     match ctx.decide(mode, what, translated) {
@@ -270,7 +270,7 @@ pub fn translate_tags<I: AsRef<str>>(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
     mode: ScopeMode,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
     tags: impl IntoIterator<Item = I>,
 ) -> Result<Vec<String>, String> {
     let translated: Vec<(String, Resolved)> = tags

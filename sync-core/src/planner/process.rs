@@ -142,7 +142,7 @@ fn excluded_environments(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
     mode: ScopeMode,
-    what: &str,
+    what: &ActionPart<'_>,
     source: &Action,
 ) -> Result<Vec<String>, String> {
     let mut translated = Vec::new();
@@ -196,6 +196,19 @@ fn excluded_environments(
     }
 }
 
+/// `action "Name" environments`: what a message is about, written only when one is
+/// made (most actions translate without one).
+struct ActionPart<'a> {
+    action: &'a str,
+    part: &'static str,
+}
+
+impl std::fmt::Display for ActionPart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "action {:?} {}", self.action, self.part)
+    }
+}
+
 /// Builds the destination action for a source action; `Err` is the reason to leave it out.
 fn translate_action(
     ctx: &mut Ctx<'_>,
@@ -206,7 +219,10 @@ fn translate_action(
 ) -> Result<Translated, String> {
     let scoping = ctx.rules.scoping.clone();
     let mut action = source.clone();
-    let what = |w: &str| format!("action {:?} {w}", source.name);
+    let what = |part: &'static str| ActionPart {
+        action: &source.name,
+        part,
+    };
     match dest {
         Some(d) => {
             action.id = d.id.clone();

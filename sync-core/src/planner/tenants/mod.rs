@@ -11,7 +11,7 @@
 mod permissions;
 mod variables;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use octopus_model::{name_key, EnvironmentId, ProjectId, ResourceKind, Tenant};
 use serde_json::Value;
@@ -27,6 +27,11 @@ use crate::rules::ScopeMode;
 
 pub use permissions::team_permissions;
 pub use variables::{tenant_variables, SCOPED_COMMON_VARIABLES};
+
+/// An id as its type compares it: every character lower-cased.
+fn folded(id: &str) -> String {
+    id.chars().flat_map(char::to_lowercase).collect()
+}
 
 /// Whether a source project will be on the destination after the plan.
 fn project_will_exist(ctx: &Ctx<'_>, name: &str) -> bool {
@@ -51,13 +56,12 @@ fn connections(
             dropped.push(format!("project {name:?}"));
             continue;
         };
-        let what = format!("connection to {name:?}");
         let ids = translate_list(
             ctx,
             item,
             ResourceKind::Environment,
             ScopeMode::IgnoreMismatch,
-            &what,
+            &format_args!("connection to {name:?}"),
             envs.iter(),
         )
         .unwrap_or_default();
@@ -185,13 +189,25 @@ pub fn tenant_connections(ctx: &mut Ctx<'_>) {
             );
         }
         let mut desired = before.clone();
-        let mut map: BTreeMap<ProjectId, Vec<EnvironmentId>> = before
+        // The connections by folded project id (ids compare folded): a tenant connected
+        // to a thousand projects would otherwise fold both ids of every comparison of
+        // a thousand sorted-map lookups.
+        let mut map: Vec<(ProjectId, Vec<EnvironmentId>)> = before
             .project_environments
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let mut at: HashMap<String, usize> = map
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (folded(k.as_str()), i))
+            .collect();
         for (project, envs) in translated {
-            let entry = map.entry(ProjectId::new(project)).or_default();
+            let i = *at.entry(folded(&project)).or_insert_with(|| {
+                map.push((ProjectId::new(project), Vec::new()));
+                map.len() - 1
+            });
+            let entry = &mut map[i].1;
             for e in envs {
                 let e = EnvironmentId::new(e);
                 if !entry.contains(&e) {
@@ -199,7 +215,7 @@ pub fn tenant_connections(ctx: &mut Ctx<'_>) {
                 }
             }
         }
-        desired.project_environments = map.into();
+        desired.project_environments = map.into_iter().collect::<BTreeMap<_, _>>().into();
         let before_value = create_body.clone().unwrap_or_else(|| to_value(&before));
         let mut desired_value = create_body.unwrap_or_else(|| to_value(&before));
         set(

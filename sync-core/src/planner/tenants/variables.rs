@@ -141,12 +141,12 @@ pub fn tenant_variables(ctx: &mut Ctx<'_>) {
                     .cloned();
                 (Target::Existing { id: id.clone() }, doc, id)
             }
-            Resolved::Pending(p) => (
+            Resolved::Pending(_, placeholder) => (
                 Target::Created {
                     item: tenant_item.clone(),
                 },
                 None,
-                p.placeholder(),
+                placeholder,
             ),
             Resolved::Missing(_) => continue,
         };

@@ -67,6 +67,24 @@ pub(super) fn leave_alone_fields(ctx: &Ctx<'_>) -> BTreeSet<ScopeField> {
     .collect()
 }
 
+/// `value of "Name" scoped to environment`: what a message is about, written only when
+/// one is made (most scopes translate without one).
+struct ScopedValue<'a> {
+    name: &'a str,
+    field: &'a ScopeField,
+}
+
+impl std::fmt::Display for ScopedValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "value of {:?} scoped to {}",
+            self.name,
+            self.field.as_str().to_lowercase()
+        )
+    }
+}
+
 pub(super) fn translate_scope(
     ctx: &mut Ctx<'_>,
     item: &ItemRef,
@@ -78,11 +96,10 @@ pub(super) fn translate_scope(
         if values.is_empty() {
             continue;
         }
-        let what = format!(
-            "value of {:?} scoped to {}",
-            var.name,
-            field.as_str().to_lowercase()
-        );
+        let what = ScopedValue {
+            name: &var.name,
+            field,
+        };
         let mode = mode_for(ctx, field).unwrap_or(ScopeMode::SkipUnlessExactMatch);
         let translated = match field {
             ScopeField::Role => values.clone(),
