@@ -584,75 +584,168 @@ fn apply(
     version: &OctopusVersion,
     purpose: Purpose,
 ) -> Vec<AppliedShim> {
-    let mut applied = Vec::new();
     let name = body
         .get("Name")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    for row in rows_for(kind) {
-        let holds = row.version_holds(version);
-        walk(body, row.path, &mut |parent, key, path| {
-            let mut record = |effect: String| {
-                applied.push(AppliedShim {
-                    shim: row.id.to_owned(),
-                    path: path.render(),
-                    effect,
-                    why: row.why.to_owned(),
-                })
-            };
-            let missing = parent.get(key).is_none_or(Value::is_null);
-            match row.action {
-                ShimAction::Introduced(default) => {
-                    if !holds {
-                        if purpose == Purpose::Create && parent.remove(key).is_some() {
-                            record(format!(
-                                "dropped: the destination's version {version} predates it"
-                            ));
-                        }
-                    } else if let (Some(default), true) = (default, missing) {
-                        let value = default_value(default, parent, &name);
-                        record(format!("added {value}"));
-                        parent.insert(key.to_owned(), value);
-                    }
-                }
-                ShimAction::AddIfMissing(default) => {
-                    if holds && missing {
-                        let value = default_value(default, parent, &name);
-                        record(format!("added {value}"));
-                        parent.insert(key.to_owned(), value);
-                    }
-                }
-                ShimAction::RemoveOnCreate => {
-                    if purpose == Purpose::Create && parent.remove(key).is_some() {
-                        record("removed: not accepted on create".to_owned());
-                    }
-                }
-                ShimAction::NullToEmptyArray => {
-                    if parent.get(key).is_some_and(Value::is_null) {
-                        parent.insert(key.to_owned(), Value::Array(Vec::new()));
-                        record("null replaced by []".to_owned());
-                    }
-                }
-                ShimAction::RemoveNullEntries => {
-                    if let Some(Value::Object(map)) = parent.get_mut(key) {
-                        let nulls: Vec<String> = map
-                            .iter()
-                            .filter(|(_, v)| v.is_null())
-                            .map(|(k, _)| k.clone())
-                            .collect();
-                        for k in &nulls {
-                            map.remove(k);
-                        }
-                        if !nulls.is_empty() {
-                            record(format!("removed null entries {}", nulls.join(", ")));
-                        }
-                    }
-                }
+    // Rows whose paths lead to the same objects (every action of a process) are applied
+    // in one walk: each object is reached once, and there every row is applied in the
+    // table's order, as one walk per row would. A row changes only its own field of
+    // the object, so what each row finds is the same either way; what each changed is
+    // gathered per row and listed row by row, in the order a walk per row lists it.
+    let rows: Vec<(&VersionShim, &str)> = rows_for(kind)
+        .filter_map(|row| match row.path.last() {
+            Some(Key(last)) if acts(row, version, purpose) => Some((row, *last)),
+            // A row that cannot change this body (or whose path ends nowhere) is not
+            // walked at all.
+            _ => None,
+        })
+        .collect();
+    let mut applied: Vec<Vec<AppliedShim>> = vec![Vec::new(); rows.len()];
+    let mut first = 0;
+    while first < rows.len() {
+        let prefix = &rows[first].0.path[..rows[first].0.path.len() - 1];
+        let end = first
+            + rows[first..]
+                .iter()
+                .take_while(|(row, _)| &row.path[..row.path.len() - 1] == prefix)
+                .count();
+        let group = first..end;
+        walk_parents(body, prefix, &mut Vec::new(), &mut |parent, indices| {
+            for r in group.clone() {
+                let (row, key) = rows[r];
+                let path = ConcretePath {
+                    segs: row.path,
+                    indices,
+                };
+                apply_row(row, parent, key, &path, version, purpose, &name, &mut applied[r]);
             }
         });
+        first = end;
     }
-    applied
+    applied.into_iter().flatten().collect()
+}
+
+/// Whether a row can change a body for this version and purpose: one that cannot is
+/// not walked.
+fn acts(row: &VersionShim, version: &OctopusVersion, purpose: Purpose) -> bool {
+    let holds = row.version_holds(version);
+    match row.action {
+        ShimAction::Introduced(default) => {
+            if holds {
+                default.is_some()
+            } else {
+                purpose == Purpose::Create
+            }
+        }
+        ShimAction::AddIfMissing(_) => holds,
+        ShimAction::RemoveOnCreate => purpose == Purpose::Create,
+        ShimAction::NullToEmptyArray | ShimAction::RemoveNullEntries => true,
+    }
+}
+
+/// Applies one row to the object its path's last key lives in.
+#[allow(clippy::too_many_arguments)]
+fn apply_row(
+    row: &VersionShim,
+    parent: &mut Map<String, Value>,
+    key: &str,
+    path: &ConcretePath<'_>,
+    version: &OctopusVersion,
+    purpose: Purpose,
+    name: &str,
+    applied: &mut Vec<AppliedShim>,
+) {
+    let holds = row.version_holds(version);
+    let mut record = |effect: String| {
+        applied.push(AppliedShim {
+            shim: row.id.to_owned(),
+            path: path.render(),
+            effect,
+            why: row.why.to_owned(),
+        })
+    };
+    let missing = |parent: &Map<String, Value>| parent.get(key).is_none_or(Value::is_null);
+    match row.action {
+        ShimAction::Introduced(default) => {
+            if !holds {
+                if purpose == Purpose::Create && parent.remove(key).is_some() {
+                    record(format!(
+                        "dropped: the destination's version {version} predates it"
+                    ));
+                }
+            } else if let (Some(default), true) = (default, missing(parent)) {
+                let value = default_value(default, parent, name);
+                record(format!("added {value}"));
+                parent.insert(key.to_owned(), value);
+            }
+        }
+        ShimAction::AddIfMissing(default) => {
+            if holds && missing(parent) {
+                let value = default_value(default, parent, name);
+                record(format!("added {value}"));
+                parent.insert(key.to_owned(), value);
+            }
+        }
+        ShimAction::RemoveOnCreate => {
+            if purpose == Purpose::Create && parent.remove(key).is_some() {
+                record("removed: not accepted on create".to_owned());
+            }
+        }
+        ShimAction::NullToEmptyArray => {
+            if parent.get(key).is_some_and(Value::is_null) {
+                parent.insert(key.to_owned(), Value::Array(Vec::new()));
+                record("null replaced by []".to_owned());
+            }
+        }
+        ShimAction::RemoveNullEntries => {
+            if let Some(Value::Object(map)) = parent.get_mut(key) {
+                let nulls: Vec<String> = map
+                    .iter()
+                    .filter(|(_, v)| v.is_null())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in &nulls {
+                    map.remove(k);
+                }
+                if !nulls.is_empty() {
+                    record(format!("removed null entries {}", nulls.join(", ")));
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f(object, indices)` for every object `prefix` leads to (the objects the last
+/// key of a row's path lives in), with the index taken at each `[*]`.
+fn walk_parents(
+    value: &mut Value,
+    prefix: &[PathSeg],
+    indices: &mut Vec<usize>,
+    f: &mut dyn FnMut(&mut Map<String, Value>, &[usize]),
+) {
+    match prefix {
+        [] => {
+            if let Value::Object(map) = value {
+                f(map, indices);
+            }
+        }
+        [Key(k), rest @ ..] => {
+            if let Some(child) = value.get_mut(*k) {
+                walk_parents(child, rest, indices, f);
+            }
+        }
+        [Each, rest @ ..] => {
+            if let Value::Array(items) = value {
+                for (i, item) in items.iter_mut().enumerate() {
+                    indices.push(i);
+                    walk_parents(item, rest, indices, f);
+                    indices.pop();
+                }
+            }
+        }
+    }
 }
 
 /// A field a row's path reached: the row's path with the index of each `[*]` taken.

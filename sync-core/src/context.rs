@@ -542,10 +542,11 @@ impl<'a> Ctx<'a> {
                 widened: false,
             };
         }
-        let missing = format!("{what}: {}", reasons.join("; "));
+        // The reason is written only for a mode that reports it.
+        let missing = || format!("{what}: {}", reasons.join("; "));
         match mode {
-            ScopeMode::ErrorUnlessExactMatch => ListDecision::Error(missing),
-            ScopeMode::SkipUnlessExactMatch => ListDecision::Skip(missing),
+            ScopeMode::ErrorUnlessExactMatch => ListDecision::Error(missing()),
+            ScopeMode::SkipUnlessExactMatch => ListDecision::Skip(missing()),
             ScopeMode::IgnoreMismatch | ScopeMode::IgnoreMismatchOnNewLeaveExistingAlone => {
                 let widened = values.is_empty();
                 ListDecision::Keep {
@@ -563,8 +564,8 @@ impl<'a> Ctx<'a> {
                     widened: false,
                 }
             }
-            ScopeMode::ErrorUnlessPartialMatch => ListDecision::Error(missing),
-            ScopeMode::SkipUnlessPartialMatch => ListDecision::Skip(missing),
+            ScopeMode::ErrorUnlessPartialMatch => ListDecision::Error(missing()),
+            ScopeMode::SkipUnlessPartialMatch => ListDecision::Skip(missing()),
         }
     }
 

@@ -512,10 +512,9 @@ impl<'de> Deserialize<'de> for EnvironmentMap {
 impl EnvironmentMap {
     /// The destination names a source environment name maps to (itself when unmapped).
     pub fn map(&self, source_name: &str) -> Vec<String> {
-        let key = octopus_model::name_key(source_name);
         self.0
             .iter()
-            .find(|(k, _)| octopus_model::name_key(k) == key)
+            .find(|(k, _)| octopus_model::same_name(k, source_name))
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| vec![source_name.to_owned()])
     }

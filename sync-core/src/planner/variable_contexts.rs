@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, ResourceKind, ScopeField};
+use std::borrow::Cow;
+
+use octopus_model::{name_key, same_name, ResourceKind, ScopeField};
 
 use crate::index::NameIndex;
 use crate::resolve::DeploymentContext;
@@ -92,9 +94,15 @@ impl Side<'_> {
     }
 }
 
+/// Past this many values, [`mentioned`] tells repeats by their keys rather than by
+/// comparing each value with those before it.
+const FEW: usize = 16;
+
 fn mentioned<'a>(scopes: &[&'a ScopeMap], field: &ScopeField) -> Vec<&'a String> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
+    // A name's few values mention few distinct values: compared in place, no key is
+    // built for them.
+    let mut seen: Option<BTreeSet<String>> = None;
+    let mut out: Vec<&'a String> = Vec::new();
     for s in scopes {
         let also = if *field == ScopeField::Role {
             s.get(&ScopeField::TargetRole)
@@ -102,8 +110,15 @@ fn mentioned<'a>(scopes: &[&'a ScopeMap], field: &ScopeField) -> Vec<&'a String>
             None
         };
         for v in s.get(field).into_iter().chain(also).flatten() {
-            if seen.insert(name_key(v)) {
+            let new = match &mut seen {
+                Some(seen) => seen.insert(name_key(v)),
+                None => !out.iter().any(|o| same_name(o, v)),
+            };
+            if new {
                 out.push(v);
+                if seen.is_none() && out.len() > FEW {
+                    seen = Some(out.iter().map(|o| name_key(o)).collect());
+                }
             }
         }
     }
@@ -130,7 +145,8 @@ fn named_plus_other(
 ) -> Options {
     let values = mentioned(scopes, &field);
     if values.is_empty() {
-        return vec![(None, String::new())];
+        // No option but "any": [`expand`] leaves the contexts as they are.
+        return Vec::new();
     }
     let mut out: Options = vec![(None, String::new())];
     for v in values {
@@ -145,25 +161,29 @@ fn named_plus_other(
 /// dimensions.
 pub fn contexts(side: &Side<'_>, scopes: &[&ScopeMap]) -> Vec<LabeledContext> {
     let snap = side.snapshot;
-    let mut envs: Vec<(Option<String>, String)> = snap
+    // Borrowed from the snapshot: the contexts copy what they keep.
+    let mut envs: Vec<(Option<&str>, Cow<'_, str>)> = snap
         .environments
         .iter()
         .filter_map(|e| {
             e.id.get()
-                .map(|id| (Some(id.as_str().to_owned()), e.name.clone()))
+                .map(|id| (Some(id.as_str()), Cow::Borrowed(e.name.as_str())))
         })
         .collect();
-    let known: BTreeSet<String> = envs
-        .iter()
-        .filter_map(|(id, _)| id.as_deref().map(name_key))
-        .collect();
+    let known = envs.len();
     for v in mentioned(scopes, &ScopeField::Environment) {
-        if !known.contains(&name_key(v)) {
-            envs.push((Some(v.clone()), side.name(&ScopeField::Environment, v)));
+        let is_known = envs[..known]
+            .iter()
+            .any(|(id, _)| id.is_some_and(|id| same_name(id, v)));
+        if !is_known {
+            envs.push((
+                Some(v.as_str()),
+                Cow::Owned(side.name(&ScopeField::Environment, v)),
+            ));
         }
     }
     if envs.is_empty() {
-        envs.push((None, "(no environment)".to_owned()));
+        envs.push((None, Cow::Borrowed("(no environment)")));
     }
 
     let roles = mentioned(scopes, &ScopeField::Role);
@@ -173,6 +193,18 @@ pub fn contexts(side: &Side<'_>, scopes: &[&ScopeMap]) -> Vec<LabeledContext> {
 
     let mut out: Vec<LabeledContext> = Vec::new();
     for (env, env_label) in &envs {
+        let env = env.map(str::to_owned);
+        if roles.is_empty() && machines.is_empty() {
+            // No target to tell apart: the environment alone.
+            out.push(LabeledContext {
+                label: env_label.clone().into_owned(),
+                context: DeploymentContext {
+                    environment: env,
+                    ..DeploymentContext::default()
+                },
+            });
+            continue;
+        }
         // Targets: none, the relevant real ones (deduplicated by what values can see),
         // then one per named role.
         let mut targets: Vec<(Option<String>, Vec<String>, String)> =

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use octopus_model::{name_key, Variable};
 
 use super::translate::{scope_of, ScopeMap};
-use super::{labels, Base, Merge};
+use super::{has_key, labels, Base, Merge};
 use crate::plan::CleanupCategory;
 use crate::planner::variable_contexts::{contexts, LabeledContext};
 use crate::resolve::{resolve, same_value, DeploymentContext, Resolution};
@@ -54,7 +54,7 @@ impl Merge<'_> {
         let mut without = Vec::new();
         let mut with = Vec::new();
         for (i, v) in self.desired.iter().enumerate() {
-            if name_key(&v.name) != key {
+            if !has_key(&v.name, &key) {
                 continue;
             }
             with.push(v.clone());
@@ -65,7 +65,7 @@ impl Merge<'_> {
             });
         }
         // Values added so far count on both sides, except against the original.
-        for (v, _) in self.added.iter().filter(|(v, _)| name_key(&v.name) == key) {
+        for (v, _) in self.added.iter().filter(|(v, _)| has_key(&v.name, &key)) {
             with.push(v.clone());
             if base == Base::OtherChangesKept {
                 without.push(v.clone());
@@ -83,7 +83,7 @@ impl Merge<'_> {
     pub(super) fn incoming_scopes(&self, key: &str) -> Vec<ScopeMap> {
         self.incoming
             .iter()
-            .filter(|i| name_key(&i.var.name) == key)
+            .filter(|i| has_key(&i.var.name, &key))
             .map(|i| i.scope.clone())
             .collect()
     }
@@ -93,7 +93,7 @@ impl Merge<'_> {
         let key = name_key(&self.dest[d].name);
         self.desired[..d]
             .iter()
-            .filter(|v| name_key(&v.name) == key)
+            .filter(|v| has_key(&v.name, &key))
             .count()
     }
 
@@ -123,12 +123,12 @@ impl Merge<'_> {
             .desired
             .iter()
             .zip(&self.origin)
-            .filter(|(v, _)| name_key(&v.name) == key)
+            .filter(|(v, _)| has_key(&v.name, &key))
             .map(|(_, o)| *o)
             .chain(
                 self.added
                     .iter()
-                    .filter(|(v, _)| name_key(&v.name) == key)
+                    .filter(|(v, _)| has_key(&v.name, &key))
                     .map(|(_, t)| Some(*t)),
             )
             .collect();
@@ -185,7 +185,7 @@ impl Merge<'_> {
         let values: Vec<&Variable> = self
             .incoming
             .iter()
-            .filter(|i| name_key(&i.var.name) == key)
+            .filter(|i| has_key(&i.var.name, &key))
             .map(|i| &i.var)
             .collect();
         match resolve(values, context) {

@@ -45,6 +45,7 @@ mod guards;
 mod review;
 mod translate;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use octopus_model::{name_key, same_name, Field, Lenient, ScopeField, Variable};
@@ -190,11 +191,15 @@ pub fn merge(
         };
         // Prune first: a value the source no longer has and an earlier sync wrote is
         // left out before anything is decided, so additions see the set as it will be.
-        let (kept, removed) = match record {
-            Some(record) => prune(
-                dest, record, &incoming, &dest_side, &none, &leave, overwrite, &mut notes,
-            ),
-            None => (dest.to_vec(), Vec::new()),
+        // Without a record nothing is pruned: the destination's values are read in place.
+        let (kept, removed): (Cow<'_, [Variable]>, Vec<Variable>) = match record {
+            Some(record) => {
+                let (kept, removed) = prune(
+                    dest, record, &incoming, &dest_side, &none, &leave, overwrite, &mut notes,
+                );
+                (Cow::Owned(kept), removed)
+            }
+            None => (Cow::Borrowed(dest), Vec::new()),
         };
         let dest: &[Variable] = &kept;
         let by_name = names_of(dest);
@@ -258,6 +263,21 @@ pub fn merge(
         secret_slots,
         review,
         removed,
+    }
+}
+
+/// Whether `name`'s [`name_key`] is `key`, without building it: the merge compares
+/// every value's name with a key many times over.
+fn has_key(name: &str, key: &str) -> bool {
+    let name = name.trim();
+    if name.is_ascii() {
+        name.len() == key.len()
+            && name
+                .bytes()
+                .zip(key.bytes())
+                .all(|(n, k)| n.to_ascii_lowercase() == k)
+    } else {
+        name_key(name) == key
     }
 }
 
@@ -578,13 +598,13 @@ impl Merge<'_> {
             .desired
             .iter()
             .zip(&self.origin)
-            .filter(|(v, _)| name_key(&v.name) == key)
+            .filter(|(v, _)| has_key(&v.name, &key))
             .map(|(v, o)| (v, *o, true))
             .collect();
         out.extend(
             self.added
                 .iter()
-                .filter(|(v, _)| name_key(&v.name) == key)
+                .filter(|(v, _)| has_key(&v.name, &key))
                 .map(|(v, t)| (v, Some(*t), false)),
         );
         out

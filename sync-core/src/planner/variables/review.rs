@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use octopus_model::{name_key, Variable};
 
 use super::translate::{scope_of, ScopeMap};
-use super::Merge;
+use super::{has_key, Merge};
 use crate::plan::{ContextResolution, ResolvedValue, VariableReview};
 use crate::planner::variable_contexts::{contexts, pending_name, Side};
 use crate::resolve::{resolve, Resolution};
@@ -71,13 +71,13 @@ impl Merge<'_> {
                 .dest
                 .iter()
                 .chain(self.removed)
-                .filter(|v| name_key(&v.name) == key)
+                .filter(|v| has_key(&v.name, &key))
                 .collect();
             let after: Vec<&Variable> = self
                 .desired
                 .iter()
                 .chain(self.added.iter().map(|(v, _)| v))
-                .filter(|v| name_key(&v.name) == key)
+                .filter(|v| has_key(&v.name, &key))
                 .collect();
             let changed =
                 before.len() != after.len() || before.iter().zip(&after).any(|(b, a)| b != a);
