@@ -619,7 +619,16 @@ fn apply(
                     segs: row.path,
                     indices,
                 };
-                apply_row(row, parent, key, &path, version, purpose, &name, &mut applied[r]);
+                apply_row(
+                    row,
+                    parent,
+                    key,
+                    &path,
+                    version,
+                    purpose,
+                    &name,
+                    &mut applied[r],
+                );
             }
         });
         first = end;

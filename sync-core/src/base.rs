@@ -113,7 +113,14 @@ impl Fnv1a {
     }
 
     fn finish(&self) -> String {
-        format!("fnv1a64:{:016x}", self.0)
+        // `fnv1a64:` and 16 lower-case hex digits, as `{:016x}` writes them.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(24);
+        out.push_str("fnv1a64:");
+        for shift in (0..16).rev() {
+            out.push(char::from(HEX[((self.0 >> (shift * 4)) & 0xf) as usize]));
+        }
+        out
     }
 
     /// Feeds a JSON scalar (or a key, as a JSON string) in its compact text, without

@@ -2,7 +2,6 @@
 //! so far, and the translation of references from source ids to destination ids.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use octopus_model::{name_key, ResourceKind};
 use serde_json::Value;
@@ -244,10 +243,18 @@ impl<'a> Ctx<'a> {
     /// A pending reference, remembered so bodies can be scanned for its placeholder.
     pub fn pending(&mut self, pending: Pending) -> Resolved {
         let text = pending.placeholder();
-        // Most references are to items already handed out: copy only a new one.
-        if !self.placeholders.contains_key(&text) {
-            self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
-            self.placeholders.insert(text.clone(), pending.clone());
+        // Most references are to items already handed out: the map is written only for
+        // a new text (the latest reference with a text is the one its scans find).
+        match self.placeholders.get_mut(&text) {
+            Some(held) => {
+                if *held != pending {
+                    *held = pending.clone();
+                }
+            }
+            None => {
+                self.shaped &= text.starts_with(MARKER) && text.ends_with(')');
+                self.placeholders.insert(text.clone(), pending.clone());
+            }
         }
         Resolved::Pending(pending, text)
     }
@@ -337,11 +344,12 @@ impl<'a> Ctx<'a> {
                 return vec![(name.clone(), Resolved::Id(id.to_owned()))];
             }
         }
-        let names = if kind == ResourceKind::Environment {
-            self.rules.environment_map.map(&name)
-        } else {
-            vec![name.clone()]
-        };
+        if kind != ResourceKind::Environment {
+            // Only environments are mapped: the name is looked up as it is.
+            let r = self.find_dest(kind, &name);
+            return vec![(name, r)];
+        }
+        let names = self.rules.environment_map.map(&name);
         if names.is_empty() {
             return vec![(
                 name.clone(),
@@ -678,8 +686,7 @@ fn scan(
                     continue;
                 }
                 pointer.push('/');
-                // Writing to a String cannot fail.
-                let _ = write!(pointer, "{i}");
+                crate::diff::push_index(pointer, i);
                 scan(item, pointer, placeholders, out);
                 pointer.truncate(len);
             }

@@ -194,7 +194,9 @@ fn walk(
         (Some(Value::Array(ba)), Some(Value::Array(aa))) => {
             for i in 0..ba.len().max(aa.len()) {
                 let (bv, av) = (ba.get(i), aa.get(i));
-                let _ = write!(path, "[{i}]");
+                path.push('[');
+                push_index(path, i);
+                path.push(']');
                 if bv.is_some() && av.is_some() {
                     walk(path, bv, av, out, false);
                 } else {
@@ -241,32 +243,52 @@ pub fn strip_for_create(body: &mut Value, dest_space: Option<&str>) {
 
 /// JSON pointers of every sensitive-value object (`{"HasValue": true, …}`) in a body.
 pub fn sensitive_slots(body: &Value) -> Vec<String> {
-    fn scan(v: &Value, pointer: String, out: &mut Vec<String>) {
+    // `pointer` is grown and shrunk in place and copied only for a slot.
+    fn scan(v: &Value, pointer: &mut String, out: &mut Vec<String>) {
         match v {
             Value::Object(map) if map.contains_key("HasValue") => {
                 let set = map.get("HasValue") == Some(&Value::Bool(true));
-                set.then(|| out.push(pointer));
+                set.then(|| out.push(pointer.clone()));
             }
             Value::Object(map) => {
+                let len = pointer.len();
                 for (k, v) in map {
-                    scan(
-                        v,
-                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
-                        out,
-                    );
+                    pointer.push('/');
+                    if k.contains(['~', '/']) {
+                        pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    } else {
+                        pointer.push_str(k);
+                    }
+                    scan(v, pointer, out);
+                    pointer.truncate(len);
                 }
             }
             Value::Array(items) => {
+                let len = pointer.len();
                 for (i, v) in items.iter().enumerate() {
-                    scan(v, format!("{pointer}/{i}"), out);
+                    pointer.push('/');
+                    push_index(pointer, i);
+                    scan(v, pointer, out);
+                    pointer.truncate(len);
                 }
             }
             _ => {}
         }
     }
     let mut out = Vec::new();
-    scan(body, String::new(), &mut out);
+    scan(body, &mut String::new(), &mut out);
     out
+}
+
+/// Appends an array index in decimal, as `write!` would, without the formatting
+/// machinery: paths and pointers are built for every element of every body.
+pub(crate) fn push_index(out: &mut String, i: usize) {
+    if i < 10 {
+        out.push(char::from(b'0' + i as u8));
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{i}");
+    }
 }
 
 /// A create op for `body`, with shims applied and pending references found. Records the

@@ -817,7 +817,9 @@ pub fn merge(
     }
     let steps: Vec<Step> = ordered.into_iter().map(|(_, _, s)| s).collect();
     let mut secret_slots = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
+    // Only an action with a new secret has a slot: most processes have none to look for.
+    let with_new_secrets: &[Step] = if new_secrets.is_empty() { &[] } else { &steps };
+    for (i, step) in with_new_secrets.iter().enumerate() {
         for (j, action) in step.actions.iter().enumerate() {
             let action_key = name_key(&action.name);
             for (key, value) in action.properties.iter() {

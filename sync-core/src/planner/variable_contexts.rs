@@ -314,7 +314,15 @@ fn join_label(a: &str, b: &str) -> String {
     match (a.is_empty(), b.is_empty()) {
         (_, true) => a.to_owned(),
         (true, false) => b.to_owned(),
-        (false, false) => format!("{a} · {b}"),
+        (false, false) => {
+            // Written piece by piece: every context of a large set is labelled.
+            const JOIN: &str = " · ";
+            let mut label = String::with_capacity(a.len() + JOIN.len() + b.len());
+            label.push_str(a);
+            label.push_str(JOIN);
+            label.push_str(b);
+            label
+        }
     }
 }
 
@@ -329,10 +337,12 @@ fn expand<T>(
     let mut out = Vec::with_capacity(base.len() * options.len());
     for b in &base {
         for (value, label) in options {
-            let mut c = b.clone();
-            set(&mut c.context, value);
-            c.label = join_label(&b.label, label);
-            out.push(c);
+            let mut context = b.context.clone();
+            set(&mut context, value);
+            out.push(LabeledContext {
+                label: join_label(&b.label, label),
+                context,
+            });
         }
     }
     out

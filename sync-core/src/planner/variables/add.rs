@@ -118,9 +118,9 @@ impl Merge<'_> {
             // Collapsed into the value already there: its notes stand for both.
             return Consider::Skip(None);
         }
-        let mut scopes: Vec<ScopeMap> = current.iter().map(|(v, _, _)| scope_of(v)).collect();
-        scopes.extend(self.incoming_scopes(&name_key(name)));
-        let refs: Vec<&ScopeMap> = scopes.iter().collect();
+        // The scopes are read in place: contexts pass over fields with no values.
+        let mut refs: Vec<&ScopeMap> = current.iter().map(|(v, _, _)| &*v.scope).collect();
+        refs.extend(self.incoming_scopes(&name_key(name)));
         let universe = contexts(self.dest_side, &refs);
         let applies: Vec<(&LabeledContext, crate::resolve::Specificity)> = universe
             .iter()

@@ -71,20 +71,20 @@ impl Merge<'_> {
                 without.push(v.clone());
             }
         }
-        let mut scopes: Vec<ScopeMap> = without.iter().chain(&with).map(scope_of).collect();
-        scopes.extend(self.incoming_scopes(&key));
-        let refs: Vec<&ScopeMap> = scopes.iter().collect();
+        // The scopes are read in place: contexts pass over fields with no values.
+        let mut refs: Vec<&ScopeMap> = without.iter().chain(&with).map(|v| &*v.scope).collect();
+        refs.extend(self.incoming_scopes(&key));
         let universe = contexts(self.dest_side, &refs);
         (without, with, universe)
     }
 
     /// The translated scopes of the source's values of a name (by name key): the
     /// contexts the source tells apart must be told apart here too.
-    pub(super) fn incoming_scopes(&self, key: &str) -> Vec<ScopeMap> {
+    pub(super) fn incoming_scopes(&self, key: &str) -> Vec<&ScopeMap> {
         self.incoming
             .iter()
-            .filter(|i| has_key(&i.var.name, &key))
-            .map(|i| i.scope.clone())
+            .filter(|i| has_key(&i.var.name, key))
+            .map(|i| &i.scope)
             .collect()
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use octopus_model::{name_key, Variable};
 
-use super::translate::{scope_of, ScopeMap};
+use super::translate::ScopeMap;
 use super::{has_key, Merge};
 use crate::plan::{ContextResolution, ResolvedValue, VariableReview};
 use crate::planner::variable_contexts::{contexts, pending_name, Side};
@@ -84,8 +84,8 @@ impl Merge<'_> {
             if !changed {
                 continue;
             }
-            let scopes: Vec<ScopeMap> = before.iter().chain(&after).map(|v| scope_of(v)).collect();
-            let refs: Vec<&ScopeMap> = scopes.iter().collect();
+            // The scopes are read in place: contexts pass over fields with no values.
+            let refs: Vec<&ScopeMap> = before.iter().chain(&after).map(|v| &*v.scope).collect();
             let added: Vec<&Variable> = self.added.iter().map(|(v, _)| v).collect();
             let rows = contexts(self.dest_side, &refs)
                 .into_iter()
