@@ -349,7 +349,19 @@ impl<'a> Ctx<'a> {
             let r = self.find_dest(kind, &name);
             return vec![(name, r)];
         }
-        let names = self.rules.environment_map.map(&name);
+        // The mapped names are read from the rules, not copied.
+        let rules = self.rules;
+        let mapped = rules
+            .environment_map
+            .0
+            .iter()
+            .find(|(k, _)| octopus_model::same_name(k, &name))
+            .map(|(_, v)| v.as_slice());
+        let Some(names) = mapped else {
+            // Unmapped: the environment of the same name.
+            let r = self.find_dest(kind, &name);
+            return vec![(name, r)];
+        };
         if names.is_empty() {
             return vec![(
                 name.clone(),
@@ -360,9 +372,9 @@ impl<'a> Ctx<'a> {
             )];
         }
         names
-            .into_iter()
+            .iter()
             .map(|n| {
-                let r = self.find_dest(kind, &n);
+                let r = self.find_dest(kind, n);
                 (name.clone(), r)
             })
             .collect()

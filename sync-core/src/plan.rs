@@ -323,13 +323,53 @@ pub enum Pending {
 impl Pending {
     /// The placeholder text a body holds until the reference is resolved.
     pub fn placeholder(&self) -> String {
+        // Written piece by piece (a plan hands out thousands): the same text as
+        // `format!("(pending {item})")` and the like.
+        let mut out = String::with_capacity(64);
+        out.push_str("(pending ");
         match self {
-            Pending::Created { item } => format!("(pending {item})"),
+            Pending::Created { item } => push_item(&mut out, item),
             Pending::Action { process, action } => {
-                format!("(pending action {action:?} of {:?})", process.as_str())
+                out.push_str("action ");
+                push_quoted(&mut out, action);
+                out.push_str(" of ");
+                push_quoted(&mut out, process.as_str());
             }
-            Pending::TemplateVersion { item } => format!("(pending version of {item})"),
+            Pending::TemplateVersion { item } => {
+                out.push_str("version of ");
+                push_item(&mut out, item);
+            }
         }
+        out.push(')');
+        out
+    }
+}
+
+/// Appends an item as its `Display` writes it.
+fn push_item(out: &mut String, item: &ItemRef) {
+    out.push_str(item.kind.label());
+    out.push(' ');
+    push_quoted(out, &item.name);
+    if let Some(owner) = &item.owner {
+        out.push_str(" of ");
+        push_quoted(out, owner);
+    }
+}
+
+/// Appends `text` as `{:?}` writes it: printable ASCII other than `"` and `\` stands
+/// for itself between quotes; anything else goes through `Debug`.
+fn push_quoted(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{text:?}");
     }
 }
 
