@@ -358,7 +358,7 @@ fn push_item(out: &mut String, item: &ItemRef) {
 
 /// Appends `text` as `{:?}` writes it: printable ASCII other than `"` and `\` stands
 /// for itself between quotes; anything else goes through `Debug`.
-fn push_quoted(out: &mut String, text: &str) {
+pub(crate) fn push_quoted(out: &mut String, text: &str) {
     if text
         .bytes()
         .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')

@@ -390,7 +390,13 @@ fn translate_action(
         .unwrap_or_default();
     let place = RefPlace {
         item,
-        what: format!("action {:?}", source.name),
+        what: {
+            // `action "Name"`, without the formatting machinery: one per action.
+            let mut what = String::with_capacity(source.name.len() + 9);
+            what.push_str("action ");
+            crate::plan::push_quoted(&mut what, &source.name);
+            what
+        },
         project: Some((owner.project, owner.dest_project.as_deref())),
     };
     references::translate_properties(ctx, &place, &mut action.properties, &parameters)?;

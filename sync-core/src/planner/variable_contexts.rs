@@ -151,7 +151,11 @@ fn named_plus_other(
     let mut out: Options = vec![(None, String::new())];
     for v in values {
         let name = side.name(&field, v);
-        out.push((Some(v.clone()), format!("{what} {name}")));
+        let mut label = String::with_capacity(what.len() + 1 + name.len());
+        label.push_str(what);
+        label.push(' ');
+        label.push_str(&name);
+        out.push((Some(v.clone()), label));
     }
     out
 }

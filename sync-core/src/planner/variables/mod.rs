@@ -438,11 +438,8 @@ impl Merge<'_> {
         self.origin.contains(&Some(t))
     }
 
-    fn dest_of(&self, name: &str) -> Vec<usize> {
-        self.by_name
-            .get(&name_key(name))
-            .cloned()
-            .unwrap_or_default()
+    fn dest_of(&self, name: &str) -> &[usize] {
+        self.by_name.get(&name_key(name)).map_or(&[], Vec::as_slice)
     }
 
     /// Rows 1–5: pairs by exact translated scope, preferring equal values, then the same
@@ -468,7 +465,7 @@ impl Merge<'_> {
                     continue;
                 }
                 let inc = &self.incoming[t];
-                let found = self.dest_of(&inc.var.name).into_iter().find(|&d| {
+                let found = self.dest_of(&inc.var.name).iter().copied().find(|&d| {
                     self.origin[d].is_none()
                         && scopes_equal(&scope_of(&self.dest[d]), &inc.scope, ignored)
                         && test(&self.dest[d], inc)
@@ -544,7 +541,7 @@ impl Merge<'_> {
                 continue;
             }
             let mut candidates = Vec::new();
-            for d in self.dest_of(&inc.var.name) {
+            for &d in self.dest_of(&inc.var.name) {
                 let dv = &self.dest[d];
                 if self.origin[d].is_some() || !same_value(dv, &inc.var) {
                     continue;
