@@ -726,13 +726,16 @@ fn apply_row(
     }
 }
 
+/// Called with an object a row's path leads to and the indices taken on the way.
+type ParentVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &[usize]) + 'a;
+
 /// Calls `f(object, indices)` for every object `prefix` leads to (the objects the last
 /// key of a row's path lives in), with the index taken at each `[*]`.
 fn walk_parents(
     value: &mut Value,
     prefix: &[PathSeg],
     indices: &mut Vec<usize>,
-    f: &mut dyn FnMut(&mut Map<String, Value>, &[usize]),
+    f: &mut ParentVisitor<'_>,
 ) {
     match prefix {
         [] => {
