@@ -9,37 +9,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{keyed, portal_edit, DEST_KEY, SOURCE_KEY};
-use octopus_fake::{FakeServer, Seed};
-use octosync::cli::{apply_config, Conversation, SyncOutcome};
-use octosync::config::SyncConfig;
+use common::{portal_edit, Cli, Yes};
+use octopus_fake::FakeServer;
+use octosync::cli::{apply_config, SyncOutcome};
 use octosync::incremental::{check, Verdict};
-use octosync::runner::{run, Mode, RunProgress, Unwatched};
+use octosync::runner::{run, Mode};
 use proptest::prelude::*;
 use serde_json::json;
-use sync_core::Plan;
-
-/// Applies everything, as `apply --yes` does.
-struct Yes;
-
-impl Conversation for Yes {
-    fn progress(&self) -> &dyn RunProgress {
-        &Unwatched
-    }
-    fn say(&self, _text: &str) {}
-    fn approve(
-        &self,
-        _names: &[String],
-        plans: &[Plan],
-    ) -> Result<Option<Vec<bool>>, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Some(vec![true; plans.len()]))
-    }
-    fn approve_follow_up(&self, _names: &[String], _plans: &[Plan]) -> bool {
-        true
-    }
-}
 
 /// An edit a person makes through the portal.
 #[derive(Clone, Copy, Debug)]
@@ -116,22 +92,9 @@ async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n
 }
 
 async fn case(edits: Vec<Edit>) -> Result<(), TestCaseError> {
-    let version = Some("2026.1.2000");
-    let source = FakeServer::start(keyed(Seed::DevTest, SOURCE_KEY, version))
-        .await
-        .expect("fake starts");
-    let destination = FakeServer::start(keyed(Seed::StagingProduction, DEST_KEY, version))
-        .await
-        .expect("fake starts");
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("sync.toml");
-    let text = octosync::demo::DEMO_CONFIG
-        .replace("http://127.0.0.1:8065", source.url())
-        .replace("http://127.0.0.1:8066", destination.url());
-    std::fs::write(&path, &text).unwrap();
-    std::env::set_var("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY);
-    std::env::set_var("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY);
-    let config = SyncConfig::load(&path).unwrap();
+    let i = Cli::start(Some("2026.1.2000"), |c| c).await;
+    let (source, destination) = (&i.source, &i.destination);
+    let (config, text) = i.load();
     let bytes = text.as_bytes();
 
     let first = apply_config(&config, bytes, false, &Yes).await.unwrap();
@@ -145,7 +108,7 @@ async fn case(edits: Vec<Edit>) -> Result<(), TestCaseError> {
     );
 
     for (n, edit) in edits.iter().enumerate() {
-        apply_edit(&source, &destination, *edit, n).await;
+        apply_edit(source, destination, *edit, n).await;
     }
     let verdicts = check(&config, bytes).await;
     let full = run(&config, &Mode::Plan).await.unwrap();

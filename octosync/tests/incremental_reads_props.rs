@@ -10,38 +10,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{keyed, portal_edit, DEST_KEY, PERSON, SOURCE_KEY};
-use octopus_fake::{FakeServer, Seed};
-use octosync::cli::{apply_config, Conversation};
-use octosync::config::SyncConfig;
+use common::{portal_edit, Cli, Yes, PERSON};
+use octopus_fake::FakeServer;
+use octosync::cli::apply_config;
 use octosync::incremental::Memories;
 use octosync::known::HowRead;
-use octosync::runner::{plan_all, run, Mode, RunProgress, Unwatched};
+use octosync::runner::{plan_all, run, Mode, Unwatched};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sync_core::Plan;
-
-/// Applies everything, as `apply --yes` does.
-struct Yes;
-
-impl Conversation for Yes {
-    fn progress(&self) -> &dyn RunProgress {
-        &Unwatched
-    }
-    fn say(&self, _text: &str) {}
-    fn approve(
-        &self,
-        _names: &[String],
-        plans: &[Plan],
-    ) -> Result<Option<Vec<bool>>, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Some(vec![true; plans.len()]))
-    }
-    fn approve_follow_up(&self, _names: &[String], _plans: &[Plan]) -> bool {
-        true
-    }
-}
 
 /// Which instance an edit is made on.
 #[derive(Clone, Copy, Debug)]
@@ -251,22 +228,9 @@ fn as_json(plan: &Plan) -> Value {
 }
 
 async fn case(steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let version = Some("2026.1.2000");
-    let source = FakeServer::start(keyed(Seed::DevTest, SOURCE_KEY, version))
-        .await
-        .expect("fake starts");
-    let destination = FakeServer::start(keyed(Seed::StagingProduction, DEST_KEY, version))
-        .await
-        .expect("fake starts");
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("sync.toml");
-    let text = octosync::demo::DEMO_CONFIG
-        .replace("http://127.0.0.1:8065", source.url())
-        .replace("http://127.0.0.1:8066", destination.url());
-    std::fs::write(&path, &text).unwrap();
-    std::env::set_var("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY);
-    std::env::set_var("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY);
-    let config = SyncConfig::load(&path).unwrap();
+    let i = Cli::start(Some("2026.1.2000"), |c| c).await;
+    let (source, destination) = (&i.source, &i.destination);
+    let (config, text) = i.load();
     let bytes = text.as_bytes();
     apply_config(&config, bytes, false, &Yes).await.unwrap();
 
@@ -281,7 +245,7 @@ async fn case(steps: Vec<Step>) -> Result<(), TestCaseError> {
         };
         for edit in &edits {
             n += 1;
-            apply_edit(&source, &destination, *edit, n).await;
+            apply_edit(source, destination, *edit, n).await;
         }
         let memories = Memories::load(&config, false);
         prop_assert!(memories.all_known(), "the state knows both instances");

@@ -125,6 +125,15 @@ impl Cli {
         self.dir.path().join("sync.toml")
     }
 
+    /// The config as a library run loads it (the API keys set in this process's
+    /// environment), and its text.
+    pub fn load(&self) -> (octosync::SyncConfig, String) {
+        std::env::set_var("OCTOSYNC_SOURCE_API_KEY", SOURCE_KEY);
+        std::env::set_var("OCTOSYNC_DESTINATION_API_KEY", DEST_KEY);
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        (octosync::SyncConfig::load(&self.config()).unwrap(), text)
+    }
+
     /// Runs the binary (`CONFIG` in `args` stands for the config file) on a blocking
     /// thread: the fakes are served by the test's runtime.
     pub async fn octosync(&self, args: &[&str]) -> std::process::Output {
@@ -210,4 +219,24 @@ pub async fn edit_description(
         |d| d["Description"] = Value::String(description.to_owned()),
     )
     .await
+}
+
+/// A conversation that applies everything, as `apply --yes` does.
+pub struct Yes;
+
+impl octosync::cli::Conversation for Yes {
+    fn progress(&self) -> &dyn octosync::runner::RunProgress {
+        &octosync::runner::Unwatched
+    }
+    fn say(&self, _text: &str) {}
+    fn approve(
+        &self,
+        _names: &[String],
+        plans: &[sync_core::Plan],
+    ) -> Result<Option<Vec<bool>>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Some(vec![true; plans.len()]))
+    }
+    fn approve_follow_up(&self, _names: &[String], _plans: &[sync_core::Plan]) -> bool {
+        true
+    }
 }
