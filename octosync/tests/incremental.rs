@@ -7,6 +7,7 @@
 mod common;
 
 use common::{by_name, client, edit_description, portal_edit, text, Cli};
+use octopus_client::OctopusRead;
 use octopus_model::ResourceKind;
 use serde_json::Value;
 
@@ -212,6 +213,26 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
         "{}",
         text(&apply.stderr)
     );
+    // Read back: the source's description landed, the destination's own value stayed
+    // (`overwrite_existing_variables = "never"`).
+    let dest = client(&i.destination);
+    let octofx = by_name(&dest, ResourceKind::Project, "OctoFX").await;
+    assert_eq!(octofx["Description"], "edited in the portal");
+    let set = dest
+        .get_raw(
+            ResourceKind::VariableSet,
+            octofx["VariableSetId"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        set["Variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["Value"] == "a local value"),
+        "{set:#}"
+    );
     let before = counts(&i);
     let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
     assert!(
@@ -261,6 +282,24 @@ async fn one_new_value_on_the_source_is_synced_in_eight_requests() {
     // it (the events since, the variable set as written).
     let (source_requests, destination_requests) = served(&i, before_all);
     assert_eq!((source_requests, destination_requests), (3, 5));
+    // What the destination holds, read back: the new value, in OctoFX's set.
+    let dest = client(&i.destination);
+    let dest_octofx = by_name(&dest, ResourceKind::Project, "OctoFX").await;
+    let set = dest
+        .get_raw(
+            ResourceKind::VariableSet,
+            dest_octofx["VariableSetId"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    let added: Vec<&Value> = set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["Name"] == "Added.ByHand")
+        .collect();
+    assert_eq!(added.len(), 1, "{set:#}");
+    assert_eq!(added[0]["Value"], "new");
     let quiet = i.octosync(&["plan", "-c", "CONFIG"]).await;
     assert!(
         text(&quiet.stdout).contains("nothing changed on the source"),
