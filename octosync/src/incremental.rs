@@ -80,6 +80,21 @@ async fn newest(
         })
 }
 
+/// Whether an in-sync record still speaks for this run: made with the config of
+/// `digest` and this octosync (other rules or another planner may plan otherwise).
+fn stands(s: &InSync, digest: &str) -> Result<(), String> {
+    if s.config_digest != digest {
+        return Err("sync.toml changed since the last sync".into());
+    }
+    if s.tool_version != crate::saved::TOOL_VERSION {
+        return Err(format!(
+            "the last sync was made by octosync {}",
+            s.tool_version
+        ));
+    }
+    Ok(())
+}
+
 /// The digest a state records of the config a sync ran with.
 pub fn config_digest(config_bytes: &[u8]) -> String {
     sync_core::digest_bytes(config_bytes)
@@ -115,38 +130,34 @@ pub async fn check(config: &SyncConfig, config_bytes: &[u8]) -> Vec<Verdict> {
             }
             (Some(d), Some(_)) => match &d.in_sync {
                 None => Verdict::Read("the last sync did not end in sync".into()),
-                Some(s) if s.config_digest != digest => {
-                    Verdict::Read("sync.toml changed since the last sync".into())
-                }
-                Some(s) if s.tool_version != crate::saved::TOOL_VERSION => Verdict::Read(format!(
-                    "the last sync was made by octosync {}",
-                    s.tool_version
-                )),
-                Some(s) => {
-                    let source_now = match &source_event {
-                        Some(found) => found.clone(),
-                        None => {
-                            let found = newest(&config.source, source_state, config).await;
-                            source_event = Some(found.clone());
-                            found
-                        }
-                    };
-                    match source_now {
-                        Err(e) => Verdict::Read(e),
-                        Ok(now) if now != s.source_event => Verdict::Read(format!(
-                            "the source's audit log moved (event {} then, {now} now)",
-                            s.source_event
-                        )),
-                        Ok(_) => match newest(&dest.instance, &d.instance, config).await {
+                Some(s) => match stands(s, &digest) {
+                    Err(why) => Verdict::Read(why),
+                    Ok(()) => {
+                        let source_now = match &source_event {
+                            Some(found) => found.clone(),
+                            None => {
+                                let found = newest(&config.source, source_state, config).await;
+                                source_event = Some(found.clone());
+                                found
+                            }
+                        };
+                        match source_now {
                             Err(e) => Verdict::Read(e),
-                            Ok(now) if now != s.destination_event => Verdict::Read(format!(
-                                "the destination's audit log moved (event {} then, {now} now)",
-                                s.destination_event
+                            Ok(now) if now != s.source_event => Verdict::Read(format!(
+                                "the source's audit log moved (event {} then, {now} now)",
+                                s.source_event
                             )),
-                            Ok(_) => Verdict::Unchanged(s.clone()),
-                        },
+                            Ok(_) => match newest(&dest.instance, &d.instance, config).await {
+                                Err(e) => Verdict::Read(e),
+                                Ok(now) if now != s.destination_event => Verdict::Read(format!(
+                                    "the destination's audit log moved (event {} then, {now} now)",
+                                    s.destination_event
+                                )),
+                                Ok(_) => Verdict::Unchanged(s.clone()),
+                            },
+                        }
                     }
-                }
+                },
             },
         };
         out.push(verdict);
@@ -429,14 +440,8 @@ impl Memories {
             let Some(s) = in_sync else {
                 return quiet(&format!("the last sync of {name} did not end in sync"));
             };
-            if s.config_digest != digest {
-                return quiet("sync.toml changed since the last sync");
-            }
-            if s.tool_version != crate::saved::TOOL_VERSION {
-                return quiet(&format!(
-                    "the last sync was made by octosync {}",
-                    s.tool_version
-                ));
+            if let Err(why) = stands(s, &digest) {
+                return quiet(&why);
             }
             if source.position() != Some(s.source_event)
                 || memory.position() != Some(s.destination_event)

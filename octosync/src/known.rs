@@ -135,6 +135,10 @@ impl Memory {
         self.lock().known.clone()
     }
 
+    fn take_known(&self) -> Option<Known> {
+        self.lock().known.take()
+    }
+
     /// Whether anything is known (without copying it).
     pub fn knows(&self) -> bool {
         self.lock().known.is_some()
@@ -537,7 +541,10 @@ where
         source: Box::new(source),
     };
     let mut read_log = None;
-    let why = match memory.known() {
+    // Taken, not copied: the read puts back what it finds (a failed read leaves nothing
+    // known, so the next one reads everything).
+    let had_known = memory.knows();
+    let why = match memory.take_known() {
         Some(known) if known.kinds == *kinds => {
             let from = known.position;
             match reader.audit_events_from(from).await.map_err(log_error)? {
@@ -563,7 +570,7 @@ where
         Some(_) => "the selection reads other kinds than the last read".to_owned(),
         None => "nothing is known of it yet".to_owned(),
     };
-    let fresh_start = match memory.knows() {
+    let fresh_start = match had_known {
         false => memory.start(),
         true => None,
     };
@@ -705,14 +712,15 @@ async fn bring_up_to_date(
 /// The layout of a saved [`Known`] this build reads and writes.
 const KNOWN_FORMAT: u32 = 1;
 
+/// A saved [`Known`] (`K` is `Known` when read, `&Known` when written).
 #[derive(Serialize, Deserialize)]
-struct Saved {
+struct Saved<K> {
     format: u32,
     tool_version: String,
     url: String,
     space: String,
     #[serde(flatten)]
-    known: Known,
+    known: K,
 }
 
 impl Memory {
@@ -735,7 +743,7 @@ impl Memory {
                 return Memory::new();
             }
         };
-        match serde_json::from_slice::<Saved>(&text) {
+        match serde_json::from_slice::<Saved<Known>>(&text) {
             Ok(saved)
                 if saved.format == KNOWN_FORMAT
                     && saved.tool_version == crate::saved::TOOL_VERSION
@@ -759,7 +767,9 @@ impl Memory {
     /// old file or the new one). Knowing nothing removes the file.
     pub fn save(&self, dir: &Path, url: &str, space: &str) -> Result<(), crate::state::StateError> {
         let path = Self::file(dir, url, space);
-        let Some(known) = self.known() else {
+        // Serialized under the lock rather than copied out of it.
+        let inner = self.lock();
+        let Some(known) = inner.known.as_ref() else {
             return match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(crate::state::StateError::Write {
