@@ -324,6 +324,15 @@ pub async fn settle(
     out
 }
 
+/// `n` and `word`, plural unless `n` is 1.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 const NOTHING_MOVED: &str = "no audit log moved since the last read";
 
 /// What the state directory knows of every live instance of a config (see
@@ -458,29 +467,43 @@ impl Memories {
     /// Why a run read what it read, in a phrase: the first instance whose log moved
     /// since what was known of it (or that was read in full), and how it was read.
     pub fn why_read(&self, config: &SyncConfig) -> String {
-        let mut instances = vec![("source", config.source.display_name(), &self.source)];
-        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
-            instances.push(("destination", dest.instance.display_name(), memory));
-        }
-        for (role, name, memory) in instances {
-            let Some(first) = memory.as_ref().and_then(|m| m.reads().into_iter().next()) else {
-                continue;
-            };
-            match first {
-                HowRead::Unchanged => continue,
-                HowRead::Changes { events, documents } => {
+        for (role, instance, memory) in self.instances(config) {
+            let name = instance.display_name();
+            match Self::first_read(memory) {
+                None | Some(HowRead::Unchanged) => continue,
+                Some(HowRead::Changes { events, documents }) => {
                     return format!(
-                        "read only what changed: the {role}'s audit log moved ({name}: {events} event{}, {documents} document{} re-read)",
-                        if events == 1 { "" } else { "s" },
-                        if documents == 1 { "" } else { "s" },
-                    )
+                    "read only what changed: the {role}'s audit log moved ({name}: {}, {} re-read)",
+                    plural(events, "event"),
+                    plural(documents, "document"),
+                )
                 }
-                HowRead::Everything(why) => {
+                Some(HowRead::Everything(why)) => {
                     return format!("read everything: {why} ({name})");
                 }
             }
         }
         format!("read only what changed: {NOTHING_MOVED}")
+    }
+
+    /// Every instance of `config` with its role, in order, and its memory (`None` for a
+    /// snapshot directory).
+    fn instances<'a>(
+        &'a self,
+        config: &'a SyncConfig,
+    ) -> impl Iterator<Item = (&'static str, &'a InstanceConfig, &'a Option<Memory>)> {
+        std::iter::once(("source", &config.source, &self.source)).chain(
+            config
+                .destinations
+                .iter()
+                .zip(&self.destinations)
+                .map(|(d, m)| ("destination", &d.instance, m)),
+        )
+    }
+
+    /// How the first read through `memory` went, if there was one.
+    fn first_read(memory: &Option<Memory>) -> Option<HowRead> {
+        memory.as_ref()?.reads().into_iter().next()
     }
 
     /// Whether every live instance's memory knows its space (so no checkpoint has to
@@ -581,43 +604,33 @@ impl Memories {
 
     /// One line per instance that was read through its memory: what was read and why.
     pub fn describe(&self, config: &SyncConfig) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut line = |name: String, memory: &Option<Memory>| {
-            let Some(first) = memory.as_ref().and_then(|m| m.reads().into_iter().next()) else {
-                return;
-            };
-            out.push(match first {
-                HowRead::Unchanged => format!("{name}: nothing changed since the last read"),
-                HowRead::Changes { events, documents } => format!(
-                    "{name}: re-read {documents} document{} named by {events} audit-log event{}",
-                    if documents == 1 { "" } else { "s" },
-                    if events == 1 { "" } else { "s" }
-                ),
-                HowRead::Everything(why) => format!("{name}: read everything ({why})"),
-            });
-        };
-        line(config.source.display_name(), &self.source);
-        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
-            line(dest.instance.display_name(), memory);
-        }
-        out
+        self.instances(config)
+            .filter_map(|(_, instance, memory)| {
+                let name = instance.display_name();
+                Some(match Self::first_read(memory)? {
+                    HowRead::Unchanged => format!("{name}: nothing changed since the last read"),
+                    HowRead::Changes { events, documents } => format!(
+                        "{name}: re-read {} named by {}",
+                        plural(documents, "document"),
+                        plural(events, "audit-log event")
+                    ),
+                    HowRead::Everything(why) => format!("{name}: read everything ({why})"),
+                })
+            })
+            .collect()
     }
 
     /// Keeps what each memory knows in the state directory for the next run; a memory
     /// that cannot be kept is a warning (the next run reads that instance in full).
     pub fn save(&self, config: &SyncConfig) {
         let dir = config.state_dir();
-        let keep = |instance: &InstanceConfig, memory: &Option<Memory>| {
+        for (_, instance, memory) in self.instances(config) {
             let (Some(memory), Some(url)) = (memory, &instance.url) else {
-                return;
+                continue;
             };
             if let Err(e) = memory.save(&dir, url.as_str(), &instance.space) {
                 tracing::warn!(instance = %instance.display_name(), error = %e, "cannot keep what was read for the next run");
             }
-        };
-        keep(&config.source, &self.source);
-        for (dest, memory) in config.destinations.iter().zip(&self.destinations) {
-            keep(&dest.instance, memory);
         }
     }
 }
