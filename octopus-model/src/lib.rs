@@ -68,7 +68,7 @@ pub use collection::Collection;
 pub use decode::{decode, decode_value, DecodeError};
 pub use field::{Dict, Extra, Field, Lenient, List, Omit};
 pub use ids::*;
-pub use resource::{name_key, same_name, Resource, ResourceKind, ResourceScope};
+pub use resource::{name_key, same_name, NameKey, Resource, ResourceKind, ResourceScope};
 pub use resources::freezes::{DeploymentFreeze, TenantProjectEnvironment};
 pub use resources::infrastructure::{
     Account, AccountType, Certificate, Environment, Feed, FeedType, Machine, MachinePolicy,

@@ -205,9 +205,97 @@ pub fn same_name(a: &str, b: &str) -> bool {
     }
 }
 
+/// A name that compares (equality and order) as its [`name_key`] would, without
+/// building the key: sets and maps of names keyed by it allocate nothing per name.
+///
+/// ```
+/// use octopus_model::{name_key, NameKey};
+///
+/// assert_eq!(NameKey::new(" Deploy Web "), NameKey::new("deploy web"));
+/// assert!(NameKey::new("alpha") < NameKey::new("Beta"));
+/// assert_eq!(
+///     NameKey::new("Zeta").cmp(&NameKey::new("alpha")),
+///     name_key("Zeta").cmp(&name_key("alpha"))
+/// );
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct NameKey<'a>(&'a str);
+
+impl<'a> NameKey<'a> {
+    /// The key of `name` (trimmed here; folded as it is compared).
+    pub fn new(name: &'a str) -> Self {
+        NameKey(name.trim())
+    }
+}
+
+impl Ord for NameKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.0, other.0);
+        if a.is_ascii() && b.is_ascii() {
+            // Byte-wise, as the lower-cased strings compare.
+            a.bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        } else {
+            name_key(a).cmp(&name_key(b))
+        }
+    }
+}
+
+impl PartialOrd for NameKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for NameKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same_name(self.0, other.0)
+    }
+}
+
+impl Eq for NameKey<'_> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_keys_compare_as_the_folded_names_do() {
+        let names = [
+            "alpha",
+            "Alpha",
+            " alpha ",
+            "Beta",
+            "beta2",
+            "",
+            " ",
+            "Ünïcode",
+            "ünïcode",
+            "Zeta",
+            "a-b",
+            "A_B",
+            "ΣΊΣΥΦΟΣ",
+            "σίσυφος",
+            "[x]",
+            "{y}",
+            "Step 10",
+            "step 9",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(
+                    NameKey::new(a).cmp(&NameKey::new(b)),
+                    name_key(a).cmp(&name_key(b)),
+                    "{a:?} against {b:?}"
+                );
+                assert_eq!(
+                    NameKey::new(a) == NameKey::new(b),
+                    name_key(a) == name_key(b)
+                );
+            }
+        }
+    }
 
     #[test]
     fn kinds_know_their_collections() {

@@ -21,7 +21,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, same_name, Action, Properties, PropertyValue, ResourceKind, Step};
+use octopus_model::{
+    name_key, same_name, Action, NameKey, Properties, PropertyValue, ResourceKind, Step,
+};
 
 use super::common::{apply_decision, translate_list, translate_tags};
 use super::references::{self, RefPlace, TEMPLATE_ID, TEMPLATE_VERSION};
@@ -461,7 +463,8 @@ fn place<T>(
 /// Which destination step each source step is: the same-named one, or, failing that, the
 /// destination step (not named by any source step) that holds most of its actions.
 fn match_steps(source: &[Step], dest: &[Step]) -> Vec<Option<usize>> {
-    let source_names: BTreeSet<String> = source.iter().map(|s| name_key(&s.name)).collect();
+    let source_names: BTreeSet<NameKey<'_>> =
+        source.iter().map(|s| NameKey::new(&s.name)).collect();
     let mut taken = BTreeSet::new();
     let mut out: Vec<Option<usize>> = source
         .iter()
@@ -477,16 +480,17 @@ fn match_steps(source: &[Step], dest: &[Step]) -> Vec<Option<usize>> {
         if out[si].is_some() {
             continue;
         }
-        let names: BTreeSet<String> = s.actions.iter().map(|a| name_key(&a.name)).collect();
+        let names: BTreeSet<NameKey<'_>> =
+            s.actions.iter().map(|a| NameKey::new(&a.name)).collect();
         let best = dest
             .iter()
             .enumerate()
-            .filter(|(i, d)| !taken.contains(i) && !source_names.contains(&name_key(&d.name)))
+            .filter(|(i, d)| !taken.contains(i) && !source_names.contains(&NameKey::new(&d.name)))
             .map(|(i, d)| {
                 let shared = d
                     .actions
                     .iter()
-                    .filter(|a| names.contains(&name_key(&a.name)))
+                    .filter(|a| names.contains(&NameKey::new(&a.name)))
                     .count();
                 (shared, std::cmp::Reverse(i))
             })
@@ -620,14 +624,16 @@ pub fn merge(
         ctx.rules.policy.process_cloning == ProcessCloning::KeepAdditionalDestinationSteps;
     let mut notes = Vec::new();
     // Every destination action by name, wherever it is.
-    let mut dest_actions: BTreeMap<String, &Action> = BTreeMap::new();
+    let mut dest_actions: BTreeMap<NameKey<'_>, &Action> = BTreeMap::new();
     for action in dest.iter().flat_map(|s| s.actions.iter()) {
-        dest_actions.entry(name_key(&action.name)).or_insert(action);
+        dest_actions
+            .entry(NameKey::new(&action.name))
+            .or_insert(action);
     }
-    let source_actions: BTreeSet<String> = source
+    let source_actions: BTreeSet<NameKey<'_>> = source
         .iter()
         .flat_map(|s| s.actions.iter())
-        .map(|a| name_key(&a.name))
+        .map(|a| NameKey::new(&a.name))
         .collect();
     let matched = match_steps(source, dest);
     let mut placed: Vec<(Option<usize>, Step)> = Vec::new();
@@ -663,7 +669,7 @@ pub fn merge(
         };
         let mut actions: Vec<(Option<usize>, Action)> = Vec::new();
         for src_action in src_step.actions.iter() {
-            let dst_action = dest_actions.get(&name_key(&src_action.name)).copied();
+            let dst_action = dest_actions.get(&NameKey::new(&src_action.name)).copied();
             // The destination index of the action, when it is in this step, so that
             // destination-only actions of the step can follow it.
             let position = dst_step.and_then(|d| {
@@ -699,7 +705,7 @@ pub fn merge(
         if keep_extra {
             if let Some(d) = dst_step {
                 for (i, extra) in d.actions.iter().enumerate() {
-                    if !source_actions.contains(&name_key(&extra.name)) {
+                    if !source_actions.contains(&NameKey::new(&extra.name)) {
                         extras.push((i, extra.clone()));
                     }
                 }
@@ -790,13 +796,13 @@ pub fn merge(
         let moved: Vec<String> = step
             .actions
             .iter()
-            .filter(|a| source_actions.contains(&name_key(&a.name)))
+            .filter(|a| source_actions.contains(&NameKey::new(&a.name)))
             .map(|a| a.name.clone())
             .collect();
         step.actions = step
             .actions
             .iter()
-            .filter(|a| !source_actions.contains(&name_key(&a.name)))
+            .filter(|a| !source_actions.contains(&NameKey::new(&a.name)))
             .cloned()
             .collect();
         if step.actions.is_empty() {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::borrow::Cow;
 
-use octopus_model::{name_key, same_name, ResourceKind, ScopeField};
+use octopus_model::{name_key, same_name, NameKey, ResourceKind, ScopeField};
 
 use crate::index::NameIndex;
 use crate::resolve::DeploymentContext;
@@ -101,7 +101,7 @@ const FEW: usize = 16;
 fn mentioned<'a>(scopes: &[&'a ScopeMap], field: &ScopeField) -> Vec<&'a String> {
     // A name's few values mention few distinct values: compared in place, no key is
     // built for them.
-    let mut seen: Option<BTreeSet<String>> = None;
+    let mut seen: Option<BTreeSet<NameKey<'a>>> = None;
     let mut out: Vec<&'a String> = Vec::new();
     for s in scopes {
         let also = if *field == ScopeField::Role {
@@ -111,13 +111,13 @@ fn mentioned<'a>(scopes: &[&'a ScopeMap], field: &ScopeField) -> Vec<&'a String>
         };
         for v in s.get(field).into_iter().chain(also).flatten() {
             let new = match &mut seen {
-                Some(seen) => seen.insert(name_key(v)),
+                Some(seen) => seen.insert(NameKey::new(v)),
                 None => !out.iter().any(|o| same_name(o, v)),
             };
             if new {
                 out.push(v);
                 if seen.is_none() && out.len() > FEW {
-                    seen = Some(out.iter().map(|o| name_key(o)).collect());
+                    seen = Some(out.iter().map(|o| NameKey::new(o)).collect());
                 }
             }
         }
@@ -192,8 +192,8 @@ pub fn contexts(side: &Side<'_>, scopes: &[&ScopeMap]) -> Vec<LabeledContext> {
 
     let roles = mentioned(scopes, &ScopeField::Role);
     let machines = mentioned(scopes, &ScopeField::Machine);
-    let role_keys: BTreeSet<String> = roles.iter().map(|r| name_key(r)).collect();
-    let machine_keys: BTreeSet<String> = machines.iter().map(|m| name_key(m)).collect();
+    let role_keys: BTreeSet<NameKey<'_>> = roles.iter().map(|r| NameKey::new(r)).collect();
+    let machine_keys: BTreeSet<NameKey<'_>> = machines.iter().map(|m| NameKey::new(m)).collect();
 
     let mut out: Vec<LabeledContext> = Vec::new();
     for (env, env_label) in &envs {
@@ -225,11 +225,11 @@ pub fn contexts(side: &Side<'_>, scopes: &[&ScopeMap]) -> Vec<LabeledContext> {
                         .iter()
                         .any(|x| x.as_str().eq_ignore_ascii_case(e))
                 });
-                let named = machine_keys.contains(&name_key(&id));
+                let named = machine_keys.contains(&NameKey::new(&id));
                 let mut seen_roles: Vec<String> = m
                     .roles
                     .iter()
-                    .filter(|r| role_keys.contains(&name_key(r)))
+                    .filter(|r| role_keys.contains(&NameKey::new(r)))
                     .map(|r| name_key(r))
                     .collect();
                 seen_roles.sort();
