@@ -2,16 +2,17 @@
 //! `projects` projects (default 2,000) from JSON, plans, and prints the process's peak
 //! resident set (`VmHWM` of /proc/self/status, Linux only) before and after.
 //!
-//! The first parse runs on a fresh heap, which no later allocation finds again: the
-//! allocator hands out untouched memory in order, with no free lists to search. The plan
-//! after it, like every parse and plan of a real run (which reads answers and drops
-//! them first), runs on a heap with live data and freed memory in it. So the ratio of
-//! the two is measured over `rounds` more rounds (default 5) of parse then plan, each
-//! with the round before's snapshots and plan alive (dropped outside the timing), as
-//! the first plan has the first snapshots; the medians are compared. The first,
-//! fresh-heap figures are printed too.
+//! The first parse finds a heap with nothing alive on it (only what the generator freed,
+//! merged into a few large blocks); the plan after it finds the snapshots alive and the
+//! JSON values they were read from freed among them. The same code runs the same
+//! instructions in either state but not in the same time, so the two are also timed
+//! over `rounds` more rounds (default 5) of parse then plan, each with the round
+//! before's snapshots and plan alive (dropped outside the timing), as the first plan has
+//! the first snapshots; the ratio is that of the medians. The minor page faults of each
+//! step (from /proc/self/stat, Linux only) are printed below the table.
 //!
-//! `cargo run -p benches --release --bin plan-memory -- 2000 5`
+//! `cargo run -p benches --release --bin plan-memory -- 2000 5` (`0` rounds: one parse and
+//! one plan, for counting instructions)
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,6 +25,21 @@ fn peak_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Minor page faults so far (memory the process touched for the first time, or got
+/// back from the OS), where the OS reports them.
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses: state is the first,
+    // minflt the eighth.
+    let (_, fields) = stat.rsplit_once(')')?;
+    fields.split_whitespace().nth(7)?.parse().ok()
+}
+
+/// Minor faults between two readings.
+fn faults(before: Option<u64>, after: Option<u64>) -> Option<u64> {
+    Some(after?.saturating_sub(before?))
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -80,6 +96,7 @@ fn main() -> ExitCode {
             pairs,
         )
     };
+    let faults_at_start = minor_faults();
     let started = Instant::now();
     let (source, destination) = match (parse(&src), parse(&dst)) {
         (Ok(s), Ok(d)) => (s, d),
@@ -89,6 +106,7 @@ fn main() -> ExitCode {
         }
     };
     let parsed = started.elapsed();
+    let faults_after_parse = minor_faults();
     let after_parse = peak_kib();
     let started = Instant::now();
     let planned = match plan(&source, &destination, &rules) {
@@ -99,6 +117,7 @@ fn main() -> ExitCode {
         }
     };
     let planning = started.elapsed();
+    let faults_after_plan = minor_faults();
     let after_plan = peak_kib();
     let ops = planned.summary.create + planned.summary.update;
     // What the round before made stays alive while the next one runs, as the snapshots
@@ -106,7 +125,9 @@ fn main() -> ExitCode {
     let mut previous = Some((source, destination, planned));
     let mut parses = Vec::with_capacity(rounds);
     let mut plans = Vec::with_capacity(rounds);
+    let (mut parse_faults, mut plan_faults) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
+        let at_start = minor_faults();
         let started = Instant::now();
         let (source, destination) = match (parse(&src), parse(&dst)) {
             (Ok(s), Ok(d)) => (s, d),
@@ -116,9 +137,12 @@ fn main() -> ExitCode {
             }
         };
         parses.push(started.elapsed().as_secs_f64() * 1000.0);
+        let after_parse = minor_faults();
         let started = Instant::now();
         let planned = plan(&source, &destination, &rules);
         plans.push(started.elapsed().as_secs_f64() * 1000.0);
+        parse_faults.extend(faults(at_start, after_parse));
+        plan_faults.extend(faults(after_parse, minor_faults()));
         match planned {
             Ok(planned) => previous = Some((source, destination, planned)),
             Err(e) => {
@@ -138,7 +162,7 @@ fn main() -> ExitCode {
         _ => ("–".into(), "–".into(), "–".into()),
     };
     println!(
-        "| projects | JSON | parse, fresh heap | plan after it | parse (median of {rounds}) | plan (median of {rounds}) | plan ÷ parse | ops | peak RSS at start | after parse | after plan |"
+        "| projects | JSON | first parse | first plan | parse, rounds (median) | plan, rounds (median) | plan ÷ parse, rounds | ops | peak RSS at start | after first parse | after first plan |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
@@ -149,6 +173,18 @@ fn main() -> ExitCode {
         mib(at_start),
         mib(after_parse),
         mib(after_plan)
+    );
+    let count = |n: Option<u64>| n.map_or("unknown".to_owned(), |n| n.to_string());
+    let median_count = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).map_or("–".to_owned(), u64::to_string)
+    };
+    println!(
+        "\nminor page faults: first parse {}, first plan {}; rounds (median): parse {}, plan {}",
+        count(faults(faults_at_start, faults_after_parse)),
+        count(faults(faults_after_parse, faults_after_plan)),
+        median_count(parse_faults),
+        median_count(plan_faults),
     );
     ExitCode::SUCCESS
 }
