@@ -236,6 +236,13 @@ impl Ord for NameKey<'_> {
             a.bytes()
                 .map(|c| c.to_ascii_lowercase())
                 .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        } else if !a.contains('Σ') && !b.contains('Σ') {
+            // `str::to_lowercase` lowers each char as `char::to_lowercase` does, but for
+            // a capital sigma (final or not, by its neighbours); UTF-8 strings compare
+            // as their chars do.
+            a.chars()
+                .flat_map(char::to_lowercase)
+                .cmp(b.chars().flat_map(char::to_lowercase))
         } else {
             name_key(a).cmp(&name_key(b))
         }
@@ -250,7 +257,7 @@ impl PartialOrd for NameKey<'_> {
 
 impl PartialEq for NameKey<'_> {
     fn eq(&self, other: &Self) -> bool {
-        same_name(self.0, other.0)
+        self.cmp(other) == std::cmp::Ordering::Equal
     }
 }
 
@@ -277,6 +284,16 @@ mod tests {
             "A_B",
             "ΣΊΣΥΦΟΣ",
             "σίσυφος",
+            "ΣΊΣΥΦΟΣ b",
+            "σίσυφοσ b",
+            "İstanbul",
+            "i̇stanbul",
+            "Kelvin \u{212A}",
+            "kelvin k",
+            "Straße",
+            "STRASSE",
+            "Ǆemal",
+            "ǆemal",
             "[x]",
             "{y}",
             "Step 10",
