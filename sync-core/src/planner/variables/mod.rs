@@ -48,7 +48,7 @@ mod translate;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use octopus_model::{name_key, same_name, Field, Lenient, ScopeField, Variable};
+use octopus_model::{name_key, same_name, Field, Lenient, NameKey, ScopeField, Variable};
 
 use super::process::ProcessOwnerIds;
 use super::variable_contexts::{LabeledContext, Side};
@@ -281,12 +281,14 @@ fn has_key(name: &str, key: &str) -> bool {
     }
 }
 
-fn names_of(dest: &[Variable]) -> BTreeMap<String, Vec<usize>> {
-    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+/// The destination's value positions by name key, sorted by key (a sorted list rather
+/// than a map: a lookup by a name of any lifetime needs no key built).
+fn names_of(dest: &[Variable]) -> Vec<(NameKey<'_>, Vec<usize>)> {
+    let mut by_name: BTreeMap<NameKey<'_>, Vec<usize>> = BTreeMap::new();
     for (d, v) in dest.iter().enumerate() {
-        by_name.entry(name_key(&v.name)).or_default().push(d);
+        by_name.entry(NameKey::new(&v.name)).or_default().push(d);
     }
-    by_name
+    by_name.into_iter().collect()
 }
 
 /// Splits the destination's values into those kept and those pruned: a value no source
@@ -386,7 +388,7 @@ struct Merge<'m> {
     /// Values pruned before the merge (the review shows them going).
     removed: &'m [Variable],
     /// The destination's values by name key, so a lookup does not scan the set.
-    by_name: BTreeMap<String, Vec<usize>>,
+    by_name: Vec<(NameKey<'m>, Vec<usize>)>,
     incoming: &'m [Incoming],
     dest_side: &'m Side<'m>,
     /// The destination's values, changed in place where the merge changes them.
@@ -439,7 +441,11 @@ impl Merge<'_> {
     }
 
     fn dest_of(&self, name: &str) -> &[usize] {
-        self.by_name.get(&name_key(name)).map_or(&[], Vec::as_slice)
+        let key = NameKey::new(name);
+        match self.by_name.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => &self.by_name[i].1,
+            Err(_) => &[],
+        }
     }
 
     /// Rows 1–5: pairs by exact translated scope, preferring equal values, then the same
