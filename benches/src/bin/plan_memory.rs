@@ -49,6 +49,26 @@ fn mib(kib: Option<u64>) -> String {
 }
 
 fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plan-memory: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One timed step: what it returned, its time in milliseconds and its minor page faults
+/// (read outside the timing).
+fn timed<T>(step: impl FnOnce() -> T) -> (T, f64, Option<u64>) {
+    let before = minor_faults();
+    let started = Instant::now();
+    let out = step();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    (out, ms, faults(before, minor_faults()))
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let projects: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -57,18 +77,12 @@ fn main() -> ExitCode {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
-    let rules = match SyncRules::from_toml_str(
+    let rules = SyncRules::from_toml_str(
         "[select]\nprojects = \"all\"\nproject_groups = \"all\"\nchannels = \"all\"\nrunbooks = \"all\"\n\
          lifecycles = \"all\"\nfeeds = \"all\"\nworker_pools = \"all\"\naccounts = \"all\"\n\
          tenant_tags = \"all\"\ntenants = \"all\"\nlibrary_variable_sets = \"all\"\nteams = \"all\"\n\
          [scoping]\ninfrastructure_environments = \"ignore-mismatch\"\n[environment_map]\nTest = \"Staging\"\n",
-    ) {
-        Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("plan-memory: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    )?;
     let at_start = peak_kib();
     let params = SpaceParams {
         seed: 42,
@@ -96,62 +110,33 @@ fn main() -> ExitCode {
             pairs,
         )
     };
-    let faults_at_start = minor_faults();
-    let started = Instant::now();
-    let (source, destination) = match (parse(&src), parse(&dst)) {
-        (Ok(s), Ok(d)) => (s, d),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("plan-memory: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let parsed = started.elapsed();
-    let faults_after_parse = minor_faults();
+    let parse_both = || Ok::<_, sync_core::SnapshotError>((parse(&src)?, parse(&dst)?));
+
+    let (snapshots, first_parse, first_parse_faults) = timed(parse_both);
+    let (source, destination) = snapshots?;
     let after_parse = peak_kib();
-    let started = Instant::now();
-    let planned = match plan(&source, &destination, &rules) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("plan-memory: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let planning = started.elapsed();
-    let faults_after_plan = minor_faults();
+    let (planned, first_plan, first_plan_faults) = timed(|| plan(&source, &destination, &rules));
+    let planned = planned?;
     let after_plan = peak_kib();
     let ops = planned.summary.create + planned.summary.update;
+
     // What the round before made stays alive while the next one runs, as the snapshots
     // are while the first plan runs: every timed step finds one round's data on the heap.
-    let mut previous = Some((source, destination, planned));
-    let mut parses = Vec::with_capacity(rounds);
-    let mut plans = Vec::with_capacity(rounds);
+    let mut previous = (source, destination, planned);
+    let (mut parses, mut plans) = (Vec::new(), Vec::new());
     let (mut parse_faults, mut plan_faults) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let at_start = minor_faults();
-        let started = Instant::now();
-        let (source, destination) = match (parse(&src), parse(&dst)) {
-            (Ok(s), Ok(d)) => (s, d),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("plan-memory: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        parses.push(started.elapsed().as_secs_f64() * 1000.0);
-        let after_parse = minor_faults();
-        let started = Instant::now();
-        let planned = plan(&source, &destination, &rules);
-        plans.push(started.elapsed().as_secs_f64() * 1000.0);
-        parse_faults.extend(faults(at_start, after_parse));
-        plan_faults.extend(faults(after_parse, minor_faults()));
-        match planned {
-            Ok(planned) => previous = Some((source, destination, planned)),
-            Err(e) => {
-                eprintln!("plan-memory: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+        let (snapshots, ms, faults) = timed(parse_both);
+        let (source, destination) = snapshots?;
+        parses.push(ms);
+        parse_faults.extend(faults);
+        let (planned, ms, faults) = timed(|| plan(&source, &destination, &rules));
+        plans.push(ms);
+        plan_faults.extend(faults);
+        previous = (source, destination, planned?);
     }
     drop(previous);
+
     // No rounds (`0`, for counting one plan's instructions): no medians to show.
     let (parse_ms, plan_ms, ratio) = match (median(&mut parses), median(&mut plans)) {
         (Some(a), Some(b)) => (
@@ -166,10 +151,8 @@ fn main() -> ExitCode {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {projects} | {:.1} MiB | {:.0} ms | {:.0} ms | {parse_ms} | {plan_ms} | {ratio} | {ops} | {} | {} | {} |",
+        "| {projects} | {:.1} MiB | {first_parse:.0} ms | {first_plan:.0} ms | {parse_ms} | {plan_ms} | {ratio} | {ops} | {} | {} | {} |",
         bytes as f64 / (1024.0 * 1024.0),
-        parsed.as_secs_f64() * 1000.0,
-        planning.as_secs_f64() * 1000.0,
         mib(at_start),
         mib(after_parse),
         mib(after_plan)
@@ -181,12 +164,12 @@ fn main() -> ExitCode {
     };
     println!(
         "\nminor page faults: first parse {}, first plan {}; rounds (median): parse {}, plan {}",
-        count(faults(faults_at_start, faults_after_parse)),
-        count(faults(faults_after_parse, faults_after_plan)),
+        count(first_parse_faults),
+        count(first_plan_faults),
         median_count(parse_faults),
         median_count(plan_faults),
     );
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The middle value (the upper one of an even count), if there is any.
