@@ -154,24 +154,32 @@ pub async fn sync(pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> 
     let rules = SyncRules::from_toml_str(bench_m::RULES)?;
     let source = client(&pair.source, levers)?;
     let destination = client(&pair.destination, levers)?;
+    measured(
+        pair,
+        levers,
+        Source::live("source", "Default", &source),
+        Destination::live("destination", "Default", &destination, rules),
+        || source.stats().retries + destination.stats().retries,
+    )
+    .await
+}
+
+/// Runs one sync between `source` and `destination` (plan, then apply) and measures it
+/// by the requests the pair's fakes received; `retries` is read once it has run.
+async fn measured(
+    pair: &Pair,
+    levers: &Levers,
+    source: Source<'_>,
+    destination: Destination<'_>,
+    retries: impl FnOnce() -> u64,
+) -> Result<Measured, BenchError> {
     let before = (pair.source.stats(), pair.destination.stats());
     let started = Instant::now();
-    let dests = [Destination::live(
-        "destination",
-        "Default",
-        &destination,
-        rules,
-    )];
     let options = ApplyOptions {
         concurrency: levers.concurrency,
         ..ApplyOptions::default()
     };
-    let mut runs = run_instances(
-        &Source::live("source", "Default", &source),
-        &dests,
-        &Mode::Apply(options),
-    )
-    .await?;
+    let mut runs = run_instances(&source, &[destination], &Mode::Apply(options)).await?;
     let wall = started.elapsed();
     let one = runs
         .pop()
@@ -184,7 +192,7 @@ pub async fn sync(pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> 
         summary: plan.summary.clone(),
         applied: one.applied.unwrap_or_default(),
         wall,
-        retries: source.stats().retries + destination.stats().retries,
+        retries: retries(),
         plan,
     })
 }
@@ -213,34 +221,16 @@ impl Remembering {
     /// One sync (plan, then apply), reading through the memories.
     pub async fn sync(&self, pair: &Pair, levers: &Levers) -> Result<Measured, BenchError> {
         let rules = SyncRules::from_toml_str(bench_m::RULES)?;
-        let before = (pair.source.stats(), pair.destination.stats());
-        let started = Instant::now();
-        let dests = [
+        measured(
+            pair,
+            levers,
+            Source::live("source", "Default", &self.source).remembering(&self.source_memory),
             Destination::live("destination", "Default", &self.destination, rules)
                 .remembering(&self.destination_memory),
-        ];
-        let options = ApplyOptions {
-            concurrency: levers.concurrency,
-            ..ApplyOptions::default()
-        };
-        let source =
-            Source::live("source", "Default", &self.source).remembering(&self.source_memory);
-        let mut runs = run_instances(&source, &dests, &Mode::Apply(options)).await?;
-        let wall = started.elapsed();
-        let one = runs
-            .pop()
-            .ok_or_else(|| BenchError::Unexpected("the run returned no destination".into()))?;
-        let plan = one.plan?;
-        Ok(Measured {
-            source: delta(pair.source.stats(), before.0),
-            destination: delta(pair.destination.stats(), before.1),
-            layers: plan.layers.len(),
-            summary: plan.summary.clone(),
-            applied: one.applied.unwrap_or_default(),
-            wall,
-            retries: 0,
-            plan,
-        })
+            // The clients live across syncs: their retries are not this sync's alone.
+            || 0,
+        )
+        .await
     }
 }
 

@@ -102,12 +102,7 @@ async fn economy(projects: &[usize], explain: bool) -> Result<(), BenchError> {
             "(a) first sync",
             &first,
             sc_first,
-            format!(
-                "converges: {}",
-                verdict(
-                    first.applied.is_success() && again.summary.create + again.summary.update == 0
-                )
-            ),
+            converges(&first, &again),
         );
         row(
             "(b) nothing changed",
@@ -253,16 +248,7 @@ async fn remembering(projects: &[usize]) -> Result<(), BenchError> {
                 m.writes()
             );
         };
-        row(
-            "(a) first sync",
-            &first,
-            format!(
-                "converges: {}",
-                verdict(
-                    first.applied.is_success() && again.summary.create + again.summary.update == 0
-                )
-            ),
-        );
+        row("(a) first sync", &first, converges(&first, &again));
         row(
             "(b) nothing changed",
             &again,
@@ -330,4 +316,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first sync's target: it applied without failure and the sync after it had
+/// nothing to create or update.
+fn converges(first: &Measured, again: &Measured) -> String {
+    format!(
+        "converges: {}",
+        verdict(first.applied.is_success() && again.summary.create + again.summary.update == 0)
+    )
 }
