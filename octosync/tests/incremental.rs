@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{by_name, client, edit_description, portal_edit, text, Cli};
+use common::{by_name, client, edit_description, owned_by_a_project, portal_edit, text, Cli};
 use octopus_client::OctopusRead;
 use octopus_model::ResourceKind;
 use serde_json::Value;
@@ -166,22 +166,13 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     // A person edits a project's description on the source, and a variable value on
     // the destination.
     edit_description(&i.source, "projects", "OctoFX", "edited in the portal").await;
-    portal_edit(
-        &i.destination,
-        "variables",
-        |d| {
-            d["OwnerId"]
-                .as_str()
-                .is_some_and(|o| o.starts_with("Projects-"))
-        },
-        |d| {
-            let plain = d["Variables"]
-                .as_array_mut()
-                .and_then(|vs| vs.iter_mut().find(|v| v["IsSensitive"] != true))
-                .expect("a plain value");
-            plain["Value"] = Value::String("a local value".into());
-        },
-    )
+    portal_edit(&i.destination, "variables", owned_by_a_project, |d| {
+        let plain = d["Variables"]
+            .as_array_mut()
+            .and_then(|vs| vs.iter_mut().find(|v| v["IsSensitive"] != true))
+            .expect("a plain value");
+        plain["Value"] = Value::String("a local value".into());
+    })
     .await;
 
     let before = counts(&i);

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{portal_edit, Cli, Yes};
+use common::{block_on, owned_by_a_project, portal_edit, Cli, Yes};
 use octopus_fake::FakeServer;
 use octosync::cli::{apply_config, SyncOutcome};
 use octosync::incremental::{check, Verdict};
@@ -62,21 +62,12 @@ async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n
             .await
         }
         Edit::SourceVariable => {
-            portal_edit(
-                source,
-                "variables",
-                |d| {
-                    d["OwnerId"]
-                        .as_str()
-                        .is_some_and(|o| o.starts_with("Projects-"))
-                },
-                |d| {
-                    d["Variables"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({"Name": format!("Added.{n}"), "Value": text}))
-                },
-            )
+            portal_edit(source, "variables", owned_by_a_project, |d| {
+                d["Variables"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"Name": format!("Added.{n}"), "Value": text}))
+            })
             .await
         }
         Edit::DestinationEnvironment => {
@@ -135,11 +126,6 @@ proptest! {
     fn the_shortcut_fires_only_when_a_full_read_agrees(
         edits in prop::collection::vec(edit(), 0..4)
     ) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(case(edits))?;
+        block_on(case(edits))?;
     }
 }

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{portal_edit, Cli, Yes, PERSON};
+use common::{block_on, owned_by_a_project, portal_edit, Cli, Yes, PERSON};
 use octopus_fake::FakeServer;
 use octosync::cli::apply_config;
 use octosync::incremental::Memories;
@@ -129,43 +129,25 @@ async fn apply_edit(source: &FakeServer, destination: &FakeServer, edit: Edit, n
             .await;
         }
         Edit::AddValue(s) => {
-            portal_edit(
-                server(s),
-                "variables",
-                |d| {
-                    d["OwnerId"]
-                        .as_str()
-                        .is_some_and(|o| o.starts_with("Projects-"))
-                },
-                |d| {
-                    d["Variables"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({"Name": format!("Added.{n}"), "Value": text}))
-                },
-            )
+            portal_edit(server(s), "variables", owned_by_a_project, |d| {
+                d["Variables"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"Name": format!("Added.{n}"), "Value": text}))
+            })
             .await;
         }
         Edit::ChangeValue(s) => {
-            portal_edit(
-                server(s),
-                "variables",
-                |d| {
-                    d["OwnerId"]
-                        .as_str()
-                        .is_some_and(|o| o.starts_with("Projects-"))
-                },
-                |d| {
-                    if let Some(v) = d["Variables"]
-                        .as_array_mut()
-                        .unwrap()
-                        .iter_mut()
-                        .find(|v| v["IsSensitive"] != true)
-                    {
-                        v["Value"] = json!(text);
-                    }
-                },
-            )
+            portal_edit(server(s), "variables", owned_by_a_project, |d| {
+                if let Some(v) = d["Variables"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|v| v["IsSensitive"] != true)
+                {
+                    v["Value"] = json!(text);
+                }
+            })
             .await;
         }
         Edit::CreateGroup(s) => {
@@ -289,11 +271,6 @@ proptest! {
     fn the_plan_from_what_changed_is_the_full_reads(
         steps in prop::collection::vec(step(), 1..5)
     ) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(case(steps))?;
+        block_on(case(steps))?;
     }
 }

@@ -162,6 +162,24 @@ impl Cli {
     }
 }
 
+/// Whether a variable set (a document of the `variables` collection) is a project's.
+pub fn owned_by_a_project(set: &Value) -> bool {
+    set["OwnerId"]
+        .as_str()
+        .is_some_and(|o| o.starts_with("Projects-"))
+}
+
+/// Runs a property case's async body on a runtime of two workers (the fakes and the
+/// command line share it).
+pub fn block_on<T>(case: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(case)
+}
+
 /// Edits a document the way a person in the portal would: GETs the collection's `/all`,
 /// changes the first document `pick` selects, PUTs it back with a browser's user agent.
 /// Returns the document's id.
