@@ -381,15 +381,18 @@ impl Memories {
             })
         };
         let source_state = state.as_ref().and_then(|s| s.source.as_ref());
+        // What the state recorded for a destination, by its name in the config.
+        let record_of = |d: &crate::config::DestinationConfig| {
+            state
+                .as_ref()
+                .and_then(|s| s.destinations.get(&d.instance.display_name()))
+        };
         let mut space_ids = vec![recorded_space(&config.source, source_state)];
         let destinations = config
             .destinations
             .iter()
             .map(|d| {
-                let recorded = state
-                    .as_ref()
-                    .and_then(|s| s.destinations.get(&d.instance.display_name()))
-                    .map(|d| &d.instance);
+                let recorded = record_of(d).map(|d| &d.instance);
                 space_ids.push(recorded_space(&d.instance, recorded));
                 one(&d.instance, recorded)
             })
@@ -398,9 +401,7 @@ impl Memories {
             .destinations
             .iter()
             .map(|d| {
-                let recorded = state
-                    .as_ref()
-                    .and_then(|s| s.destinations.get(&d.instance.display_name()))?;
+                let recorded = record_of(d)?;
                 let url = d.instance.url.as_ref()?;
                 recorded
                     .instance
