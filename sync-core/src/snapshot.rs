@@ -171,6 +171,80 @@ pub fn collections() -> impl Iterator<Item = &'static str> {
         .chain(crate::kinds::EXTRA_COLLECTIONS.iter().copied())
 }
 
+fn to_value<T: Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+/// The one place a collection's name meets the field that holds it: decoding,
+/// encoding and emptying a collection by name, and the order
+/// [`Snapshot::to_collections`] lists them in, all come from this list.
+macro_rules! named_collections {
+    ($($name:literal => $field:ident),* $(,)?) => {
+        /// The collections other than `space`, in [`Snapshot::to_collections`] order.
+        const NAMED: &[&str] = &[$($name),*];
+
+        impl Snapshot {
+            /// Appends the decoded `value` to the collection `name` (lower case);
+            /// `false` for a name no snapshot holds.
+            fn extend_named(&mut self, name: &str, value: Value) -> Result<bool, SnapshotError> {
+                match name {
+                    $($name => self.$field.extend(decode_all(name, value)?),)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+
+            /// The collection `name` (lower case) as a JSON array.
+            fn named(&self, name: &str) -> Option<Value> {
+                match name {
+                    $($name => Some(Value::Array(self.$field.iter().map(to_value).collect())),)*
+                    _ => None,
+                }
+            }
+
+            /// Empties the collection `name` (lower case); `false` for a name no snapshot
+            /// holds.
+            fn clear_named(&mut self, name: &str) -> bool {
+                match name {
+                    $($name => self.$field.clear(),)*
+                    _ => return false,
+                }
+                true
+            }
+        }
+    };
+}
+
+named_collections! {
+    "environments" => environments,
+    "projectgroups" => project_groups,
+    "projects" => projects,
+    "lifecycles" => lifecycles,
+    "channels" => channels,
+    "runbooks" => runbooks,
+    "deploymentprocesses" => deployment_processes,
+    "runbookprocesses" => runbook_processes,
+    "variables" => variable_sets,
+    "libraryvariablesets" => library_variable_sets,
+    "tagsets" => tag_sets,
+    "tenants" => tenants,
+    "tenantvariables" => tenant_variables,
+    "tenantcommonvariables" => tenant_common_variables,
+    "feeds" => feeds,
+    "accounts" => accounts,
+    "certificates" => certificates,
+    "workerpools" => worker_pools,
+    "machinepolicies" => machine_policies,
+    "machines" => machines,
+    "actiontemplates" => action_templates,
+    "teams" => teams,
+    "scopeduserroles" => scoped_user_roles,
+    "userroles" => user_roles,
+    "users" => users,
+    "parentenvironments" => parent_environments,
+    "deploymentfreezes" => deployment_freezes,
+}
+
 fn decode_all<T: serde::de::DeserializeOwned>(
     collection: &str,
     value: Value,
@@ -211,53 +285,7 @@ impl Snapshot {
             ..Snapshot::default()
         };
         for (name, value) in collections {
-            let name = name.as_ref().trim().to_ascii_lowercase();
-            let c = name.as_str();
-            match c {
-                "space" | "spaces" => {
-                    let value = match value {
-                        Value::Array(mut items) if items.len() == 1 => items.remove(0),
-                        other => other,
-                    };
-                    let space: Space =
-                        decode_value(value).map_err(|source| SnapshotError::Decode {
-                            collection: name.clone(),
-                            index: 0,
-                            source,
-                        })?;
-                    snap.space = Some(space);
-                }
-                "environments" => snap.environments.extend(decode_all(c, value)?),
-                "projectgroups" => snap.project_groups.extend(decode_all(c, value)?),
-                "projects" => snap.projects.extend(decode_all(c, value)?),
-                "lifecycles" => snap.lifecycles.extend(decode_all(c, value)?),
-                "channels" => snap.channels.extend(decode_all(c, value)?),
-                "runbooks" => snap.runbooks.extend(decode_all(c, value)?),
-                "deploymentprocesses" => snap.deployment_processes.extend(decode_all(c, value)?),
-                "runbookprocesses" => snap.runbook_processes.extend(decode_all(c, value)?),
-                "variables" => snap.variable_sets.extend(decode_all(c, value)?),
-                "libraryvariablesets" => snap.library_variable_sets.extend(decode_all(c, value)?),
-                "tagsets" => snap.tag_sets.extend(decode_all(c, value)?),
-                "tenants" => snap.tenants.extend(decode_all(c, value)?),
-                "tenantvariables" => snap.tenant_variables.extend(decode_all(c, value)?),
-                "tenantcommonvariables" => {
-                    snap.tenant_common_variables.extend(decode_all(c, value)?)
-                }
-                "feeds" => snap.feeds.extend(decode_all(c, value)?),
-                "accounts" => snap.accounts.extend(decode_all(c, value)?),
-                "certificates" => snap.certificates.extend(decode_all(c, value)?),
-                "workerpools" => snap.worker_pools.extend(decode_all(c, value)?),
-                "machinepolicies" => snap.machine_policies.extend(decode_all(c, value)?),
-                "machines" => snap.machines.extend(decode_all(c, value)?),
-                "actiontemplates" => snap.action_templates.extend(decode_all(c, value)?),
-                "teams" => snap.teams.extend(decode_all(c, value)?),
-                "scopeduserroles" => snap.scoped_user_roles.extend(decode_all(c, value)?),
-                "userroles" => snap.user_roles.extend(decode_all(c, value)?),
-                "users" => snap.users.extend(decode_all(c, value)?),
-                "parentenvironments" => snap.parent_environments.extend(decode_all(c, value)?),
-                "deploymentfreezes" => snap.deployment_freezes.extend(decode_all(c, value)?),
-                _ => return Err(SnapshotError::UnknownCollection(name)),
-            }
+            snap.extend_collection(name.as_ref(), value)?;
         }
         Ok(snap)
     }
@@ -265,48 +293,79 @@ impl Snapshot {
     /// The snapshot as `(collection, JSON array)` pairs, the inverse of
     /// [`Snapshot::from_collections`]. Empty collections are included.
     pub fn to_collections(&self) -> Vec<(&'static str, Value)> {
-        fn arr<T: Serialize>(items: &[T]) -> Value {
-            Value::Array(
-                items
-                    .iter()
-                    .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
-                    .collect(),
-            )
+        let space = self.space.as_ref().map(|_| "space");
+        space
+            .into_iter()
+            .chain(NAMED.iter().copied())
+            .filter_map(|name| Some((name, self.collection(name)?)))
+            .collect()
+    }
+
+    /// One collection as a JSON array (`space` as the space's object), as
+    /// [`Snapshot::to_collections`] gives it; `None` for a name no snapshot holds, or
+    /// `space` when the snapshot has none.
+    pub fn collection(&self, name: &str) -> Option<Value> {
+        match name {
+            "space" => self.space.as_ref().map(to_value),
+            _ => self.named(name),
         }
-        let mut out = Vec::new();
-        if let Some(space) = &self.space {
-            out.push(("space", serde_json::to_value(space).unwrap_or(Value::Null)));
+    }
+
+    /// Replaces each named collection by the JSON array given for it (`space` by the
+    /// object), decoding only those: the other collections are left as they are. A
+    /// collection given twice holds both arrays. On an error the snapshot is left with
+    /// the collections replaced so far (as [`Snapshot::from_collections`] names the
+    /// collection and item).
+    pub fn replace_collections<I, S>(&mut self, collections: I) -> Result<(), SnapshotError>
+    where
+        I: IntoIterator<Item = (S, Value)>,
+        S: AsRef<str>,
+    {
+        let collections: Vec<(S, Value)> = collections.into_iter().collect();
+        for (name, _) in &collections {
+            self.clear_collection(name.as_ref())?;
         }
-        out.extend([
-            ("environments", arr(&self.environments)),
-            ("projectgroups", arr(&self.project_groups)),
-            ("projects", arr(&self.projects)),
-            ("lifecycles", arr(&self.lifecycles)),
-            ("channels", arr(&self.channels)),
-            ("runbooks", arr(&self.runbooks)),
-            ("deploymentprocesses", arr(&self.deployment_processes)),
-            ("runbookprocesses", arr(&self.runbook_processes)),
-            ("variables", arr(&self.variable_sets)),
-            ("libraryvariablesets", arr(&self.library_variable_sets)),
-            ("tagsets", arr(&self.tag_sets)),
-            ("tenants", arr(&self.tenants)),
-            ("tenantvariables", arr(&self.tenant_variables)),
-            ("tenantcommonvariables", arr(&self.tenant_common_variables)),
-            ("feeds", arr(&self.feeds)),
-            ("accounts", arr(&self.accounts)),
-            ("certificates", arr(&self.certificates)),
-            ("workerpools", arr(&self.worker_pools)),
-            ("machinepolicies", arr(&self.machine_policies)),
-            ("machines", arr(&self.machines)),
-            ("actiontemplates", arr(&self.action_templates)),
-            ("teams", arr(&self.teams)),
-            ("scopeduserroles", arr(&self.scoped_user_roles)),
-            ("userroles", arr(&self.user_roles)),
-            ("users", arr(&self.users)),
-            ("parentenvironments", arr(&self.parent_environments)),
-            ("deploymentfreezes", arr(&self.deployment_freezes)),
-        ]);
-        out
+        for (name, value) in collections {
+            self.extend_collection(name.as_ref(), value)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes `value` into the collection `name` (case-insensitive), after what it
+    /// holds; `space` (or `spaces`, an object or an array of one) sets the space.
+    fn extend_collection(&mut self, name: &str, value: Value) -> Result<(), SnapshotError> {
+        let name = name.trim().to_ascii_lowercase();
+        if matches!(name.as_str(), "space" | "spaces") {
+            let value = match value {
+                Value::Array(mut items) if items.len() == 1 => items.remove(0),
+                other => other,
+            };
+            let space: Space = decode_value(value).map_err(|source| SnapshotError::Decode {
+                collection: name.clone(),
+                index: 0,
+                source,
+            })?;
+            self.space = Some(space);
+            return Ok(());
+        }
+        if self.extend_named(&name, value)? {
+            Ok(())
+        } else {
+            Err(SnapshotError::UnknownCollection(name))
+        }
+    }
+
+    /// Empties the collection `name` (case-insensitive; `space` drops the space).
+    fn clear_collection(&mut self, name: &str) -> Result<(), SnapshotError> {
+        let name = name.trim().to_ascii_lowercase();
+        if matches!(name.as_str(), "space" | "spaces") {
+            self.space = None;
+            Ok(())
+        } else if self.clear_named(&name) {
+            Ok(())
+        } else {
+            Err(SnapshotError::UnknownCollection(name))
+        }
     }
 
     /// The space's id, if known.
@@ -345,6 +404,62 @@ mod tests {
             Snapshot::from_collections(snap.version.clone(), snap.to_collections()).unwrap();
         assert_eq!(again, snap);
         assert_eq!(again.environments[0].extra["X"], 1);
+    }
+
+    #[test]
+    fn the_named_collections_are_the_kinds_tables() {
+        let named: std::collections::BTreeSet<&str> =
+            NAMED.iter().copied().chain(["space"]).collect();
+        let table: std::collections::BTreeSet<&str> = collections().collect();
+        assert_eq!(named, table);
+    }
+
+    #[test]
+    fn replacing_collections_decodes_only_those_and_leaves_the_rest() {
+        let mut snap = Snapshot::from_collections(
+            "2024.2.1".parse().unwrap(),
+            [
+                ("space", json!({"Id": "Spaces-1", "Name": "Default"})),
+                (
+                    "environments",
+                    json!([{"Id": "Environments-1", "Name": "Test"}]),
+                ),
+                ("feeds", json!([{"Id": "Feeds-1", "Name": "NuGet"}])),
+            ],
+        )
+        .unwrap();
+        let feeds = snap.feeds.clone();
+        snap.replace_collections([
+            (
+                "Environments",
+                json!([{"Id": "Environments-2", "Name": "Prod"}]),
+            ),
+            (
+                "environments",
+                json!([{"Id": "Environments-3", "Name": "Dev"}]),
+            ),
+        ])
+        .unwrap();
+        let names: Vec<&str> = snap.environments.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["Prod", "Dev"]);
+        assert_eq!(snap.feeds, feeds);
+        assert_eq!(snap.space_id(), Some("Spaces-1"));
+        assert_eq!(
+            snap.collection("feeds"),
+            snap.to_collections()
+                .into_iter()
+                .find(|(n, _)| *n == "feeds")
+                .map(|(_, v)| v)
+        );
+        assert!(snap.collection("releases").is_none());
+        let err = snap
+            .replace_collections([("projects", json!([{"Name": "bad", "IsDisabled": "maybe"}]))])
+            .unwrap_err();
+        assert!(err.to_string().contains("projects"), "{err}");
+        assert!(matches!(
+            snap.replace_collections([("releases", json!([]))]),
+            Err(SnapshotError::UnknownCollection(_))
+        ));
     }
 
     #[test]
