@@ -434,6 +434,19 @@ enum Found {
     CommonVariables(Vec<Value>),
 }
 
+impl Found {
+    /// The snapshot collection what was found goes into.
+    fn collection(&self) -> Option<&'static str> {
+        match self {
+            Found::Document(kind, ..) | Found::Collection(kind, _) => {
+                Snapshot::collection_of(*kind)
+            }
+            Found::ProjectChannels(..) => Snapshot::collection_of(ResourceKind::Channel),
+            Found::CommonVariables(_) => Some("tenantcommonvariables"),
+        }
+    }
+}
+
 async fn reread(reader: &dyn OctopusRead, read: &Reread) -> Result<Found, ClientError> {
     match read {
         Reread::Document(kind, id) => {
@@ -479,11 +492,11 @@ fn items<'a>(
 
 fn patch(collections: &mut [(&'static str, Value)], found: Vec<Found>) {
     for found in found {
+        let Some(list) = items(collections, found.collection()) else {
+            continue;
+        };
         match found {
-            Found::Document(kind, id, doc) => {
-                let Some(list) = items(collections, Snapshot::collection_of(kind)) else {
-                    continue;
-                };
+            Found::Document(_, id, doc) => {
                 let at = list.iter().position(|d| same_id(d, &id));
                 match (at, doc) {
                     (Some(i), Some(doc)) => list[i] = doc,
@@ -494,27 +507,14 @@ fn patch(collections: &mut [(&'static str, Value)], found: Vec<Found>) {
                     (None, None) => {}
                 }
             }
-            Found::Collection(kind, all) => {
-                if let Some(list) = items(collections, Snapshot::collection_of(kind)) {
-                    *list = all;
-                }
-            }
+            Found::Collection(_, all) | Found::CommonVariables(all) => *list = all,
             Found::ProjectChannels(project, channels) => {
-                let channel = Snapshot::collection_of(ResourceKind::Channel);
-                let Some(list) = items(collections, channel) else {
-                    continue;
-                };
                 list.retain(|c| {
                     !c["ProjectId"]
                         .as_str()
                         .is_some_and(|p| p.eq_ignore_ascii_case(&project))
                 });
                 list.extend(channels);
-            }
-            Found::CommonVariables(all) => {
-                if let Some(list) = items(collections, Some("tenantcommonvariables")) {
-                    *list = all;
-                }
             }
         }
     }
@@ -689,10 +689,17 @@ async fn bring_up_to_date(
             })?;
         found.push(Found::CommonVariables(values));
     }
-    let mut collections = known.snapshot.to_collections();
+    // Only the collections the re-reads touch are encoded, patched and decoded again.
+    let touched: BTreeSet<&'static str> = found.iter().filter_map(Found::collection).collect();
+    let mut collections: Vec<(&'static str, Value)> = touched
+        .into_iter()
+        .filter_map(|name| Some((name, known.snapshot.collection(name)?)))
+        .collect();
     patch(&mut collections, found);
-    let snapshot =
-        Snapshot::from_collections(version, collections).map_err(|source| LoadError::Snapshot {
+    let mut snapshot = known.snapshot;
+    snapshot
+        .replace_collections(collections)
+        .map_err(|source| LoadError::Snapshot {
             instance: instance.to_owned(),
             source,
         })?;
