@@ -299,6 +299,144 @@ async fn names_differing_by_case_or_trailing_space_match_the_existing_item() {
     );
 }
 
+fn step(id: &str, name: &str, body: &str) -> Value {
+    json!({"Id": format!("step-{id}"), "Name": name, "Properties": {},
+           "Actions": [{"Id": format!("action-{id}"), "Name": name, "ActionType": "Octopus.Script",
+                        "Environments": [], "Channels": [], "TenantTags": [], "Packages": [],
+                        "Properties": {"Octopus.Action.Script.ScriptBody": body}}]})
+}
+
+fn process_and_variables(
+    steps: Vec<Value>,
+    variables: Vec<Value>,
+) -> Vec<(&'static str, Vec<Value>)> {
+    vec![
+        (
+            "deploymentprocesses",
+            vec![
+                json!({"Id": "deploymentprocess-Projects-1", "ProjectId": "Projects-1", "Steps": steps}),
+            ],
+        ),
+        (
+            "variables",
+            vec![
+                json!({"Id": "variableset-Projects-1", "OwnerId": "Projects-1", "Variables": variables}),
+            ],
+        ),
+    ]
+}
+
+/// What each of the destination's environments resolves `name` to (names compared as
+/// Octopus compares them: case-insensitively, trimmed), read from what it holds.
+fn resolved_per_environment(destination: &Snapshot, name: &str) -> Vec<(String, String)> {
+    let set = &destination.spaces[0].collection("variables")[0];
+    let values: Vec<octopus_model::Variable> =
+        serde_json::from_value(set["Variables"].clone()).unwrap();
+    let named: Vec<&octopus_model::Variable> = values
+        .iter()
+        .filter(|v| v.name.trim().eq_ignore_ascii_case(name))
+        .collect();
+    destination.spaces[0]
+        .collection("environments")
+        .iter()
+        .map(|e| {
+            let context = sync_core::resolve::DeploymentContext {
+                environment: e["Id"].as_str().map(str::to_owned),
+                ..Default::default()
+            };
+            let resolution = sync_core::resolve::resolve(named.iter().copied(), &context);
+            let shown = match (resolution.variable(), resolution.value()) {
+                _ if resolution.is_ambiguous() => "(ambiguous)".to_owned(),
+                (None, _) => "(unset)".to_owned(),
+                (Some(_), Some(text)) => text.to_owned(),
+                (Some(_), None) => "(secret)".to_owned(),
+            };
+            (e["Name"].as_str().unwrap_or_default().to_owned(), shown)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn steps_actions_and_variables_named_in_another_case_match_the_destinations_own() {
+    // The destination holds the source's steps and variables under names that differ
+    // only by case, a trailing space or (Greek) final-sigma folding, with ids and values
+    // of its own.
+    let source_steps = vec![
+        step("s1", "Deploy Web", "echo web"),
+        step("s2", "Zahlungsdienst Ü", "echo pay"),
+        step("s3", "ΣΎΝΟΨΗ ΤΈΛΟΣ", "echo summary"),
+    ];
+    let destination_steps = vec![
+        step("d1", "deploy web ", "echo old web"),
+        step("d2", "zahlungsdienst ü", "echo old pay"),
+        step("d3", "σύνοψη τέλος", "echo old summary"),
+    ];
+    let source_variables = vec![
+        json!({"Id": "v-s1", "Name": "App.Title", "Value": "from the source", "Type": "String", "Scope": {}}),
+        json!({"Id": "v-s2", "Name": "Api.Key", "Value": null, "Type": "Sensitive", "IsSensitive": true, "Scope": {}}),
+        json!({"Id": "v-s3", "Name": "Db.Password", "Value": "plain text", "Type": "String", "Scope": {"Environment": ["Environments-1"]}}),
+    ];
+    let destination_variables = vec![
+        json!({"Id": "v-d1", "Name": "app.title ", "Value": "the destination's own", "Type": "String", "Scope": {}}),
+        json!({"Id": "v-d2", "Name": "API.KEY", "Value": null, "Type": "Sensitive", "IsSensitive": true, "Scope": {}}),
+        json!({"Id": "v-d3", "Name": "db.password ", "Value": null, "Type": "Sensitive", "IsSensitive": true, "Scope": {}}),
+    ];
+    let source = space(
+        vec![project(1, "Payments")],
+        &process_and_variables(source_steps, source_variables),
+    );
+    let destination = space(
+        vec![project(1, "payments")],
+        &process_and_variables(destination_steps, destination_variables),
+    );
+    let synced = sync(source, destination).await;
+    let applied = synced.applied.expect("applied");
+    assert!(applied.is_success(), "{applied}");
+
+    let process = &synced.destination.spaces[0].collection("deploymentprocesses")[0];
+    let steps = process["Steps"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> = steps
+        .iter()
+        .map(|s| {
+            let a = &s["Actions"][0];
+            (
+                a["Id"].as_str().unwrap_or_default(),
+                a["Name"].as_str().unwrap_or_default(),
+                a["Properties"]["Octopus.Action.Script.ScriptBody"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    // One step per source step, each the destination's own action (its id kept, so
+    // variables scoped to it still apply), with the source's name and script.
+    assert_eq!(
+        seen,
+        [
+            ("action-d1", "Deploy Web", "echo web"),
+            ("action-d2", "Zahlungsdienst Ü", "echo pay"),
+            ("action-d3", "ΣΎΝΟΨΗ ΤΈΛΟΣ", "echo summary"),
+        ],
+        "{process:#}"
+    );
+
+    // Under the default `overwrite_existing_variables = "never"`, every environment
+    // still resolves to the destination's own value and secrets: the source's are not
+    // added beside them as second values of the same name, and the source's plain
+    // `Db.Password` for Staging does not shadow the destination's secret there.
+    for (name, expected) in [
+        ("App.Title", "the destination's own"),
+        ("Api.Key", "(secret)"),
+        ("Db.Password", "(secret)"),
+    ] {
+        let resolved = resolved_per_environment(&synced.destination, name);
+        assert_eq!(resolved.len(), 2, "{resolved:?}");
+        for (environment, value) in &resolved {
+            assert_eq!(value, expected, "{name} in {environment}: {resolved:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn unknown_enum_values_are_carried_over() {
     let mut p = project(1, "Future");
