@@ -6,8 +6,9 @@
 
 mod common;
 
-use common::{by_name, client, edit_description, owned_by_a_project, portal_edit, text, Cli};
-use octopus_client::OctopusRead;
+use common::{
+    by_name, client, edit_description, owned_by_a_project, portal_edit, text, variable_set_of, Cli,
+};
 use octopus_model::ResourceKind;
 use serde_json::Value;
 
@@ -209,13 +210,7 @@ async fn after_an_edit_only_the_edited_document_is_read_and_the_plan_is_the_full
     let dest = client(&i.destination);
     let octofx = by_name(&dest, ResourceKind::Project, "OctoFX").await;
     assert_eq!(octofx["Description"], "edited in the portal");
-    let set = dest
-        .get_raw(
-            ResourceKind::VariableSet,
-            octofx["VariableSetId"].as_str().unwrap(),
-        )
-        .await
-        .unwrap();
+    let set = variable_set_of(&dest, &octofx).await;
     assert!(
         set["Variables"]
             .as_array()
@@ -276,13 +271,7 @@ async fn one_new_value_on_the_source_is_synced_in_eight_requests() {
     // What the destination holds, read back: the new value, in OctoFX's set.
     let dest = client(&i.destination);
     let dest_octofx = by_name(&dest, ResourceKind::Project, "OctoFX").await;
-    let set = dest
-        .get_raw(
-            ResourceKind::VariableSet,
-            dest_octofx["VariableSetId"].as_str().unwrap(),
-        )
-        .await
-        .unwrap();
+    let set = variable_set_of(&dest, &dest_octofx).await;
     let added: Vec<&Value> = set["Variables"]
         .as_array()
         .unwrap()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{by_name, client};
+use common::{by_name, client, variable_set_of};
 use octopus_client::{OctopusHttpClient, OctopusRead, OctopusWrite};
 use octopus_fake::{FakeConfig, FakeServer, Seed};
 use octopus_model::{OctopusVersion, ResourceKind};
@@ -141,13 +141,7 @@ async fn at_2026_1_the_parent_environment_its_scoped_value_and_the_freeze_follow
     assert!(!environments.iter().any(|e| e["Name"] == "pr-42"));
     let parent = by_name(&dst, ResourceKind::ParentEnvironment, "Pull requests").await;
     let octofx = by_name(&dst, ResourceKind::Project, "OctoFX").await;
-    let set = dst
-        .get_raw(
-            ResourceKind::VariableSet,
-            octofx["VariableSetId"].as_str().unwrap(),
-        )
-        .await
-        .unwrap();
+    let set = variable_set_of(&dst, &octofx).await;
     let preview = set["Variables"]
         .as_array()
         .unwrap()
@@ -184,13 +178,7 @@ async fn a_2025_2_destination_gets_the_freeze_and_refuses_the_parent_environment
     assert!(parent.reason.contains("2025.4"), "{}", parent.reason);
     let dst = client(&destination);
     let octofx = by_name(&dst, ResourceKind::Project, "OctoFX").await;
-    let set = dst
-        .get_raw(
-            ResourceKind::VariableSet,
-            octofx["VariableSetId"].as_str().unwrap(),
-        )
-        .await
-        .unwrap();
+    let set = variable_set_of(&dst, &octofx).await;
     assert!(
         !set["Variables"]
             .as_array()

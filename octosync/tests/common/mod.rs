@@ -162,6 +162,17 @@ impl Cli {
     }
 }
 
+/// The variable set of `project` (a project document as [`by_name`] gives it), read
+/// back through the API.
+pub async fn variable_set_of(c: &OctopusHttpClient, project: &Value) -> Value {
+    c.get_raw(
+        ResourceKind::VariableSet,
+        project["VariableSetId"].as_str().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Whether a variable set (a document of the `variables` collection) is a project's.
 pub fn owned_by_a_project(set: &Value) -> bool {
     set["OwnerId"]
